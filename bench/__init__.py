@@ -1,0 +1,1 @@
+"""Benchmarks, statistics, the CI perf gate and the report."""

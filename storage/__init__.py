@@ -1,0 +1,79 @@
+"""Candidate metrics stores, the Protocol they satisfy, and how to name one."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from storage import baseline, optimized, proposed
+from storage.latency import LatencyCollector, LatencyMeasurement
+
+__all__ = [
+    "CANDIDATES",
+    "LatencyCollector",
+    "LatencyMeasurement",
+    "MetricsStore",
+    "MetricsStoreClass",
+    "resolve",
+]
+
+
+@runtime_checkable
+class MetricsStore(Protocol):
+    """What the harness needs of a store instance: the original public API."""
+
+    run_id: str
+    metrics_dir: Path
+
+    def save_latency_stats(self, collector: Any) -> dict[str, str]: ...
+
+    def get_run_metrics(self) -> Any | None: ...
+
+    def compare_runs(self, other_run_id: str) -> dict[str, Any]: ...
+
+    @staticmethod
+    def get_recent_runs(results_dir: str = ..., limit: int = ...) -> list[str]: ...
+
+
+class MetricsStoreClass(Protocol):
+    """A candidate is a class: built with (run_id, results_dir), listing with a static method."""
+
+    def __call__(self, run_id: str, results_dir: str = ...) -> MetricsStore: ...
+
+    @staticmethod
+    def get_recent_runs(results_dir: str = ..., limit: int = ...) -> list[str]: ...
+
+
+CANDIDATES: dict[str, MetricsStoreClass] = {
+    "baseline": baseline.MetricsStorage,
+    "optimized": optimized.MetricsStorage,
+    "proposed": proposed.MetricsStorage,
+}
+
+_REQUIRED = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
+
+
+def resolve(spec: str) -> MetricsStoreClass:
+    """A registered name ("optimized") or an outside "package.module:Class"."""
+    if ":" not in spec:
+        try:
+            return CANDIDATES[spec]
+        except KeyError:
+            known = ", ".join(CANDIDATES)
+            raise LookupError(f"unknown candidate {spec!r}: use one of {known}, or package.module:Class") from None
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise LookupError(f"candidate {spec!r} is not of the form package.module:Class")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise LookupError(f"candidate {spec!r}: cannot import {module_name!r}: {e}") from e
+    try:
+        cls = getattr(module, class_name)
+    except AttributeError:
+        raise LookupError(f"candidate {spec!r}: module {module_name!r} has no {class_name!r}") from None
+    missing = [name for name in _REQUIRED if not callable(getattr(cls, name, None))]
+    if missing:
+        raise LookupError(f"candidate {spec!r} lacks {', '.join(missing)} (see storage.MetricsStore)")
+    return cls

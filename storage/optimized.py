@@ -1,0 +1,539 @@
+"""The store we ship: the baseline's output, several times faster, and safe to trust.
+
+Every deliberate difference from storage/baseline.py is listed in DIVERGENCES
+below, and nowhere else; tests/test_divergences.py pins each one by showing
+both behaviours. Anything not listed there must match the baseline exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import io
+import json
+import marshal
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import datetime
+from functools import partial
+from itertools import chain
+from json.encoder import encode_basestring_ascii
+from operator import attrgetter
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+
+from storage.latency import CSV_FIELDS, LatencyCollector, LatencyMeasurement
+
+DEFAULT_RESULTS_DIR: Final = "astraguard/hil/results"
+SUMMARY_NAME: Final = "latency_summary.json"
+RAW_NAME: Final = "latency_raw.csv"
+
+DIVERGENCES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "compare-runs-own-results-dir": (
+            "compare_runs looks the other run up under this store's results_dir and creates no folder; "
+            "the baseline looks under the default results_dir and creates <default>/<other_run_id>."
+        ),
+        "run-id-validated": (
+            "A run_id (or compare_runs' other_run_id) that is empty, '.', '..', holds a path separator or NUL, "
+            "or is longer than 255 bytes raises ValueError naming it; the baseline joins it onto results_dir "
+            "as given, so it can write outside results_dir."
+        ),
+        "atomic-save": (
+            "save_latency_stats writes each file to a temporary file in the run folder and os.replace()s it, "
+            "summary first, then CSV. A failed save leaves the previous files (or none) and no temporary or "
+            "partial file, where the baseline leaves a partly written file; a symlink or hard link at the "
+            "file's place is replaced, not written through."
+        ),
+        "export-csv-temp-path": (
+            "A collector whose export_csv is overridden is called with the temporary path "
+            "(.latency_raw.csv.<random>.tmp in the run folder), not the final one, so its write is atomic too."
+        ),
+    }
+)
+
+# pathlib's exists()/is_dir() answer False for these errnos and re-raise the rest.
+_PATHLIB_IGNORED_ERRNOS: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+_NAME_MAX_BYTES: Final = 255
+# A cached summary is trusted only if its inode changed longer ago than this before it was read:
+# file times come from the kernel's coarse clock (a tick <= 10 ms), so a rewrite inside the same tick
+# could otherwise keep size, mtime and ctime (git's "racily clean" problem).
+_RACY_WINDOW_NS: Final = 50_000_000
+# File systems with one- or two-second times (FAT, HFS+, old ext3) store no nanoseconds.
+_COARSE_FS_RACY_WINDOW_NS: Final = 3_000_000_000
+_CACHE_MAX_ENTRIES: Final = 4096
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    """os.stat with pathlib's exists() semantics: None where it says False, its exceptions otherwise."""
+    try:
+        return os.stat(path)
+    except OSError as e:
+        if e.errno in _PATHLIB_IGNORED_ERRNOS:
+            return None
+        raise
+    except ValueError:
+        return None
+
+
+def _check_run_id(run_id: Any, results_dir: Any) -> None:
+    if not isinstance(run_id, str):
+        return  # Path() / run_id raises the baseline's own TypeError for these
+    bad = run_id in ("", ".", "..") or "/" in run_id or "\0" in run_id
+    bad = bad or (os.altsep is not None and os.altsep in run_id)
+    if not bad:
+        try:
+            bad = len(os.fsencode(run_id)) > _NAME_MAX_BYTES
+        except UnicodeEncodeError:
+            bad = False  # unencodable: mkdir raises the baseline's own UnicodeEncodeError
+    if bad:
+        raise ValueError(f"run_id {run_id!r} is not a single folder name inside {str(results_dir)!r}")
+
+
+# --- the summary cache ---------------------------------------------------------------------------
+
+
+class _CacheEntry(NamedTuple):
+    signature: tuple[int, int, int, int, int]
+    blob: bytes  # marshal of the parsed summary: every hit gets a fresh, unshared copy
+    trusted: bool
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _is_trusted(st: os.stat_result, read_started_ns: int) -> bool:
+    window = _RACY_WINDOW_NS
+    if st.st_ctime_ns % 1_000_000_000 == 0 and st.st_mtime_ns % 1_000_000_000 == 0:
+        window = _COARSE_FS_RACY_WINDOW_NS
+    return st.st_ctime_ns < read_started_ns - window
+
+
+class _SummaryCache:
+    """Parsed summaries of the whole process, keyed by path and checked against os.stat on every hit."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: dict[str, _CacheEntry] = {}
+        self._max_entries = max_entries
+        self._store_lock = threading.Lock()  # eviction iterates the dict; hits need no lock
+
+    def lookup(self, path: str, st: os.stat_result) -> Any | None:
+        entry = self._entries.get(path)
+        if entry is None or not entry.trusted or entry.signature != _signature(st):
+            return None
+        return marshal.loads(entry.blob)
+
+    def store(self, path: str, st: os.stat_result, data: Any, read_started_ns: int) -> None:
+        try:
+            blob = marshal.dumps(data)
+        except ValueError:
+            # Nested deeper than marshal allows (only with a raised recursion limit): stay uncached.
+            with self._store_lock:
+                self._entries.pop(path, None)
+            return
+        entry = _CacheEntry(_signature(st), blob, _is_trusted(st, read_started_ns))
+        with self._store_lock:
+            if path not in self._entries and len(self._entries) >= self._max_entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[path] = entry
+
+    def clear(self) -> None:
+        with self._store_lock:
+            self._entries.clear()
+
+
+_SUMMARY_CACHE = _SummaryCache(_CACHE_MAX_ENTRIES)
+
+
+def clear_summary_cache() -> None:
+    """Forget every cached summary; benchmarks call it to measure a cold read."""
+    _SUMMARY_CACHE.clear()
+
+
+def _load_summary(summary_path: Path, use_cache: bool) -> Any | None:
+    path = str(summary_path)
+    read_started_ns = time.time_ns()
+    st = _stat_or_none(path)
+    if st is None:
+        return None
+    if use_cache:
+        cached = _SUMMARY_CACHE.lookup(path, st)
+        if cached is not None:
+            return cached
+    try:
+        data = json.loads(summary_path.read_text())
+    except Exception as e:  # the baseline's contract: report, then None
+        print(f"[ERROR] Failed to load metrics from {summary_path}: {e}")
+        return None
+    if use_cache:
+        _SUMMARY_CACHE.store(path, st, data, read_started_ns)
+    return data
+
+
+# --- statistics, computed once -------------------------------------------------------------------
+
+_ORIGINAL_METHODS: Final = (
+    LatencyCollector.get_stats,
+    LatencyCollector.get_summary,
+    LatencyCollector.get_stats_by_satellite,
+    LatencyCollector.export_csv,
+)
+_PLAIN_COLLECTOR_ATTRS: Final = frozenset({"measurements", "_start_time", "_measurement_counts"})
+
+
+def _is_plain_collector(collector: Any) -> bool:
+    """True only for an unmodified LatencyCollector: anything else gets exactly its own methods called."""
+    return (
+        type(collector) is LatencyCollector
+        and type(collector.measurements) is list
+        and collector.__dict__.keys() <= _PLAIN_COLLECTOR_ATTRS
+        and (
+            LatencyCollector.get_stats,
+            LatencyCollector.get_summary,
+            LatencyCollector.get_stats_by_satellite,
+            LatencyCollector.export_csv,
+        )
+        == _ORIGINAL_METHODS
+    )
+
+
+def _type_stats(durations: list[Any]) -> dict[str, Any]:
+    s = sorted(durations)
+    n = len(s)
+    return {
+        "count": n,
+        "mean_ms": sum(durations) / n,  # summed in recording order: the baseline's mean depends on it
+        "p50_ms": s[n // 2],
+        "p95_ms": s[int(n * 0.95)],
+        "p99_ms": s[int(n * 0.99)],
+        "max_ms": max(durations),  # over recording order: for equal values the first seen wins
+        "min_ms": min(durations),
+    }
+
+
+def _satellite_stats(durations: list[Any]) -> dict[str, Any]:
+    s = sorted(durations)
+    n = len(s)
+    return {
+        "count": n,
+        "mean_ms": sum(durations) / n,
+        "p50_ms": s[n // 2],
+        "p95_ms": s[int(n * 0.95)],
+        "max_ms": max(durations),
+    }
+
+
+def _summarise(measurements: list[Any]) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """get_stats() and get_stats_by_satellite() in one go, raising what the baseline raises first."""
+    by_type: defaultdict[Any, list[Any]] = defaultdict(list)
+    for m in measurements:
+        by_type[m.metric_type].append(m.duration_ms)
+    stats = {metric_type: _type_stats(durations) for metric_type, durations in by_type.items()}
+
+    # The baseline's own nested grouping: the fastest here, and its key semantics by construction.
+    by_sat: defaultdict[Any, defaultdict[Any, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for m in measurements:
+        by_sat[m.satellite_id][m.metric_type].append(m.duration_ms)
+    by_satellite = {
+        sat_id: {metric_type: _satellite_stats(durations) for metric_type, durations in per_type.items()}
+        for sat_id, per_type in by_sat.items()
+    }
+    return stats, by_satellite
+
+
+_CSV_CHUNK_ROWS: Final = 256  # bounds the strings alive at once: peak memory stays under the baseline's
+_CSV_WRITE_CHARS: Final = 32 * 1024
+_COLUMNS: Final = tuple(map(attrgetter, CSV_FIELDS))
+# csv.writer writes a float as repr() and an int or bool as str(), which is their repr() too.
+_REPR_AS_CSV_TYPES: Final = frozenset({float, int, bool})
+
+
+def _csv_field(text: str) -> str:
+    """How csv.writer renders one str field (quoting is decided per field)."""
+    probe = io.StringIO()
+    csv.writer(probe).writerow((text, ""))
+    return probe.getvalue()[: -len(",\r\n")]
+
+
+def _write_measurements_csv(measurements: list[Any], f: io.TextIOBase) -> None:
+    """export_csv()'s bytes without a dataclasses.asdict() per row.
+
+    Rows are formatted column by column at C speed, chunk by chunk. A chunk holding anything but
+    LatencyMeasurements of str and float/int/bool values goes row by row through export_csv's own
+    DictWriter(asdict(m)) instead: CSV rows are independent, so the bytes stay the baseline's.
+    """
+    csv.writer(f).writerow(CSV_FIELDS)
+    pending: list[str] = []  # formatted chunks, written in batches: one write() per chunk was a syscall each
+    pending_chars = 0
+    quoted: dict[str, str] = {}
+    row_writer: csv.DictWriter[str] | None = None
+    ts_of, type_of, sat_of, duration_of, scenario_of = _COLUMNS
+    for start in range(0, len(measurements), _CSV_CHUNK_ROWS):
+        chunk = measurements[start : start + _CSV_CHUNK_ROWS]
+        if set(map(type, chunk)) == {LatencyMeasurement}:
+            numbers = [list(map(ts_of, chunk)), list(map(duration_of, chunk)), list(map(scenario_of, chunk))]
+            texts = [list(map(type_of, chunk)), list(map(sat_of, chunk))]
+            if set(map(type, chain(*numbers))) <= _REPR_AS_CSV_TYPES and set(map(type, chain(*texts))) <= {str}:
+                for text in set(chain(*texts)).difference(quoted):
+                    quoted[text] = _csv_field(text)
+                ts, durations, scenario = (map(repr, column) for column in numbers)
+                metric_types, sat_ids = (map(quoted.__getitem__, column) for column in texts)
+                pending.append(
+                    "\r\n".join(map(",".join, zip(ts, metric_types, sat_ids, durations, scenario, strict=True)))
+                )
+                pending.append("\r\n")
+                pending_chars += len(pending[-2])
+                if pending_chars >= _CSV_WRITE_CHARS:
+                    f.write("".join(pending))
+                    pending.clear()
+                    pending_chars = 0
+                continue
+        f.write("".join(pending))
+        pending.clear()
+        pending_chars = 0
+        if row_writer is None:
+            row_writer = csv.DictWriter(f, fieldnames=list(CSV_FIELDS))
+        for m in chunk:
+            row_writer.writerow(asdict(m))
+    f.write("".join(pending))
+
+
+class _NotPlainJSON(Exception):
+    """Raised inside _plain_json() when a value needs json.dumps' general machinery."""
+
+
+_INF: Final = float("inf")
+
+
+def _plain_json(obj: dict[str, Any], newline_indent: str) -> str:
+    """json.dumps(obj, indent=2)'s exact text for dicts of str keys and str/int/float/dict values."""
+    if not obj:
+        return "{}"
+    inner = newline_indent + "  "
+    parts = []
+    for key, value in obj.items():
+        if type(key) is not str:
+            raise _NotPlainJSON
+        kind = type(value)
+        if kind is dict:
+            text = _plain_json(value, inner)
+        elif kind is str:
+            text = encode_basestring_ascii(value)
+        elif kind is float:
+            # json's floatstr(): repr, with its own names for the IEEE-754 specials
+            if value != value:
+                text = "NaN"
+            elif value == _INF:
+                text = "Infinity"
+            elif value == -_INF:
+                text = "-Infinity"
+            else:
+                text = float.__repr__(value)
+        elif kind is int:
+            text = int.__repr__(value)
+        else:
+            raise _NotPlainJSON
+        parts.append(f"{inner}{encode_basestring_ascii(key)}: {text}")
+    return "{" + ",".join(parts) + newline_indent + "}"
+
+
+def _summary_json(summary: dict[str, Any], built_here: bool) -> str:
+    """The baseline's json.dumps(summary, indent=2, default=str), faster for the trees we built."""
+    if built_here:  # acyclic by construction; a collector's own dicts might not be
+        try:
+            return _plain_json(summary, "\n")
+        except _NotPlainJSON:
+            pass  # e.g. a non-str metric type or a None duration: json.dumps handles it below
+    return json.dumps(summary, indent=2, default=str)
+
+
+def _write_csv_fd(measurements: list[Any], fd: int) -> None:
+    with open(fd, "w", newline="") as f:  # export_csv's open(): same encoding, same newline handling
+        _write_measurements_csv(measurements, f)
+
+
+# --- atomic writes -------------------------------------------------------------------------------
+
+
+def _temp_name(final_path: str) -> str:
+    head, tail = os.path.split(final_path)
+    return os.path.join(head, f".{tail}.{os.urandom(6).hex()}.tmp")
+
+
+def _create_temp(final_path: str) -> tuple[int, str]:
+    # 0o666 so the umask applies, as it does to the baseline's write_text (mkstemp would give 0o600).
+    for _ in range(16):
+        tmp = _temp_name(final_path)
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name beside", final_path)
+
+
+def _remove_if_present(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):  # never created, or already replaced
+        os.unlink(path)
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class MetricsStorage:
+    """Drop-in for the baseline store: same files, same answers, see DIVERGENCES for the exceptions."""
+
+    def __init__(self, run_id: str, results_dir: str = DEFAULT_RESULTS_DIR, *, fsync: bool = False) -> None:
+        _check_run_id(run_id, results_dir)
+        self.run_id = run_id
+        self.metrics_dir = Path(results_dir) / run_id
+        self.metrics_dir.mkdir(parents=True, exist_ok=True)
+        self._results_dir = Path(results_dir)
+        self._summary_path = self.metrics_dir / SUMMARY_NAME
+        # fsync=True makes a completed save survive power loss, at the cost measured in bench/.
+        self._fsync = fsync
+
+    def save_latency_stats(self, collector: Any) -> dict[str, str]:
+        write_csv_fd: Callable[[int], None] | None
+        if _is_plain_collector(collector):
+            measurements = collector.measurements
+            stats, stats_by_satellite = _summarise(measurements) if measurements else ({}, {})
+            measurement_types = dict(collector._measurement_counts) if measurements else {}
+            timestamp = datetime.now().isoformat()
+            write_csv_fd = partial(_write_csv_fd, measurements)
+        else:
+            # Exactly the baseline's calls, in its order: a subclass sees no difference.
+            stats = collector.get_stats()
+            summary = collector.get_summary()
+            timestamp = datetime.now().isoformat()
+            measurement_types = summary.get("measurement_types", {})
+            stats_by_satellite = summary.get("stats_by_satellite", {})
+            write_csv_fd = None
+        summary_dict = {
+            "run_id": self.run_id,
+            "timestamp": timestamp,
+            "total_measurements": len(collector.measurements),
+            "measurement_types": measurement_types,
+            "stats": stats,
+            "stats_by_satellite": stats_by_satellite,
+        }
+        text = _summary_json(summary_dict, built_here=write_csv_fd is not None)
+
+        summary_path = str(self._summary_path)
+        csv_path = str(self.metrics_dir / RAW_NAME)
+        self._save_pair(text, summary_path, csv_path, write_csv_fd, lambda path: collector.export_csv(path))
+        return {"summary": summary_path, "raw": csv_path}
+
+    def _save_pair(
+        self,
+        text: str,
+        summary_path: str,
+        csv_path: str,
+        write_csv_fd: Callable[[int], None] | None,
+        export_csv: Callable[[str], None],
+    ) -> None:
+        """Both files to temporaries, then summary and CSV replaced in the baseline's write order.
+
+        A kill between the two replaces leaves the new summary beside the previous CSV (or none);
+        that window is not closed: closing it would need a manifest the baseline's readers don't know.
+        """
+        summary_tmp = csv_tmp = None
+        try:
+            fd, summary_tmp = _create_temp(summary_path)
+            with open(fd, "wb") as f:
+                f.write(text.encode("ascii"))  # json.dumps(ensure_ascii=True) output is ASCII
+                if self._fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            if write_csv_fd is not None:
+                fd, csv_tmp = _create_temp(csv_path)
+                write_csv_fd(fd)
+            else:
+                csv_tmp = _temp_name(csv_path)
+                export_csv(csv_tmp)
+                if not os.path.lexists(csv_tmp):
+                    csv_tmp = None  # the collector wrote nothing, as the baseline's would have
+            if self._fsync and csv_tmp is not None:
+                _fsync_path(csv_tmp)
+            os.replace(summary_tmp, summary_path)
+            summary_tmp = None
+            if csv_tmp is not None:
+                os.replace(csv_tmp, csv_path)
+                csv_tmp = None
+            if self._fsync:
+                _fsync_path(str(self.metrics_dir))
+        finally:
+            for leftover in (summary_tmp, csv_tmp):
+                if leftover is not None:
+                    _remove_if_present(leftover)
+
+    def get_run_metrics(self, use_cache: bool = True) -> Any | None:
+        """The saved summary; cached copies are checked against the file, and never shared."""
+        return _load_summary(self._summary_path, use_cache)
+
+    def compare_runs(self, other_run_id: str) -> dict[str, Any]:
+        _check_run_id(other_run_id, self._results_dir)
+        other_metrics = _load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)
+        this_metrics = _load_summary(self._summary_path, True)
+
+        if not other_metrics:
+            return {"error": f"Could not load metrics for run {other_run_id}", "metrics": {}}
+        if not this_metrics:
+            return {"error": f"Could not load metrics for run {self.run_id}", "metrics": {}}
+
+        metrics: dict[Any, dict[str, Any]] = {}
+        comparison: dict[str, Any] = {
+            "run1": self.run_id,
+            "run2": other_run_id,
+            "timestamp": datetime.now().isoformat(),
+            "metrics": metrics,
+        }
+        this_stats = this_metrics.get("stats", {})
+        other_stats = other_metrics.get("stats", {})
+        for metric_type in set(list(this_stats.keys()) + list(other_stats.keys())):
+            this_data = this_stats.get(metric_type, {})
+            other_data = other_stats.get(metric_type, {})
+            if not this_data or not other_data:
+                continue
+            this_mean = this_data.get("mean_ms", 0)
+            other_mean = other_data.get("mean_ms", 0)
+            metrics[metric_type] = {
+                "this_mean_ms": this_mean,
+                "other_mean_ms": other_mean,
+                "diff_ms": this_mean - other_mean,
+                "this_p95_ms": this_data.get("p95_ms", 0),
+                "other_p95_ms": other_data.get("p95_ms", 0),
+            }
+        return comparison
+
+    @staticmethod
+    def get_recent_runs(results_dir: str = DEFAULT_RESULTS_DIR, limit: int = 10) -> list[str]:
+        """The baseline's answer from one listdir, a sort of str names, and stats only until limit."""
+        root = str(Path(results_dir))  # the baseline's normalisation and TypeErrors
+        if _stat_or_none(root) is None:
+            return []
+        names = os.listdir(root)
+        names.sort(reverse=True)  # str order is the baseline's Path order: same parent, compared by name
+        prefix = os.path.join(root, "")
+        runs: list[str] = []
+        for name in names:
+            # <name>/latency_summary.json resolves only if <name> is a folder or a link to one, and fails
+            # with the errnos pathlib ignores (ENOTDIR, ELOOP, ENOENT) exactly where the baseline's
+            # is_dir() says False; a permission error raises at the same entry as the baseline's.
+            if _stat_or_none(f"{prefix}{name}/{SUMMARY_NAME}") is None:
+                continue
+            runs.append(name)
+            if len(runs) >= limit:  # checked after the append: a limit <= 0 still returns one name
+                break
+        return runs
