@@ -16,7 +16,7 @@ class FrozenDatetime(datetime):
     """datetime whose now() is FROZEN_NOW, so summaries and comparisons carry a known timestamp."""
 
     @classmethod
-    def now(cls, tz=None):  # noqa: ANN001, ANN206 - datetime's own signature
+    def now(cls, tz=None):
         return cls.fromisoformat(FROZEN_NOW.isoformat()) if tz is None else FROZEN_NOW.replace(tzinfo=tz)
 
 
