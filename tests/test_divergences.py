@@ -1,0 +1,138 @@
+"""Each deliberate difference of optimized from the baseline, shown from both sides.
+
+Every id in storage.optimized.DIVERGENCES must be pinned by a test marked
+@pytest.mark.divergence("<id>") somewhere under tests/.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from storage import baseline, optimized
+from storage.latency import LatencyCollector
+
+TESTS_DIR = Path(__file__).parent
+
+
+def _collector(value: float = 1.0) -> LatencyCollector:
+    c = LatencyCollector()
+    c.record_fault_detection("SAT-1", 0.0, value)
+    return c
+
+
+def _pinned_divergence_ids() -> set[str]:
+    """Ids named by @pytest.mark.divergence("...") decorators in the test sources."""
+    pinned = set()
+    for source in TESTS_DIR.glob("test_*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "divergence"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                pinned.add(node.args[0].value)
+    return pinned
+
+
+def test_every_divergence_is_pinned_and_every_pin_is_listed() -> None:
+    assert _pinned_divergence_ids() == set(optimized.DIVERGENCES)
+
+
+@pytest.mark.divergence("compare-runs-own-results-dir")
+def test_compare_looks_up_the_other_run_under_its_own_results_dir(in_tmp_cwd: Path) -> None:
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        cls("a", "res").save_latency_stats(_collector(1.0))
+        cls("b", "res").save_latency_stats(_collector(4.0))
+
+    assert baseline.MetricsStorage("a", "res").compare_runs("b") == {
+        "error": "Could not load metrics for run b",
+        "metrics": {},
+    }
+    assert Path("astraguard/hil/results/b").is_dir()  # the baseline created the default folder
+    shutil.rmtree("astraguard")
+
+    result = optimized.MetricsStorage("a", "res").compare_runs("b")
+    assert result["metrics"]["fault_detection"]["diff_ms"] == -3.0
+    assert not Path("astraguard").exists()
+
+
+@pytest.mark.divergence("run-id-validated")
+@pytest.mark.parametrize("run_id", ["../escaped", "a/b", "/tmp/abs", ".", "..", "", "nul\0byte", "x" * 256])
+def test_run_id_that_is_not_one_folder_name_is_refused(in_tmp_cwd: Path, run_id: str) -> None:
+    with pytest.raises(ValueError, match="is not a single folder name") as raised:
+        optimized.MetricsStorage(run_id, "res")
+    assert repr(run_id) in str(raised.value)
+    if run_id == "../escaped":
+        baseline.MetricsStorage(run_id, "res").save_latency_stats(_collector())
+        assert Path("escaped/latency_summary.json").is_file()  # the baseline wrote outside results_dir
+
+
+@pytest.mark.divergence("run-id-validated")
+def test_compare_refuses_an_escaping_other_run_id(in_tmp_cwd: Path) -> None:
+    with pytest.raises(ValueError, match=re.escape("'../b'")):
+        optimized.MetricsStorage("a", "res").compare_runs("../b")
+    assert baseline.MetricsStorage("a", "res").compare_runs("../b")["error"] == "Could not load metrics for run ../b"
+
+
+class _HalfWrittenCsv(LatencyCollector):
+    """A collector whose CSV export dies after writing part of the file."""
+
+    def export_csv(self, filename: str) -> None:
+        with open(filename, "w") as f:
+            f.write("timestamp,metric")
+        raise OSError("no space left on device")
+
+
+@pytest.mark.divergence("atomic-save")
+def test_failed_save_keeps_previous_files_and_leaves_nothing_partial(tmp_path: Path) -> None:
+    outcomes = {}
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        store = cls("r", str(tmp_path / cls.__module__))
+        store.save_latency_stats(_collector(1.0))
+        before = {p.name: p.read_bytes() for p in store.metrics_dir.iterdir()}
+        with pytest.raises(OSError, match="no space left"):
+            store.save_latency_stats(_HalfWrittenCsv())
+        after = {p.name: p.read_bytes() for p in store.metrics_dir.iterdir()}
+        outcomes[cls.__module__] = (before, after)
+
+    base_before, base_after = outcomes["storage.baseline"]
+    assert base_after["latency_raw.csv"] == b"timestamp,metric"  # torn file left for readers
+    assert base_after["latency_summary.json"] != base_before["latency_summary.json"]
+
+    opt_before, opt_after = outcomes["storage.optimized"]
+    assert opt_after == opt_before  # same names (no temporaries), same bytes
+
+
+@pytest.mark.divergence("export-csv-temp-path")
+def test_overridden_export_csv_gets_a_temporary_path_in_the_run_folder(tmp_path: Path) -> None:
+    class RecordingExport(LatencyCollector):
+        def __init__(self) -> None:
+            super().__init__()
+            self.paths: list[str] = []
+
+        def export_csv(self, filename: str) -> None:
+            self.paths.append(filename)
+            super().export_csv(filename)
+
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        collector = RecordingExport()
+        collector.record_agent_decision("S", 0, 2.0)
+        saved = cls("r", str(tmp_path / cls.__module__)).save_latency_stats(collector)
+        (called_with,) = collector.paths
+        if cls is baseline.MetricsStorage:
+            assert called_with == saved["raw"]
+        else:
+            assert Path(called_with).parent == Path(saved["raw"]).parent
+            assert Path(called_with).name.startswith(".latency_raw.csv.")
+            assert Path(called_with).name.endswith(".tmp")
+            assert not Path(called_with).exists()  # replaced onto the final name
+        assert Path(saved["raw"]).read_text().splitlines()[1].endswith(",agent_decision,S,2.0,0")
+        assert json.loads(Path(saved["summary"]).read_text())["total_measurements"] == 1
