@@ -14,6 +14,7 @@ import io
 import json
 import marshal
 import os
+import stat
 import threading
 import time
 from collections import defaultdict
@@ -55,6 +56,16 @@ DIVERGENCES: Final[Mapping[str, str]] = MappingProxyType(
             "A collector whose export_csv is overridden is called with the temporary path "
             "(.latency_raw.csv.<random>.tmp in the run folder), not the final one, so its write is atomic too."
         ),
+        "save-needs-writable-run-folder": (
+            "save_latency_stats creates its temporaries in the run folder, so it needs write permission on the "
+            "folder; the baseline rewrites existing files in place and needs it only on the files. With a "
+            "read-only run folder the optimized store raises PermissionError and keeps the previous files."
+        ),
+        "summary-read-bounded": (
+            "get_run_metrics and compare_runs refuse a summary that is larger than 16 MiB or is neither a regular "
+            "file nor a folder (a FIFO, a device): they print the baseline's [ERROR] line and return None without "
+            "opening it. The baseline reads it whole: a FIFO blocks it forever, /dev/zero exhausts memory."
+        ),
     }
 )
 
@@ -68,6 +79,10 @@ _RACY_WINDOW_NS: Final = 50_000_000
 # File systems with one- or two-second times (FAT, HFS+, old ext3) store no nanoseconds.
 _COARSE_FS_RACY_WINDOW_NS: Final = 3_000_000_000
 _CACHE_MAX_ENTRIES: Final = 4096
+# A summary holds about 210 bytes per (satellite, metric type): 6,000 satellites with all three types make
+# 3.8 MB. 16 MiB leaves four times that, and keeps a corrupt or hostile file from being read whole.
+_MAX_SUMMARY_BYTES: Final = 16 * 1024 * 1024
+_ACCESS_BY_EFFECTIVE_IDS: Final = os.access in os.supports_effective_ids
 
 
 def _stat_or_none(path: str) -> os.stat_result | None:
@@ -157,6 +172,17 @@ def clear_summary_cache() -> None:
     _SUMMARY_CACHE.clear()
 
 
+def _refusal(st: os.stat_result) -> str | None:
+    """Why a summary must not be opened at all: a FIFO would block forever, a device or a huge file never end."""
+    if stat.S_ISDIR(st.st_mode):
+        return None  # read_text() raises IsADirectoryError, reported as the baseline reports it
+    if not stat.S_ISREG(st.st_mode):
+        return f"not a regular file (mode {stat.filemode(st.st_mode)})"
+    if st.st_size > _MAX_SUMMARY_BYTES:
+        return f"{st.st_size} bytes is more than the {_MAX_SUMMARY_BYTES}-byte limit for a summary"
+    return None
+
+
 def _load_summary(summary_path: Path, use_cache: bool) -> Any | None:
     path = str(summary_path)
     read_started_ns = time.time_ns()
@@ -167,6 +193,11 @@ def _load_summary(summary_path: Path, use_cache: bool) -> Any | None:
         cached = _SUMMARY_CACHE.lookup(path, st)
         if cached is not None:
             return cached
+    # Checked on the stat above: a file swapped or grown between that stat and the read is read as it is then.
+    refusal = _refusal(st)
+    if refusal is not None:
+        print(f"[ERROR] Failed to load metrics from {summary_path}: {refusal}")
+        return None
     try:
         data = json.loads(summary_path.read_text())
     except Exception as e:  # the baseline's contract: report, then None
@@ -383,6 +414,19 @@ def _remove_if_present(path: str) -> None:
         os.unlink(path)
 
 
+def _check_replaceable(final_path: str) -> None:
+    """Raise what the baseline's in-place write raises where os.replace() would succeed or fail differently."""
+    try:
+        st = os.lstat(final_path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), final_path)
+    # A symbolic link is replaced, not written through (atomic-save): only a file's own mode counts.
+    if stat.S_ISREG(st.st_mode) and not os.access(final_path, os.W_OK, effective_ids=_ACCESS_BY_EFFECTIVE_IDS):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), final_path)
+
+
 def _fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -447,8 +491,11 @@ class MetricsStorage:
 
         A kill between the two replaces leaves the new summary beside the previous CSV (or none);
         that window is not closed: closing it would need a manifest the baseline's readers don't know.
+        Each final path is checked before anything is replaced, so a folder or a read-only file at the
+        CSV's place fails the save with the baseline's error and leaves the previous summary too.
         """
         summary_tmp = csv_tmp = None
+        _check_replaceable(summary_path)
         try:
             fd, summary_tmp = _create_temp(summary_path)
             with open(fd, "wb") as f:
@@ -464,6 +511,8 @@ class MetricsStorage:
                 export_csv(csv_tmp)
                 if not os.path.lexists(csv_tmp):
                     csv_tmp = None  # the collector wrote nothing, as the baseline's would have
+            if csv_tmp is not None:
+                _check_replaceable(csv_path)
             if self._fsync and csv_tmp is not None:
                 _fsync_path(csv_tmp)
             os.replace(summary_tmp, summary_path)

@@ -1,0 +1,212 @@
+"""Write errors: a full disk, a folder where a file should be, permissions that forbid the write.
+
+Each case saves once (save 1), breaks something, saves again (save 2), and shows the three
+candidates side by side: optimized raises to the caller and keeps save 1 whole with nothing
+partial beside it; the baseline raises too, but leaves a torn or half-updated pair; the proposed
+store's thread pool never reads its futures, so the caller hears nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from call_outcomes import Outcome, outcome_of
+from tagged_collectors import expected_csv, expected_summary, tag_of_csv, tag_of_summary, tagged_collector
+
+from storage import optimized, resolve
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+SUMMARY, CSV = optimized.SUMMARY_NAME, optimized.RAW_NAME
+RUN_ID = "r"
+FIRST_SIZE = 10  # save 1, the previous complete files
+SECOND_SIZE = 5000  # save 2: a 3 KB summary and a 250 KB CSV
+CANDIDATES = ("baseline", "optimized", "proposed")
+
+as_root = pytest.mark.skipif(os.geteuid() == 0, reason="running as root: permissions don't apply")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How save 2 ended, and what each entry of the run folder holds afterwards."""
+
+    outcome: Outcome
+    files: dict[str, str]
+
+
+def _describe(entry: Path, scratch: Path) -> str:
+    """'save 1', 'save 2', 'folder', or 'torn (<n> bytes)': which save wrote the entry, whole."""
+    if entry.is_dir():
+        return "folder"
+    raw = entry.read_bytes()
+    try:
+        if entry.name == CSV:
+            _, seq = tag_of_csv(raw)
+            whole = raw == expected_csv(0, seq, FIRST_SIZE if seq == 1 else SECOND_SIZE, scratch)
+        else:
+            summary = json.loads(raw)
+            _, seq = tag_of_summary(summary)
+            size = FIRST_SIZE if seq == 1 else SECOND_SIZE
+            whole = {k: v for k, v in summary.items() if k != "timestamp"} == expected_summary(RUN_ID, 0, seq, size)
+    except ValueError:
+        whole = False
+    return f"save {seq}" if whole else f"torn ({len(raw)} bytes)"
+
+
+def _files(run_dir: Path, scratch: Path) -> dict[str, str]:
+    return {entry.name: _describe(entry, scratch) for entry in sorted(run_dir.iterdir())}
+
+
+def _attempt(candidate: str, results_dir: Path, scratch: Path, break_it: Callable[[Path], None]) -> Attempt:
+    store = resolve(candidate)(RUN_ID, str(results_dir))
+    store.save_latency_stats(tagged_collector(0, 1, FIRST_SIZE))
+    break_it(store.metrics_dir)
+    outcome = outcome_of(lambda: store.save_latency_stats(tagged_collector(0, 2, SECOND_SIZE)))
+    return Attempt(outcome, _files(store.metrics_dir, scratch))
+
+
+def _attempts(tmp_path: Path, break_it: Callable[[Path], None]) -> dict[str, Attempt]:
+    scratch = tmp_path / "expected"
+    scratch.mkdir()
+    return {name: _attempt(name, tmp_path / name, scratch, break_it) for name in CANDIDATES}
+
+
+def _error(attempt: Attempt, candidate_dir: Path) -> tuple[type[BaseException], str] | None:
+    """The exception raised, with the candidate's own folder taken out of its message."""
+    if attempt.outcome.raised is None:
+        return None
+    kind, message = attempt.outcome.raised
+    return kind, message.replace(str(candidate_dir), "<results>")
+
+
+# --- a full disk ---------------------------------------------------------------------------------
+
+
+def _save_under_limit(candidate: str, results_dir: Path, limit: int) -> dict[str, object]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, str(TESTS_DIR / "save_under_file_size_limit.py"), candidate, str(results_dir), RUN_ID]
+    command += ["--limit", str(limit), "--size", str(SECOND_SIZE)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize(("limit", "torn_by_baseline"), [(1024, SUMMARY), (64 * 1024, CSV)])
+def test_full_disk_raises_and_keeps_the_previous_files(tmp_path: Path, limit: int, torn_by_baseline: str) -> None:
+    scratch = tmp_path / "expected"
+    scratch.mkdir()
+    reports, files = {}, {}
+    for name in CANDIDATES:
+        reports[name] = _save_under_limit(name, tmp_path / name, limit)
+        files[name] = _files(tmp_path / name / RUN_ID, scratch)
+
+    assert reports["optimized"] == {"raised": "OSError", "errno": errno.EFBIG}
+    assert files["optimized"] == {CSV: "save 1", SUMMARY: "save 1"}  # no temporary left either
+
+    assert reports["baseline"] == {"raised": "OSError", "errno": errno.EFBIG}
+    assert files["baseline"][torn_by_baseline] == f"torn ({limit} bytes)"
+
+    assert reports["proposed"] == {"raised": None, "errno": None}  # swallowed
+    assert f"torn ({limit} bytes)" in files["proposed"].values()
+
+
+# --- a folder where a file should be -------------------------------------------------------------
+
+
+def _folder_at(name: str) -> Callable[[Path], None]:
+    def replace_with_folder(run_dir: Path) -> None:
+        (run_dir / name).unlink()
+        (run_dir / name).mkdir()
+        (run_dir / name / "kept.txt").write_text("not ours to remove")
+
+    return replace_with_folder
+
+
+def test_folder_at_the_summary_raises_the_baselines_error_and_keeps_the_csv(tmp_path: Path) -> None:
+    attempts = _attempts(tmp_path, _folder_at(SUMMARY))
+    expected_error = (IsADirectoryError, f"[Errno 21] Is a directory: '<results>/{RUN_ID}/{SUMMARY}'")
+    assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
+    assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
+    assert attempts["baseline"].files == attempts["optimized"].files == {CSV: "save 1", SUMMARY: "folder"}
+    assert attempts["proposed"].outcome.raised is None  # swallowed
+    assert attempts["proposed"].files == {CSV: "save 2", SUMMARY: "folder"}
+
+
+@pytest.mark.divergence("atomic-save")
+def test_folder_at_the_csv_raises_and_keeps_the_previous_summary(tmp_path: Path) -> None:
+    attempts = _attempts(tmp_path, _folder_at(CSV))
+    expected_error = (IsADirectoryError, f"[Errno 21] Is a directory: '<results>/{RUN_ID}/{CSV}'")
+    assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
+    assert attempts["baseline"].files == {CSV: "folder", SUMMARY: "save 2"}  # half of the save landed
+    assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
+    assert attempts["optimized"].files == {CSV: "folder", SUMMARY: "save 1"}
+    assert attempts["proposed"].outcome.raised is None
+    assert attempts["proposed"].files == {CSV: "folder", SUMMARY: "save 2"}
+
+
+# --- permissions ---------------------------------------------------------------------------------
+
+
+def _read_only(name: str) -> Callable[[Path], None]:
+    def make_read_only(run_dir: Path) -> None:
+        (run_dir / name).chmod(0o444)
+
+    return make_read_only
+
+
+@as_root
+def test_read_only_summary_raises_the_baselines_error_and_changes_nothing(tmp_path: Path) -> None:
+    attempts = _attempts(tmp_path, _read_only(SUMMARY))
+    expected_error = (PermissionError, f"[Errno 13] Permission denied: '<results>/{RUN_ID}/{SUMMARY}'")
+    assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
+    assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
+    assert attempts["baseline"].files == attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
+    assert attempts["proposed"].outcome.raised is None
+    assert attempts["proposed"].files == {CSV: "save 2", SUMMARY: "save 1"}
+
+
+@as_root
+@pytest.mark.divergence("atomic-save")
+def test_read_only_csv_raises_and_keeps_the_previous_summary(tmp_path: Path) -> None:
+    attempts = _attempts(tmp_path, _read_only(CSV))
+    expected_error = (PermissionError, f"[Errno 13] Permission denied: '<results>/{RUN_ID}/{CSV}'")
+    assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
+    assert attempts["baseline"].files == {CSV: "save 1", SUMMARY: "save 2"}
+    assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
+    assert attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
+    assert attempts["proposed"].outcome.raised is None
+    assert attempts["proposed"].files == {CSV: "save 1", SUMMARY: "save 2"}
+
+
+@as_root
+@pytest.mark.divergence("save-needs-writable-run-folder")
+def test_read_only_run_folder_fails_the_save_where_the_baseline_writes_in_place(tmp_path: Path) -> None:
+    attempts = _attempts(tmp_path, lambda run_dir: run_dir.chmod(0o555))
+    assert attempts["baseline"].outcome.raised is None
+    assert attempts["baseline"].files == {CSV: "save 2", SUMMARY: "save 2"}
+    kind, message = attempts["optimized"].outcome.raised or (None, "")
+    assert kind is PermissionError
+    assert str(tmp_path / "optimized" / RUN_ID) in message
+    assert attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
+
+
+@as_root
+def test_unwritable_results_dir_refuses_a_new_run_in_every_candidate(tmp_path: Path) -> None:
+    errors = {}
+    for name in CANDIDATES:
+        results_dir = tmp_path / name
+        results_dir.mkdir()
+        results_dir.chmod(0o555)
+        outcome = outcome_of(lambda: resolve(name)(RUN_ID, str(results_dir)))  # noqa: B023
+        errors[name] = _error(Attempt(outcome, {}), results_dir)
+        assert not (results_dir / RUN_ID).exists()
+    assert errors["optimized"] == errors["baseline"] == errors["proposed"]
+    assert errors["baseline"] == (PermissionError, f"[Errno 13] Permission denied: '<results>/{RUN_ID}'")
