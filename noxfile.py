@@ -21,3 +21,10 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Both benchmark suites, candidates interleaved, then one table (`-- --help` for --quick, --candidates ...)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench", *session.posargs)
