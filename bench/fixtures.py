@@ -21,7 +21,7 @@ from typing import Final
 
 from storage import CANDIDATES, LatencyCollector
 
-FORMAT_VERSION: Final = 1  # bump whenever a builder below changes what it writes
+FORMAT_VERSION: Final = 2  # bump whenever a builder below changes what it writes
 DEFAULT_SEED: Final = 20260102
 COLLECTOR_SIZES: Final = (1_000, 5_000, 10_000)
 TREE_SIZES: Final = (100, 1_000, 10_000)
@@ -138,6 +138,7 @@ def _write_tree(root: Path, size: int, seed: int) -> dict[str, int]:
     plain_files = _plain_file_names(size)
     for name in plain_files:
         (root / name).write_text("not a run\n")
+        os.utime(root / name, (_EPOCH_S, _EPOCH_S))
     return {
         "entries": size + len(plain_files),
         "runs_with_summary": size - len(without_summary),

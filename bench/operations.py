@@ -159,6 +159,8 @@ def _setup_save(store_class: MetricsStoreClass, size: int, fixtures: Fixtures) -
 def _check_saved(answer: Any, case: Case) -> None:
     _expect(isinstance(answer, dict) and set(answer) == {"summary", "raw"}, case, "no summary/raw paths", answer)
     with case.entered():
+        written = [Path(answer["summary"]).is_file(), Path(answer["raw"]).is_file()]
+        _expect(all(written), case, "paths of files that were not written", answer)
         summary = json.loads(Path(answer["summary"]).read_text())
         with open(answer["raw"], newline="") as raw:
             rows = sum(1 for _ in raw)
