@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -28,3 +30,16 @@ def bench(session: nox.Session) -> None:
     """Both benchmark suites, candidates interleaved, then one table (`-- --help` for --quick, --candidates ...)."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """Reliability tests long and short, the fsync benchmark, then results/RELIABILITY.md from what they recorded."""
+    session.install("-e", ".[bench]")
+    junit, fsync, report = "results/reliability/junit.xml", "results/reliability/pyperf-fsync", "results/RELIABILITY.md"
+    reliability_tests = sorted(str(path) for path in Path("tests").glob("test_reliability_*.py"))
+    pytest_args = ["-m", "slow or not slow", "-o", "junit_family=xunit1", f"--junitxml={junit}", *session.posargs]
+    # A failed test still gets its report written; the report's exit code then fails the session.
+    session.run("pytest", *reliability_tests, *pytest_args, success_codes=[0, 1])
+    session.run("python", "-m", "bench.pyperf_fsync", "--output", fsync)
+    session.run("python", "tests/reliability_report.py", "--junit", junit, "--fsync", fsync, "--output", report)

@@ -1,0 +1,181 @@
+"""results/RELIABILITY.md from what a soak run saved: the reliability tests' JUnit XML and the fsync pyperf files.
+
+    python tests/reliability_report.py --junit results/reliability/junit.xml \\
+        --fsync results/reliability/pyperf-fsync --output results/RELIABILITY.md
+
+Every figure comes from a property a test recorded with record_property (see the tests'
+record_property calls) or from the pyperf files; nothing is typed in. Exits 1 when a test failed
+or any loss was recorded, after writing the report that says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bench.pyperf_fsync import WORTH_AN_OPTION, FsyncCost, fsync_costs
+
+_FILE_TITLES = {
+    "test_reliability_crash": "Crash safety (SIGKILL at random moments)",
+    "test_reliability_concurrency": "Concurrency (writer and reader processes)",
+    "test_reliability_write_errors": "Write errors (full disk, folder in the way, permissions)",
+    "test_reliability_hostile_input": "Hostile input (run ids, summaries, trees)",
+    "test_reliability_fuzz": "Hypothesis fuzzing",
+}
+
+
+@dataclass
+class TestResult:
+    module: str
+    name: str
+    outcome: str  # passed, failed, skipped
+    seconds: float
+    message: str = ""
+    figures: dict[str, int] = field(default_factory=dict)
+
+
+def read_junit(path: Path) -> list[TestResult]:
+    """Each testcase of a pytest --junitxml file (junit_family=xunit1, which keeps properties)."""
+    results = []
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        outcome, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            found = case.find(tag)
+            if found is not None:
+                outcome = "skipped" if tag == "skipped" else "failed"
+                message = found.get("message", "")
+        figures = {p.get("name", ""): int(p.get("value", "0")) for p in case.iter("property")}
+        module = case.get("classname", "").rsplit(".", 1)[-1]
+        results.append(TestResult(module, case.get("name", ""), outcome, float(case.get("time", 0)), message, figures))
+    if not results:
+        raise ValueError(f"{path} holds no test case: did the soak run select any test?")
+    return results
+
+
+def _total(results: Sequence[TestResult], figure: str) -> int:
+    return sum(r.figures.get(figure, 0) for r in results)
+
+
+def _headline(results: Sequence[TestResult]) -> list[str]:
+    crash = [r for r in results if r.module == "test_reliability_crash"]
+    concurrency = [r for r in results if r.module == "test_reliability_concurrency" and "writers" in r.figures]
+    held = ", ".join(f"{r.figures['writers']} writers × {r.figures['saves_per_writer']} saves" for r in concurrency)
+    fixed_cases = [
+        r for r in results if r.module in ("test_reliability_write_errors", "test_reliability_hostile_input")
+    ]
+    failed = [r for r in results if r.outcome == "failed"]
+    losses = _total(results, "losses")
+    return [
+        "| figure | value |",
+        "| --- | --- |",
+        f"| kills survived (SIGKILL mid-save, files checked whole after each) | {_total(crash, 'kills')} |",
+        f"| saves acknowledged by the killed processes | {_total(crash, 'saves_acknowledged')} |",
+        f"| kills that fell between the two replaces (new summary, previous CSV) | "
+        f"{_total(crash, 'pairs_split_between_replaces')} |",
+        f"| temporaries left behind by kills (hidden names, never read) | "
+        f"{_total(crash, 'temporaries_left_by_kills')} |",
+        f"| writers × saves held | {held or 'none ran'} |",
+        f"| reads checked (whole, never stale, never None for a saved run) | {_total(results, 'reads_checked')} |",
+        f"| of which raced a save of their run | {_total(results, 'reads_during_a_save_of_their_run')} |",
+        f"| listings checked (get_recent_runs) | {_total(results, 'listings_checked')} |",
+        f"| fuzzed summaries tried | {_total(results, 'summaries_tried')} |",
+        f"| fuzzed result trees tried | {_total(results, 'trees_tried')} |",
+        f"| fixed hostile inputs and write errors tried (passed / skipped) | "
+        f"{sum(r.outcome == 'passed' for r in fixed_cases)} / {sum(r.outcome == 'skipped' for r in fixed_cases)} |",
+        f"| **losses** (recorded by the tests) | **{losses}** |",
+        f"| **tests failed** | **{len(failed)}** |",
+    ]
+
+
+def _per_test(results: Sequence[TestResult]) -> list[str]:
+    lines = []
+    for module, title in _FILE_TITLES.items():
+        in_module = [r for r in results if r.module == module]
+        if not in_module:
+            continue
+        lines += ["", f"### {title}", "", "| test | outcome | seconds | figures |", "| --- | --- | --- | --- |"]
+        for r in in_module:
+            figures = ", ".join(f"{name} {value}" for name, value in r.figures.items())
+            outcome = f"{r.outcome}: {r.message}" if r.message else r.outcome
+            lines.append(f"| `{r.name}` | {outcome.replace('|', '/')} | {r.seconds:.1f} | {figures} |")
+    return lines
+
+
+def _fsync(costs: Sequence[FsyncCost]) -> list[str]:
+    lines = [
+        "| save_latency_stats | fsync=False median | fsync=True median | fsync / plain (95% interval) | pairs |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in costs:
+        r = c.ratio
+        lines.append(
+            f"| {c.size:,} measurements | {c.plain_median_s * 1e3:.2f} ms | {c.fsynced_median_s * 1e3:.2f} ms "
+            f"| {r.estimate:.2f} ({r.low:.2f} to {r.high:.2f}) | {r.pairs} |"
+        )
+    over = [c for c in costs if c.ratio.estimate > WORTH_AN_OPTION]
+    lines += [
+        "",
+        f"fsync costs more than {WORTH_AN_OPTION - 1:.0%} at {len(over)} of {len(costs)} sizes, so it stays an "
+        "explicit option, off by default: `MetricsStorage(run_id, results_dir, fsync=True)`."
+        if over
+        else f"fsync costs less than {WORTH_AN_OPTION - 1:.0%} at every size measured.",
+    ]
+    return lines
+
+
+def _provenance() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+        revision = commit.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError) as e:
+        revision = f"unknown ({e})"
+    machine = f"{platform.platform()}, Python {platform.python_version()}"
+    return f"{datetime.now():%Y-%m-%d %H:%M}, commit {revision}, {machine}"
+
+
+def render(results: Sequence[TestResult], costs: Sequence[FsyncCost]) -> str:
+    lines = [
+        "# Reliability of the optimized store",
+        "",
+        f"Written by `nox -s soak` ({_provenance()}) from the reliability tests' recorded figures",
+        "(long and short variants) and the fsync benchmark; do not edit by hand.",
+        "",
+        "## Figures",
+        "",
+        *_headline(results),
+        "",
+        "## The cost of fsync",
+        "",
+        *(_fsync(costs) if costs else ["Not measured in this run."]),
+        "",
+        "## Each test",
+        *_per_test(results),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--junit", type=Path, required=True, help="pytest --junitxml file (junit_family=xunit1)")
+    parser.add_argument("--fsync", type=Path, help="folder of bench.pyperf_fsync's pyperf files")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    results = read_junit(args.junit)
+    costs = fsync_costs(args.fsync) if args.fsync else []
+    args.output.write_text(render(results, costs))
+    bad = sum(r.outcome == "failed" for r in results) + _total(results, "losses")
+    print(f"{args.output}: {len(results)} tests, {bad} failures and losses")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
