@@ -43,3 +43,17 @@ def soak(session: nox.Session) -> None:
     session.run("pytest", *reliability_tests, *pytest_args, success_codes=[0, 1])
     session.run("python", "-m", "bench.pyperf_fsync", "--output", fsync)
     session.run("python", "tests/reliability_report.py", "--junit", junit, "--fsync", fsync, "--output", report)
+
+
+@nox.session(python=PYTHON)
+def perfcheck(session: nox.Session) -> None:
+    """The CI perf gate: candidate/baseline ratios against results/gate/saved_ratios.json."""
+    session.install("-e", ".")
+    session.run("python", "-m", "bench.gate", *session.posargs)
+
+
+@nox.session(name="gate-calibration", python=PYTHON)
+def gate_calibration(session: nox.Session) -> None:
+    """Measures the gate's false-alarm and detection rates; rewrites results/GATE.md."""
+    session.install("-e", ".")
+    session.run("python", "-m", "bench.gate_calibration", *session.posargs)
