@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 FROZEN_NOW = datetime(2026, 1, 2, 3, 4, 5, 678901)
 
@@ -42,3 +44,81 @@ def in_tmp_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The default results_dir is relative to the working directory: give each test its own."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# --- the equivalence suite: Hypothesis profiles, --candidate, the candidate fixture ---------------
+
+# ci: derandomized, sized so that `nox -s tests` stays under 5 minutes on 2 cores.
+# thorough: 10x the examples and random search, failures kept in .hypothesis/ (not in git).
+CI_EXAMPLES = 40
+CI_STATEFUL_STEPS = 25
+_PROFILE_SETTINGS = {
+    "deadline": None,  # file I/O on a shared machine: time is the benchmarks' business, not a test's
+    "report_multiple_bugs": False,  # one Mismatch per failing test, the smallest found
+    # No explain phase: it traces every replay of a failure, which made catching `proposed` take minutes.
+    "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile(
+    "ci", max_examples=CI_EXAMPLES, stateful_step_count=CI_STATEFUL_STEPS, derandomize=True, **_PROFILE_SETTINGS
+)
+settings.register_profile(
+    "thorough", max_examples=10 * CI_EXAMPLES, stateful_step_count=2 * CI_STATEFUL_STEPS, **_PROFILE_SETTINGS
+)
+PROFILES = ("ci", "thorough")
+
+# Registered candidates kept because they differ. The generic runs skip them: tests/test_catches_proposed.py
+# runs the same properties on them and asserts that each finds its counterexample.
+KNOWN_TO_DIFFER = {"proposed": "differs on purpose: tests/test_catches_proposed.py asserts the suite catches it"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("equivalence", "equivalence suite (tests/test_equivalence.py, tests/test_stateful.py)")
+    group.addoption(
+        "--candidate",
+        action="append",
+        default=[],
+        metavar="NAME|package.module:Class",
+        help="also check this store against the baseline (repeatable); the registered ones are always checked. "
+        "Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough, or --hypothesis-profile (default ci)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    if profile not in PROFILES:
+        raise pytest.UsageError(f"HYPOTHESIS_PROFILE={profile!r}: use one of {', '.join(PROFILES)}")
+    settings.load_profile(profile)  # --hypothesis-profile, applied by Hypothesis's plugin, still wins
+    import storage
+
+    for spec in config.getoption("candidate"):
+        try:
+            storage.resolve(spec)
+        except LookupError as e:
+            raise pytest.UsageError(f"--candidate {spec}: {e}") from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test asking for `candidate` runs once per registered store and per --candidate."""
+    if "candidate" not in metafunc.fixturenames:
+        return
+    import storage
+
+    specs = dict.fromkeys([*storage.CANDIDATES, *metafunc.config.getoption("candidate")])
+    params = [
+        pytest.param(
+            spec,
+            id=spec,
+            marks=[pytest.mark.skip(reason=KNOWN_TO_DIFFER[spec])] if spec in KNOWN_TO_DIFFER else [],
+        )
+        for spec in specs
+    ]
+    metafunc.parametrize("candidate", params, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def candidate(request: pytest.FixtureRequest) -> type:
+    """A candidate store class, checked against storage.baseline."""
+    import storage
+
+    return storage.resolve(request.param)

@@ -1,0 +1,188 @@
+"""Differential properties: for any input, a candidate gives the baseline's answers, files, output and exceptions.
+
+Each property runs for every candidate (see conftest.py); Differential raises Mismatch on the first
+difference, and the properties below only say which steps to take.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from differential import FILE_TIMES, side_by_side
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import (
+    DEFAULT_RESULTS_DIR,
+    RAW_NAME,
+    SUMMARY_NAME,
+    CollectorRecipe,
+    ResultTree,
+    Rewrite,
+    collectors,
+    dict_mutations,
+    limits,
+    listing_dirs,
+    outside_edits,
+    result_trees,
+    results_dirs,
+    run_ids,
+    summary_texts,
+)
+
+
+@given(
+    run_id=run_ids(),
+    results_dir=results_dirs(),
+    saves=st.lists(collectors(), min_size=1, max_size=3),
+)
+def test_saves_write_what_the_baseline_writes(
+    candidate: Any, run_id: str, results_dir: str | None, saves: list[CollectorRecipe]
+) -> None:
+    """Same return value, same bytes in both files, same exceptions; each save over the previous one."""
+    with side_by_side(candidate) as diff:
+        store = diff.create_store(run_id, results_dir)
+        if store is not None:
+            for recipe in saves:
+                diff.save(store, recipe.build())
+                diff.assert_same_trees(after=f"saving {recipe!r}")
+                diff.get_run_metrics(store)
+        diff.assert_same_trees()
+
+
+def _listed_where(tree_dir: str | None) -> st.SearchStrategy[str | None]:
+    return st.one_of(st.just(tree_dir), listing_dirs())
+
+
+@given(tree=result_trees(), tree_dir=results_dirs(), data=st.data())
+def test_recent_runs_match_for_positive_limits(
+    candidate: Any, tree: ResultTree, tree_dir: str | None, data: st.DataObject
+) -> None:
+    """Names sorted descending, folders holding a summary only (links to folders count), up to limit."""
+    listed = data.draw(_listed_where(tree_dir), label="listed")
+    with side_by_side(candidate) as diff:
+        diff.build(Path(tree_dir or DEFAULT_RESULTS_DIR), tree)
+        diff.get_recent_runs(listed)
+        for limit in range(1, len(tree.entries) + 2):
+            diff.get_recent_runs(listed, limit)
+        diff.assert_same_trees()
+
+
+@given(tree=result_trees(max_entries=4), tree_dir=results_dirs(), limit=limits().filter(lambda n: n < 1))
+def test_recent_runs_match_for_limits_below_one(
+    candidate: Any, tree: ResultTree, tree_dir: str | None, limit: int
+) -> None:
+    """The baseline checks the limit after appending: 0 or less still lists the first run."""
+    with side_by_side(candidate) as diff:
+        diff.build(Path(tree_dir or DEFAULT_RESULTS_DIR), tree)
+        diff.get_recent_runs(tree_dir, limit)
+
+
+_OTHER_RUN = st.tuples(
+    st.one_of(st.sampled_from(("run-a", "run-b", "Run-A")), run_ids()),
+    results_dirs(),
+    st.one_of(st.none(), collectors(max_measurements=40), summary_texts()),
+)
+
+
+@given(
+    this=st.tuples(st.sampled_from(("run-a", "this")), results_dirs(), st.none() | collectors(max_measurements=40)),
+    others=st.lists(_OTHER_RUN, max_size=3),
+    asked=st.lists(st.one_of(st.sampled_from(("run-a", "run-b", "Run-A", "missing")), run_ids()), max_size=3),
+)
+def test_compare_runs_matches(candidate: Any, this: tuple, others: list[tuple], asked: list[str]) -> None:
+    """Either run missing or unreadable, stats with odd shapes, runs in other folders, each way round."""
+    with side_by_side(candidate) as diff:
+        stores = []
+        for run_id, results_dir, content in [this, *others]:
+            store = diff.create_store(run_id, results_dir)
+            if store is None:
+                continue
+            stores.append(store)
+            if isinstance(content, CollectorRecipe):
+                diff.save(store, content.build())
+            elif isinstance(content, bytes):
+                diff.edit_from_outside(store.folder / SUMMARY_NAME, Rewrite(content, in_place=True))
+        for store in stores:
+            for other in [*(s.run_id for s in stores), *asked]:
+                diff.compare_runs(store, other)
+        diff.assert_same_trees()
+
+
+# The cache properties run under each file-time condition (see differential.file_times).
+file_time_conditions = pytest.mark.parametrize("condition", FILE_TIMES)
+
+
+@file_time_conditions
+@given(
+    run_id=st.sampled_from(("run-a", "Run-A")),
+    results_dir=results_dirs(),
+    first=collectors(max_measurements=200, can_fail=False),
+    second=collectors(max_measurements=200, can_fail=False),
+    use_cache=st.booleans(),
+)
+def test_reading_after_a_second_save_matches(
+    candidate: Any,
+    condition: str,
+    run_id: str,
+    results_dir: str | None,
+    first: CollectorRecipe,
+    second: CollectorRecipe,
+    use_cache: bool,
+) -> None:
+    """A save through another instance of the same run is seen by the first instance's next read."""
+    with side_by_side(candidate, condition) as diff:
+        store = diff.create_store(run_id, results_dir)
+        diff.save(store, first.build())
+        diff.get_run_metrics(store)
+        diff.get_run_metrics(store)
+        other_instance = diff.create_store(run_id, results_dir)
+        diff.save(other_instance, second.build())
+        diff.get_run_metrics(store, use_cache)
+        diff.get_run_metrics(store)
+        diff.get_run_metrics(other_instance)
+        diff.compare_runs(store, run_id)
+
+
+@file_time_conditions
+@given(
+    collector=collectors(max_measurements=100, can_fail=False),
+    file_name=st.sampled_from((SUMMARY_NAME, RAW_NAME)),
+    edits=st.lists(outside_edits(), min_size=1, max_size=3),
+)
+def test_reading_after_an_outside_edit_matches(
+    candidate: Any, condition: str, collector: CollectorRecipe, file_name: str, edits: list[Any]
+) -> None:
+    """Rewritten (even keeping its size), truncated, overwritten or deleted: the next read sees it."""
+    with side_by_side(candidate, condition) as diff:
+        store = diff.create_store("run-a", None)
+        diff.save(store, collector.build())
+        diff.get_run_metrics(store)
+        for edit in edits:
+            diff.edit_from_outside(store.folder / file_name, edit)
+            diff.get_run_metrics(store)
+            diff.get_run_metrics(store, use_cache=False)
+            diff.compare_runs(store, "run-a")
+        diff.assert_same_trees()
+
+
+@file_time_conditions
+@given(
+    collector=collectors(max_measurements=100, can_fail=False),
+    mutations=st.lists(dict_mutations(), min_size=1, max_size=3),
+)
+def test_changing_a_returned_dict_changes_no_later_answer(
+    candidate: Any, condition: str, collector: CollectorRecipe, mutations: list[Any]
+) -> None:
+    """Every answer is the caller's own: changing it changes nothing the store says next."""
+    with side_by_side(candidate, condition) as diff:
+        store = diff.create_store("run-a", None)
+        diff.save(store, collector.build())
+        for mutation in mutations:
+            for answers in (diff.get_run_metrics(store), diff.compare_runs(store, "run-a")):
+                for answer in answers:
+                    if isinstance(answer, dict):
+                        mutation.apply(answer)
+        diff.get_run_metrics(store)
+        diff.compare_runs(store, "run-a")
