@@ -118,7 +118,7 @@ def test_full_disk_raises_and_keeps_the_previous_files(tmp_path: Path, limit: in
     assert f"torn ({limit} bytes)" in files["proposed"].values()
 
 
-# --- a folder where a file should be -------------------------------------------------------------
+# --- a folder or a read-only file where a file should be ----------------------------------------
 
 
 def _folder_at(name: str) -> Callable[[Path], None]:
@@ -130,31 +130,6 @@ def _folder_at(name: str) -> Callable[[Path], None]:
     return replace_with_folder
 
 
-def test_folder_at_the_summary_raises_the_baselines_error_and_keeps_the_csv(tmp_path: Path) -> None:
-    attempts = _attempts(tmp_path, _folder_at(SUMMARY))
-    expected_error = (IsADirectoryError, f"[Errno 21] Is a directory: '<results>/{RUN_ID}/{SUMMARY}'")
-    assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
-    assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
-    assert attempts["baseline"].files == attempts["optimized"].files == {CSV: "save 1", SUMMARY: "folder"}
-    assert attempts["proposed"].outcome.raised is None  # swallowed
-    assert attempts["proposed"].files == {CSV: "save 2", SUMMARY: "folder"}
-
-
-@pytest.mark.divergence("atomic-save")
-def test_folder_at_the_csv_raises_and_keeps_the_previous_summary(tmp_path: Path) -> None:
-    attempts = _attempts(tmp_path, _folder_at(CSV))
-    expected_error = (IsADirectoryError, f"[Errno 21] Is a directory: '<results>/{RUN_ID}/{CSV}'")
-    assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
-    assert attempts["baseline"].files == {CSV: "folder", SUMMARY: "save 2"}  # half of the save landed
-    assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
-    assert attempts["optimized"].files == {CSV: "folder", SUMMARY: "save 1"}
-    assert attempts["proposed"].outcome.raised is None
-    assert attempts["proposed"].files == {CSV: "folder", SUMMARY: "save 2"}
-
-
-# --- permissions ---------------------------------------------------------------------------------
-
-
 def _read_only(name: str) -> Callable[[Path], None]:
     def make_read_only(run_dir: Path) -> None:
         (run_dir / name).chmod(0o444)
@@ -162,28 +137,45 @@ def _read_only(name: str) -> Callable[[Path], None]:
     return make_read_only
 
 
-@as_root
-def test_read_only_summary_raises_the_baselines_error_and_changes_nothing(tmp_path: Path) -> None:
-    attempts = _attempts(tmp_path, _read_only(SUMMARY))
-    expected_error = (PermissionError, f"[Errno 13] Permission denied: '<results>/{RUN_ID}/{SUMMARY}'")
+def _obstacles(name: str) -> list[object]:
+    """(what blocks `name`, the error it raises, its message, what stays at `name`) for each obstacle."""
+    return [
+        pytest.param(_folder_at(name), IsADirectoryError, "[Errno 21] Is a directory", "folder", id="folder"),
+        pytest.param(
+            _read_only(name), PermissionError, "[Errno 13] Permission denied", "save 1", id="read-only", marks=as_root
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("obstruct", "error", "reason", "left_there"), _obstacles(SUMMARY))
+def test_obstacle_at_the_summary_raises_the_baselines_error_and_keeps_the_csv(
+    tmp_path: Path, obstruct: Callable[[Path], None], error: type, reason: str, left_there: str
+) -> None:
+    attempts = _attempts(tmp_path, obstruct)
+    expected_error = (error, f"{reason}: '<results>/{RUN_ID}/{SUMMARY}'")
     assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
     assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
-    assert attempts["baseline"].files == attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
-    assert attempts["proposed"].outcome.raised is None
-    assert attempts["proposed"].files == {CSV: "save 2", SUMMARY: "save 1"}
+    assert attempts["baseline"].files == attempts["optimized"].files == {CSV: "save 1", SUMMARY: left_there}
+    assert attempts["proposed"].outcome.raised is None  # swallowed
+    assert attempts["proposed"].files == {CSV: "save 2", SUMMARY: left_there}
 
 
-@as_root
 @pytest.mark.divergence("atomic-save")
-def test_read_only_csv_raises_and_keeps_the_previous_summary(tmp_path: Path) -> None:
-    attempts = _attempts(tmp_path, _read_only(CSV))
-    expected_error = (PermissionError, f"[Errno 13] Permission denied: '<results>/{RUN_ID}/{CSV}'")
+@pytest.mark.parametrize(("obstruct", "error", "reason", "left_there"), _obstacles(CSV))
+def test_obstacle_at_the_csv_raises_and_keeps_the_previous_summary(
+    tmp_path: Path, obstruct: Callable[[Path], None], error: type, reason: str, left_there: str
+) -> None:
+    attempts = _attempts(tmp_path, obstruct)
+    expected_error = (error, f"{reason}: '<results>/{RUN_ID}/{CSV}'")
     assert _error(attempts["baseline"], tmp_path / "baseline") == expected_error
-    assert attempts["baseline"].files == {CSV: "save 1", SUMMARY: "save 2"}
+    assert attempts["baseline"].files == {CSV: left_there, SUMMARY: "save 2"}  # half of the save landed
     assert _error(attempts["optimized"], tmp_path / "optimized") == expected_error
-    assert attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
-    assert attempts["proposed"].outcome.raised is None
-    assert attempts["proposed"].files == {CSV: "save 1", SUMMARY: "save 2"}
+    assert attempts["optimized"].files == {CSV: left_there, SUMMARY: "save 1"}
+    assert attempts["proposed"].outcome.raised is None  # swallowed
+    assert attempts["proposed"].files == {CSV: left_there, SUMMARY: "save 2"}
+
+
+# --- permissions of the folders ------------------------------------------------------------------
 
 
 @as_root
