@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Benchmark the metrics stores with pyperf and pytest-benchmark, interleaved, and print "
         "one table: per operation, size and candidate, the median time, the speedup over the baseline with "
-        "its 95%% interval, and peak memory.",
+        "its 95% interval, and peak memory.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="pyperf's fast settings and each operation's quick sizes (< 3 min)"
