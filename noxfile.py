@@ -33,6 +33,29 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def report(session: nox.Session) -> None:
+    """results/REPORT.md and its plots from the saved results; never runs a benchmark (`-- results/latest`)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench.report", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def floors(session: nox.Session) -> None:
+    """Measures the least work each operation's answer needs, for the report: results/floors.json."""
+    session.install("-e", ".[bench]")
+    output = Path("results/floors.json")
+    output.unlink(missing_ok=True)  # pyperf's -o refuses an existing file, and floors are measured whole
+    session.run("python", "-m", "bench.pyperf_floors", "-o", str(output), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def equivalence(session: nox.Session) -> None:
+    """The equivalence suite once per candidate; verdicts and counterexamples to results/equivalence.json."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "bench.equivalence", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
     """Reliability tests long and short, the fsync benchmark, then results/RELIABILITY.md from what they recorded."""
     session.install("-e", ".[bench]")

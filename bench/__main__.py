@@ -22,7 +22,7 @@ from typing import Final
 
 import pyperf
 
-from bench import summary
+from bench import report, summary
 from bench.candidates import label, select
 from bench.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
 from bench.operations import Operation, build_fixtures, case_name, cases
@@ -203,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pyperf_results, pytest_results = summary.collect(pyperf_files, pytest_file)
     print(f"\n[{clock}] results in {output}/pyperf/ and {pytest_file}\n")
     print(summary.render(summary.build_rows(pyperf_results, pytest_results, [label(s) for s in specs])))
+    print(f"\n[{clock}] report written to {report.write_report(output)} (bench.report, from the files above)")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\nfinished in {clock}; load average {load}")
     return 0
