@@ -30,14 +30,15 @@ def trusting_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every read of a summary from disk goes through _read_text: count them."""
     reads: list[Path] = []
-    real_read_text = Path.read_text
+    real_read_text = optimized._read_text
 
-    def counting(self: Path, *args: object, **kwargs: object) -> str:
-        reads.append(self)
-        return real_read_text(self, *args, **kwargs)
+    def counting(summary_path: Path, path: str, st: os.stat_result) -> str:
+        reads.append(summary_path)
+        return real_read_text(summary_path, path, st)
 
-    monkeypatch.setattr(Path, "read_text", counting)
+    monkeypatch.setattr(optimized, "_read_text", counting)
     return reads
 
 
@@ -224,3 +225,40 @@ def test_cache_survives_a_file_older_than_the_window_without_rereading(
     store.get_run_metrics()
     store.get_run_metrics()
     assert len(counted_reads) == 1
+
+
+def _outcome_of(read: object) -> tuple[str, str]:
+    try:
+        return ("text", read())  # type: ignore[operator]
+    except Exception as e:
+        return (type(e).__name__, str(e))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"a": 1}\r\n', b'{\r"a":\r1}', b"\xef\xbb\xbf{}", b"\xff\xfe{}", b'{"caf\xc3\xa9": "\xe2\x82\xac"}', b""],
+    ids=["crlf", "lone-cr", "bom", "not-utf8", "utf8", "empty"],
+)
+def test_fast_read_gives_read_texts_text_and_errors(tmp_path: Path, content: bytes) -> None:
+    summary = tmp_path / "latency_summary.json"
+    summary.write_bytes(content)
+    fast = _outcome_of(lambda: optimized._read_text(summary, str(summary), os.stat(summary)))
+    assert fast == _outcome_of(summary.read_text)
+
+
+def test_fast_read_of_a_folder_raises_what_read_text_raises(tmp_path: Path) -> None:
+    folder = tmp_path / "latency_summary.json"
+    folder.mkdir()
+    fast = _outcome_of(lambda: optimized._read_text(folder, str(folder), os.stat(folder)))
+    assert fast == _outcome_of(folder.read_text)
+    assert fast[0] == "IsADirectoryError"
+
+
+def test_fast_read_of_a_file_gone_since_its_stat_raises_what_read_text_raises(tmp_path: Path) -> None:
+    summary = tmp_path / "latency_summary.json"
+    summary.write_text("{}")
+    stale = os.stat(summary)
+    summary.unlink()
+    fast = _outcome_of(lambda: optimized._read_text(summary, str(summary), stale))
+    assert fast == _outcome_of(summary.read_text)
+    assert fast[0] == "FileNotFoundError"
