@@ -46,9 +46,17 @@ class Floor:
     build: Callable[[Fixtures, int, Path], Work]
 
 
+REFERENCE: Final = "optimized"  # the store the floors are set beside, timed in the same run
+
+
 def floor_name(floor: Floor, size: int) -> str:
     """The pyperf name, "get_recent_runs[1000]/os.listdir": the case's name, then the floor's."""
     return f"{case_name(_operation(floor.operation), size)}/{floor.name}"
+
+
+def reference_name(floor: Floor, size: int) -> str:
+    """The pyperf name of the optimized store's time for the floor's case: "get_recent_runs[1000]/optimized"."""
+    return f"{case_name(_operation(floor.operation), size)}/{REFERENCE}"
 
 
 def _operation(name: str) -> Any:

@@ -3,7 +3,9 @@
     python -m bench.pyperf_floors -o results/floors.json      # what `nox -s floors` runs
     python -m bench.pyperf_floors --fast --floor "get_run_metrics_warm[5000]/os.stat"
 
-Only the worker that runs a floor sets it up and checks it; the manager just spawns workers.
+Each case with a floor is also timed for the optimized store ("get_recent_runs[1000]/optimized", set up by
+bench.operations), so the report divides two medians of one run, not of two runs hours apart.
+Only the worker that runs a benchmark sets it up and checks it; the manager just spawns workers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import pyperf
 
 from bench.candidates import source_sha256
 from bench.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
-from bench.floors import floor_cases, floor_name
+from bench.floors import REFERENCE, floor_cases, floor_name, reference_name
+from bench.operations import find_case, prepare
+from storage import resolve
 
 PROGRAM: Final = ("-m", "bench.pyperf_floors")
 
@@ -57,15 +61,23 @@ def main() -> None:
     runner.metadata["baseline_sha256"] = source_sha256("baseline")
     runner.metadata["optimized_sha256"] = source_sha256("optimized")
 
-    for index, (floor, size) in enumerate(selected):
-        name = floor_name(floor, size)
+    references = list(dict.fromkeys(reference_name(floor, size) for floor, size in selected))
+    for index, name in enumerate([*(floor_name(floor, size) for floor, size in selected), *references]):
         # pyperf numbers the benchmarks of a script in call order; a worker runs the one numbered --worker-task.
         if not (args.worker and args.worker_task in (None, index)):
             runner.bench_func(name, _set_up_in_workers_only)
             continue
         with tempfile.TemporaryDirectory(prefix="metrics-floor-") as workdir:
-            work = floor.build(fixtures, size, Path(workdir))
-            runner.bench_func(name, work, metadata={"operation": floor.operation, "size": size, "floor": floor.name})
+            if index < len(selected):
+                floor, size = selected[index]
+                work = floor.build(fixtures, size, Path(workdir))
+                metadata = {"operation": floor.operation, "size": size, "floor": floor.name}
+                runner.bench_func(name, work, metadata=metadata)
+            else:
+                operation, size = find_case(name.rpartition("/")[0])
+                case = prepare(operation, size, resolve(REFERENCE), Path(workdir), fixtures)
+                metadata = {"operation": operation.name, "size": size, "candidate": REFERENCE}
+                runner.bench_time_func(name, case.time, metadata=metadata)
 
 
 if __name__ == "__main__":

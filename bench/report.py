@@ -24,7 +24,7 @@ import pyperf
 
 from bench import claims, plots
 from bench.candidates import BASELINE, source_sha256
-from bench.floors import FLOORS, floor_name
+from bench.floors import FLOORS, REFERENCE, floor_name, reference_name
 from bench.operations import OPERATIONS, case_name
 from bench.stats import RatioInterval
 from bench.summary import (
@@ -52,6 +52,7 @@ SIZE_UNITS: Final = {
     "get_recent_runs": "run folders",
 }
 CLAIM_CANDIDATES: Final = ("proposed", "optimized")
+DIFFERING_MARK: Final = " (for answers that differ)"
 
 
 @dataclass(frozen=True)
@@ -219,19 +220,22 @@ def _failures(record: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [t for t in (record or {}).get("tests", ()) if t["outcome"] in ("failed", "error")]
 
 
+def _differing_tests(inputs: Inputs, candidate: str, method: str) -> list[str]:
+    """The equivalence properties that found the candidate answering otherwise than the baseline in `method`."""
+    failed = _failures(_equivalence_record(inputs, candidate))
+    return sorted({t["test"].split("[")[0] for t in failed if t.get("operation") == method})
+
+
 def _claim_note(inputs: Inputs, claim: claims.Claim, candidate: str) -> str:
     """The claim's own note, and whether the equivalence suite found this candidate's answers to differ."""
     notes = [claim.note] if claim.note else []
-    record = _equivalence_record(inputs, candidate)
-    if record is None:
+    if _equivalence_record(inputs, candidate) is None:
         notes.append("answers not checked (no equivalence verdict saved)")
-    else:
-        differing = [t["test"].split("[")[0] for t in _failures(record) if t.get("operation") == claim.method]
-        if differing:
-            tests = ", ".join(sorted(set(differing)))
-            notes.append(
-                f"**answers differ from the baseline's** in {claim.method} ({tests}): a speed for another answer"
-            )
+    elif differing := _differing_tests(inputs, candidate, claim.method):
+        notes.append(
+            f"**answers differ from the baseline's** in {claim.method} ({', '.join(differing)}): "
+            "a speed for another answer"
+        )
     return "; ".join(notes)
 
 
@@ -338,31 +342,38 @@ def floors_section(inputs: Inputs) -> str:
     for operation in OPERATIONS:
         for size in operation.sizes:
             name = case_name(operation, size)
-            base = inputs.pyperf[BASELINE].get(name)
-            mine = inputs.pyperf.get("optimized", {}).get(name)
+            in_bench = inputs.pyperf.get(REFERENCE, {}).get(name)
             for floor in (f for f in FLOORS if f.operation == operation.name):
                 measured = inputs.floors.data.get(floor_name(floor, size))
                 if measured is None:
                     continue
+                beside = inputs.floors.data.get(reference_name(floor, size))
                 rows.append(
                     (
                         name,
-                        seconds_text(base.median if base else None),
-                        seconds_text(mine.median if mine else None),
+                        seconds_text(in_bench.median if in_bench else None),
+                        seconds_text(beside.median if beside else None),
                         f"{floor.name}: {floor.what}",
                         seconds_text(measured.median),
-                        f"{mine.median / measured.median:.2f}x" if mine else "-",
+                        f"{beside.median / measured.median:.2f}x" if beside else "-",
                     )
                 )
-    headers = ("benchmark", "baseline", "optimized", "floor: the least work for the same answer", "floor time")
+    headers = (
+        "benchmark",
+        f"{REFERENCE} (bench run)",
+        f"{REFERENCE} (floors run)",
+        "floor: the least work for the same answer",
+        "floor time",
+        f"{REFERENCE} / floor",
+    )
     return "\n\n".join(
         [
             f"The floors are pyperf benchmarks of the least work each answer needs (`bench/floors.py`), each checked "
-            f"to produce the operation's real answer before it is timed, read from `{inputs.floors.path}`. "
-            "They ran in their own pyperf run, on the same machine, so the last column compares absolute medians "
-            "of two runs: read it to a few tens of percent. Above 1x is what the optimized store spends beyond "
-            "the floor (atomic writes, checks, generality); below 1x means the store does less than that floor.",
-            _table((*headers, "optimized / floor"), rows),
+            f"to produce the operation's real answer before it is timed, read from `{inputs.floors.path}`. The "
+            f"floors run times the {REFERENCE} store too, and the last column divides those two medians of one run "
+            "(a ratio of medians, no interval). Above 1x is what the store spends beyond the floor (atomic writes, "
+            "checks, generality); below 1x means the store does less work than that floor does.",
+            _table(headers, rows),
         ]
     )
 
@@ -455,13 +466,18 @@ def exponents_section(curves: Sequence[plots.Curve]) -> str:
 
 def closing_note(verdicts: Sequence[ClaimVerdict], inputs: Inputs) -> str:
     lines = []
+    roles = {"proposed": "the change that makes these claims", REFERENCE: "the same claims, held against our store"}
     for candidate in (c for c in CLAIM_CANDIDATES if c in inputs.candidates):
         mine = [v for v in verdicts if v.candidate == candidate]
         counts = claims.tally([v.verdict for v in mine])
         summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
-        lines.append(f"- **{candidate}** ({summary}):")
+        lines.append(f"- **{candidate}**, {roles.get(candidate, 'a candidate')} ({summary}):")
         for verdict in (claims.HOLDS, claims.PARTLY, claims.FAILS, claims.UNMEASURED):
-            said = [v.claim.said for v in mine if v.verdict == verdict]
+            said = [
+                v.claim.said + (DIFFERING_MARK if _differing_tests(inputs, candidate, v.claim.method) else "")
+                for v in mine
+                if v.verdict == verdict
+            ]
             if said:
                 lines.append(f"  - {verdict}: " + "; ".join(said))
         record = _equivalence_record(inputs, candidate)

@@ -17,6 +17,7 @@ import pytest
 from bench import claims, equivalence, floors, report
 from bench.claims import CLAIMS, Claim
 from bench.fixtures import Fixtures
+from bench.floors import REFERENCE
 from bench.stats import RatioInterval
 from bench.summary import load_pyperf
 
@@ -97,11 +98,14 @@ def test_counterexamples_of_a_differing_candidate_are_shown(built: tuple[Path, s
 def test_floors_are_set_beside_the_optimized_time(built: tuple[Path, str]) -> None:
     _, text = built
     section = _section(text, "Distance to the floor")
-    optimized = load_pyperf(SAMPLE / "pyperf" / "optimized.json")
-    for name in load_pyperf(SAMPLE / "floors.json"):
+    measured = load_pyperf(SAMPLE / "floors.json")
+    floors_only = [name for name in measured if not name.endswith(f"/{REFERENCE}")]
+    assert floors_only
+    for name in floors_only:
         case, floor = name.split("/")
-        ratio = r"[0-9.]+x" if case in optimized else "-"  # the sample's bench run has fewer sizes than its floors
-        assert re.search(rf"^\| {re.escape(case)} \|.*\| {re.escape(floor)}: .*\| {ratio} \|$", section, re.M), name
+        assert f"{case}/{REFERENCE}" in measured  # the floors run times the store beside each floor
+        row = rf"^\| {re.escape(case)} \|.*\| {re.escape(floor)}: .*\| [0-9.]+ (ms|us|ns) \| [0-9.]+x \|$"
+        assert re.search(row, section, re.M), name
 
 
 def test_provenance_carries_machine_commit_hashes_seed_and_dates(built: tuple[Path, str]) -> None:
