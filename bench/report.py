@@ -414,7 +414,10 @@ def provenance_section(inputs: Inputs) -> str:
         saved = json.loads(inputs.pytest_file.read_text())
         commit = saved.get("commit_info", {})
         dirty = " with uncommitted changes" if commit.get("dirty") else ""
-        rows.append(("commit", f"`{commit.get('id', '?')}` ({commit.get('branch', '?')}){dirty}"))
+        # pyperf records no commit: pytest-benchmark's is this run's only if both suites ran in one bench run.
+        runs = {bench["extra_info"].get("bench_run") for bench in saved["benchmarks"]}
+        other = "" if base_meta.get("bench_run") in runs else " (**of another bench run than pyperf's**)"
+        rows.append(("commit", f"`{commit.get('id', '?')}` ({commit.get('branch', '?')}){dirty}{other}"))
         rows.append(("pytest-benchmark run", f"`{inputs.pytest_file}`, {saved.get('datetime', '?')}"))
     else:
         rows.append(("commit", "not recorded (no pytest-benchmark run saved)"))
