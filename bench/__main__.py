@@ -107,7 +107,9 @@ def run_pyperf(
     """Every case through bench.pyperf_storage, candidates alternating round by round; one JSON per candidate."""
     per_round = mode.processes // mode.rounds
     (staging / "pyperf").mkdir(parents=True)
-    for number, (operation, size) in enumerate(selected, start=1):
+    total = len(selected) * mode.rounds * len(specs)
+    step = 0
+    for operation, size in selected:
         name = case_name(operation, size)
         loops: dict[str, int] = {}
         for round_index in range(mode.rounds):
@@ -121,9 +123,10 @@ def run_pyperf(
                 if spec in loops:
                     cmd += ["--loops", str(loops[spec])]
                 done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
-                result = done.stdout.strip().replace("\n", " / ")
+                step += 1
+                result = done.stdout.strip().removeprefix(f"{name}: ").replace("\n", " / ")
                 print(
-                    f"[{clock}] pyperf {number}/{len(selected)} round {round_index + 1}/{mode.rounds} "
+                    f"[{clock}] pyperf {step}/{total} {name} round {round_index + 1}/{mode.rounds} "
                     f"{label(spec)}: {result}",
                     flush=True,
                 )
