@@ -141,6 +141,25 @@ def test_a_candidate_from_another_bench_run_is_left_out(tmp_path: Path) -> None:
     assert re.search(r"^\| left out \| proposed: from another bench run", _section(text, "Provenance"), re.M)
 
 
+def test_a_run_with_one_size_per_operation_gets_a_report_without_a_scaling_figure(tmp_path: Path) -> None:
+    (tmp_path / "pyperf").mkdir()
+    for candidate in CANDIDATES_IN_SAMPLE:
+        saved = json.loads((SAMPLE / "pyperf" / f"{candidate}.json").read_text())
+        sizes_kept: dict[str, str] = {}
+        for bench in saved["benchmarks"]:
+            case = bench["metadata"]["name"]
+            sizes_kept.setdefault(case.split("[")[0], case)
+        saved["benchmarks"] = [b for b in saved["benchmarks"] if b["metadata"]["name"] in sizes_kept.values()]
+        (tmp_path / "pyperf" / f"{candidate}.json").write_text(json.dumps(saved))
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "scaling.png").write_bytes(PNG_MAGIC)  # left by an earlier run
+    text = report.write_report(tmp_path, fallback=tmp_path).read_text()
+    assert "*No scaling figure: no operation was measured at two sizes or more" in text
+    assert "scaling.png" not in text
+    assert not (tmp_path / "report" / "scaling.png").exists()
+    assert (tmp_path / "report" / "speedups.png").read_bytes()[:8] == PNG_MAGIC
+
+
 def test_report_runs_no_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the report ran something")
