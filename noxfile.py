@@ -80,3 +80,10 @@ def gate_calibration(session: nox.Session) -> None:
     """Measures the gate's false-alarm and detection rates; rewrites results/GATE.md."""
     session.install("-e", ".")
     session.run("python", "-m", "bench.gate_calibration", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Mutation check: the equivalence suite must kill every mutant of storage/optimized.py (results/MUTATION.md)."""
+    session.install("-e", ".[test]")
+    session.run("python", "tests/mutation.py", *session.posargs)

@@ -28,6 +28,7 @@ RAW_NAME = "latency_raw.csv"
 DEFAULT_RESULTS_DIR = "astraguard/hil/results"
 
 RECORD_METHODS = ("record_fault_detection", "record_agent_decision", "record_recovery_action")
+RECORDED_TYPES = ("fault_detection", "agent_decision", "recovery_action")
 
 # --- numbers and text ----------------------------------------------------------------------------
 
@@ -58,9 +59,23 @@ _AWKWARD_NUMBERS = (
 )
 
 
+# Values whose sum depends on the order they are added in (or overflows in one order only).
+_ORDER_SENSITIVE_POOLS = (
+    (1e16, 1.0, -1e16),
+    (2.0**53, 1.0, -(2.0**53), 3.0),
+    (0.1, 0.7, 0.2, 1e-17),
+    (1e308, 1e308, -1e308),
+    (-0.0, 0.0, math.nan),
+)
+
+
 def numbers() -> st.SearchStrategy[Any]:
-    """Durations and times: the whole float range with the IEEE-754 specials, and ints (bool included)."""
-    return st.one_of(st.sampled_from(_AWKWARD_NUMBERS), st.floats(), st.integers())
+    """Durations and times: the whole float range with the IEEE-754 specials, and ints (bool included).
+
+    Ordinary latencies come first: a mean over one NaN or inf is NaN or inf whatever the code does.
+    """
+    ordinary = st.one_of(st.floats(0, 1000), st.integers(0, 1000))
+    return st.one_of(ordinary, st.sampled_from(_AWKWARD_NUMBERS), st.floats(), st.integers())
 
 
 def _encodable(text: str) -> bool:
@@ -158,7 +173,7 @@ def entry_names() -> st.SearchStrategy[str]:
     ).filter(_can_name_an_entry)
 
 
-_ODD_RUN_IDS = ("", ".", "..", "a/b", "../escape", "nested/run", "run\x00id", "x" * 256, "é" * 128, "\ud800")
+_ODD_RUN_IDS = ("", ".", "..", "a/b", "../escape", "nested/run", "run\x00id", "x" * 255, "x" * 256, "é" * 128, "\ud800")
 
 
 def run_ids() -> st.SearchStrategy[str]:
@@ -298,6 +313,9 @@ class WritesNothing:
 class ScriptedCollector(LatencyCollector):
     """A subclass whose methods do what its script says (else what they inherit), logging every call."""
 
+    # Slots, not __dict__ entries: the instance dict looks like a plain collector's, so only its type tells.
+    __slots__ = ("calls", "script")
+
     def __init__(self, script: Mapping[str, Callable[..., Any]]) -> None:
         super().__init__()
         self.script = dict(script)
@@ -392,7 +410,9 @@ def collectors(draw: st.DrawFn, *, max_measurements: int = 3000, can_fail: bool 
     writable = not can_fail
     sat_ids = draw(text_pools(writable=writable))
     metric_types = draw(text_pools(writable=writable))
-    values = tuple(draw(st.lists(numbers(), min_size=1, max_size=6)))
+    values = tuple(
+        draw(st.one_of(st.lists(numbers(), min_size=1, max_size=6), st.sampled_from(_ORDER_SENSITIVE_POOLS)))
+    )
     pooled_names = st.one_of(st.sampled_from(sat_ids + metric_types), texts(writable=writable))
     pooled_numbers = st.one_of(st.sampled_from(values), numbers())
     step = st.one_of(
@@ -417,13 +437,16 @@ def collectors(draw: st.DrawFn, *, max_measurements: int = 3000, can_fail: bool 
 
 def summary_texts() -> st.SearchStrategy[bytes]:
     """Summary file contents: shaped like a saved summary, other JSON, and bytes that are not JSON."""
+    metric_types = st.one_of(st.sampled_from(RECORDED_TYPES), texts())  # recorded types: a saved run has them
     stats_entry = st.fixed_dictionaries(
         {}, optional={"mean_ms": numbers(), "p95_ms": numbers(), "count": st.integers(0, 9), "odd": json_like()}
     )
     summary = st.fixed_dictionaries(
         {"run_id": texts()},
         optional={
-            "stats": st.one_of(st.dictionaries(texts(), st.one_of(stats_entry, json_like()), max_size=4), json_like()),
+            "stats": st.one_of(
+                st.dictionaries(metric_types, st.one_of(stats_entry, json_like()), max_size=4), json_like()
+            ),
             "total_measurements": st.integers(0, 10),
         },
     )

@@ -87,8 +87,8 @@ _OTHER_RUN = st.tuples(
 
 
 @given(
-    this=st.tuples(st.sampled_from(("run-a", "this")), results_dirs(), st.none() | collectors(max_measurements=40)),
-    others=st.lists(_OTHER_RUN, max_size=3),
+    this=st.tuples(st.sampled_from(("run-a", "this")), results_dirs(), collectors(max_measurements=40)),
+    others=st.lists(_OTHER_RUN, min_size=1, max_size=3),
     asked=st.lists(st.one_of(st.sampled_from(("run-a", "run-b", "Run-A", "missing")), run_ids()), max_size=3),
 )
 def test_compare_runs_matches(candidate: Any, this: tuple, others: list[tuple], asked: list[str]) -> None:
@@ -108,6 +108,20 @@ def test_compare_runs_matches(candidate: Any, this: tuple, others: list[tuple], 
             for other in [*(s.run_id for s in stores), *asked]:
                 diff.compare_runs(store, other)
         diff.assert_same_trees()
+
+
+@given(results_dir=results_dirs(), saved=st.lists(collectors(max_measurements=60), min_size=2, max_size=3))
+def test_compare_runs_between_saved_runs_matches(
+    candidate: Any, results_dir: str | None, saved: list[CollectorRecipe]
+) -> None:
+    """Runs saved side by side in one folder, compared each way round: means, p95s and their differences."""
+    with side_by_side(candidate) as diff:
+        stores = [diff.create_store(f"run-{i}", results_dir) for i in range(len(saved))]
+        for store, recipe in zip(stores, saved, strict=True):
+            diff.save(store, recipe.build())
+        for store in stores:
+            for other in stores:
+                diff.compare_runs(store, other.run_id)
 
 
 # The cache properties run under each file-time condition (see differential.file_times).
