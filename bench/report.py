@@ -15,6 +15,7 @@ import json
 import math
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,6 +241,22 @@ def _differing_tests(inputs: Inputs, candidate: str, method: str) -> list[str]:
     return sorted({t["test"].split("[")[0] for t in failed if t.get("operation") == method})
 
 
+def _outcomes(tests: Sequence[dict[str, Any]]) -> str:
+    """ "16 passed, 1 failed, 4 skipped", in that order, zeros left out."""
+    counts = Counter(test["outcome"] for test in tests)
+    shown = [f"{counts[o]} {o}" for o in ("passed", "failed", "error", "skipped") if counts[o]]
+    return ", ".join(shown) or "no tests"
+
+
+def _where_different(failed: Sequence[dict[str, Any]]) -> str:
+    """The methods whose answers differed, and how many failures were no Mismatch (an error in the test run)."""
+    methods = sorted({t["operation"] for t in failed if t.get("operation")})
+    others = sum(1 for t in failed if not t.get("operation"))
+    if others:
+        methods.append(f"{others} failure{'s' if others > 1 else ''} other than a Mismatch")
+    return ", ".join(methods) or "-"
+
+
 def _claim_note(inputs: Inputs, claim: claims.Claim, candidate: str) -> str:
     """The claim's own note, and whether the equivalence suite found this candidate's answers to differ."""
     notes = [claim.note] if claim.note else []
@@ -329,8 +346,8 @@ def equivalence_section(inputs: Inputs) -> str:
             (
                 record["candidate"],
                 f"**{record['verdict']}**",
-                f"{len(tests) - len(failed)} of {len(tests)} passed",
-                ", ".join(sorted({t.get("operation") or "?" for t in failed})) or "-",
+                _outcomes(tests),
+                _where_different(failed),
                 record["candidate_sha256"][:12],
             )
         )
@@ -516,7 +533,7 @@ def headline(verdicts: Sequence[ClaimVerdict], inputs: Inputs) -> str:
         text += f" (95% interval above 1x), slower in {len(slower)}" + (f" ({', '.join(slower)})" if slower else "")
         record = _equivalence_record(inputs, candidate)
         if record is not None:
-            where = sorted({t.get("operation") or "?" for t in _failures(record)})
+            where = [_where_different(_failures(record))] if _failures(record) else []
             text += f"; equivalence to the baseline: {record['verdict']}" + (
                 f" (in {', '.join(where)})" if where else ""
             )

@@ -88,7 +88,13 @@ def test_counterexamples_of_a_differing_candidate_are_shown(built: tuple[Path, s
     recorded = json.loads((SAMPLE / "equivalence.json").read_text())
     section = _section(text, "Equivalence")
     for record in recorded["candidates"]:
-        assert re.search(rf"^\| {record['candidate']} \| \*\*{record['verdict']}\*\* \|", section, re.M)
+        passed = sum(test["outcome"] == "passed" for test in record["tests"])
+        row = rf"^\| {record['candidate']} \| \*\*{record['verdict']}\*\* \| (?:{passed} passed|[^|]*?\d+ failed)"
+        assert re.search(row, section, re.M), record["candidate"]
+        if passed:
+            assert re.search(rf"^\| {record['candidate']} \| [^|]+\| {passed} passed", section, re.M)
+        else:
+            assert not re.search(rf"^\| {record['candidate']} \| [^|]+\| \d+ passed", section, re.M)
         for test in record["tests"]:
             if test["outcome"] == "failed":
                 assert f"`{test['test']}`" in section
