@@ -62,6 +62,11 @@ class Clock:
         return f"{seconds // 60:d}m{seconds % 60:02d}s"
 
 
+def _load_average() -> str:
+    """The machine's load, printed at both ends of a run: timings taken beside other work are noisier."""
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -186,8 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_run = f"{datetime.now():%Y%m%dT%H%M%S}-{os.urandom(3).hex()}"
     staging = output / f".staging-{bench_run}"
     clock = Clock()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"bench run {bench_run}: {', '.join(map(label, specs))}; {len(selected)} cases; load average {load}")
+    print(f"bench run {bench_run}: {', '.join(map(label, specs))}; {len(selected)} cases; {_load_average()}")
 
     try:
         build_fixtures(fixtures, selected)
@@ -207,8 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n[{clock}] results in {output}/pyperf/ and {pytest_file}\n")
     print(summary.render(summary.build_rows(pyperf_results, pytest_results, [label(s) for s in specs])))
     print(f"\n[{clock}] report written to {report.write_report(output)} (bench.report, from the files above)")
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\nfinished in {clock}; load average {load}")
+    print(f"\nfinished in {clock}; {_load_average()}")
     return 0
 
 
