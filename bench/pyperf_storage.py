@@ -60,6 +60,7 @@ def _set_up_in_workers_only(loops: int) -> float:
 
 def main() -> None:
     runner = pyperf.Runner(program_args=PROGRAM, add_cmdline_args=_forward)
+    runner.argparser.prog = "python -m bench.pyperf_storage"
     _add_options(runner.argparser)
     args = runner.parse_args()
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.candidates import label, select, source_sha256
 from bench.fixtures import Fixtures
@@ -53,7 +54,7 @@ def built_fixtures(seeded_fixtures: Fixtures, pytestconfig: pytest.Config) -> Fi
 
 
 def test_operation(
-    benchmark,
+    benchmark: BenchmarkFixture,
     operation: Operation,
     size: int,
     candidate: str,
