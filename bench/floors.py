@@ -220,5 +220,11 @@ FLOORS: Final[tuple[Floor, ...]] = (
 
 
 def floor_cases() -> list[tuple[Floor, int]]:
-    """Every (floor, size), at the sizes its operation is benchmarked at, in table order."""
-    return [(floor, size) for floor in FLOORS for size in _operation(floor.operation).sizes]
+    """Every (floor, size), at the sizes its operation is benchmarked at, grouped by case in table order."""
+    return [
+        (floor, size)
+        for operation in OPERATIONS
+        for size in operation.sizes
+        for floor in FLOORS
+        if floor.operation == operation.name
+    ]

@@ -19,7 +19,7 @@ import pyperf
 
 from bench.candidates import source_sha256
 from bench.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
-from bench.floors import REFERENCE, floor_cases, floor_name, reference_name
+from bench.floors import REFERENCE, Floor, floor_cases, floor_name, reference_name
 from bench.operations import find_case, prepare
 from storage import resolve
 
@@ -61,20 +61,25 @@ def main() -> None:
     runner.metadata["baseline_sha256"] = source_sha256("baseline")
     runner.metadata["optimized_sha256"] = source_sha256("optimized")
 
-    references = list(dict.fromkeys(reference_name(floor, size) for floor, size in selected))
-    for index, name in enumerate([*(floor_name(floor, size) for floor, size in selected), *references]):
+    # Each case's floors, then the optimized store on the same case: the two medians divided are minutes apart.
+    plan: list[tuple[str, Floor | None, int]] = []
+    for position, (floor, size) in enumerate(selected):
+        plan.append((floor_name(floor, size), floor, size))
+        following = selected[position + 1 : position + 2]
+        if not following or reference_name(*following[0]) != reference_name(floor, size):  # floor_cases() groups
+            plan.append((reference_name(floor, size), None, size))
+    for index, (name, floor, size) in enumerate(plan):
         # pyperf numbers the benchmarks of a script in call order; a worker runs the one numbered --worker-task.
         if not (args.worker and args.worker_task in (None, index)):
             runner.bench_func(name, _set_up_in_workers_only)
             continue
         with tempfile.TemporaryDirectory(prefix="metrics-floor-") as workdir:
-            if index < len(selected):
-                floor, size = selected[index]
+            if floor is not None:
                 work = floor.build(fixtures, size, Path(workdir))
                 metadata = {"operation": floor.operation, "size": size, "floor": floor.name}
                 runner.bench_func(name, work, metadata=metadata)
             else:
-                operation, size = find_case(name.rpartition("/")[0])
+                operation, _ = find_case(name.rpartition("/")[0])
                 case = prepare(operation, size, resolve(REFERENCE), Path(workdir), fixtures)
                 metadata = {"operation": operation.name, "size": size, "candidate": REFERENCE}
                 runner.bench_time_func(name, case.time, metadata=metadata)
