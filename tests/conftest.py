@@ -79,8 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="NAME|package.module:Class",
-        help="also check this store against the baseline (repeatable); the registered ones are always checked. "
-        "Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough, or --hypothesis-profile (default ci)",
+        help="also check this store against the baseline (repeatable), beside the registered ones (proposed is "
+        "checked by tests/test_catches_proposed.py). Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough, "
+        "or --hypothesis-profile (default ci)",
     )
 
 
