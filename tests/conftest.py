@@ -103,6 +103,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test asking for `candidate` runs once per registered store and per --candidate."""
     if "candidate" not in metafunc.fixturenames:
         return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0]
+        if "candidate" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return  # the test names its own candidates
     import storage
 
     specs = dict.fromkeys([*storage.CANDIDATES, *metafunc.config.getoption("candidate")])

@@ -6,11 +6,13 @@ difference, and the properties below only say which steps to take.
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
-from differential import FILE_TIMES, side_by_side
+from differential import FILE_TIMES, Differential, first_difference, side_by_side
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import (
@@ -200,3 +202,32 @@ def test_changing_a_returned_dict_changes_no_later_answer(
                         mutation.apply(answer)
         diff.get_run_metrics(store)
         diff.compare_runs(store, "run-a")
+
+
+# --- the harness's own rules ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("baseline_answer", "candidate_answer", "same"),
+    [
+        (float("nan"), float("nan"), True),
+        ({"a": [float("nan"), -0.0]}, {"a": [float("nan"), -0.0]}, True),
+        ({"x": 1, "y": 2}, {"y": 2, "x": 1}, True),  # compare_runs' metrics come from a set
+        (0.0, -0.0, False),
+        ({"p50_ms": [-0.0]}, {"p50_ms": [0.0]}, False),
+        (1, 1.0, False),
+        ([1, 2], (1, 2), False),
+        (["run1", "Run1"], ["Run1", "run1"], False),
+    ],
+)
+def test_answers_compare_equal_only_when_identical(baseline_answer: Any, candidate_answer: Any, same: bool) -> None:
+    assert (first_difference(baseline_answer, candidate_answer) is None) == same
+
+
+def test_a_divergence_the_harness_does_not_know_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("made_up_candidate")
+    module.DIVERGENCES = {"faster-by-skipping-the-csv": "writes no CSV"}
+    module.MetricsStorage = type("MetricsStorage", (), {"__module__": "made_up_candidate"})
+    monkeypatch.setitem(sys.modules, "made_up_candidate", module)
+    with pytest.raises(LookupError, match="faster-by-skipping-the-csv"):
+        Differential(module.MetricsStorage, tmp_path)
