@@ -16,6 +16,7 @@ import locale
 import marshal
 import os
 import stat
+import struct
 import threading
 import time
 from collections import defaultdict
@@ -61,6 +62,12 @@ DIVERGENCES: Final[Mapping[str, str]] = MappingProxyType(
             "save_latency_stats creates its temporaries in the run folder, so it needs write permission on the "
             "folder; the baseline rewrites existing files in place and needs it only on the files. With a "
             "read-only run folder the optimized store raises PermissionError and keeps the previous files."
+        ),
+        "summary-must-be-an-object": (
+            "get_run_metrics and compare_runs treat a summary whose JSON is an array, string, number or boolean "
+            "as unreadable: they print the baseline's [ERROR] line with that reason and return None (compare_runs: "
+            "its could-not-load mapping). The baseline returns the value as it is, and its compare_runs then "
+            "raises AttributeError on a non-empty one. JSON null gives None without a message, as in the baseline."
         ),
         "summary-read-bounded": (
             "get_run_metrics and compare_runs refuse a summary that is larger than 16 MiB or is neither a regular "
@@ -116,15 +123,19 @@ def _check_run_id(run_id: Any, results_dir: Any) -> None:
 
 
 class _CacheEntry(NamedTuple):
-    signature: tuple[int, int, int, int, int]
+    signature: bytes
     # The summary's text until its first hit, then a marshal of it: every hit gets a fresh, unshared
     # copy, and a read that is never repeated pays for no marshalling.
     text: str | None
     blob: bytes | None
 
 
-def _signature(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+# Packed: 73 bytes where a tuple of five ints takes about 250, and it lives as long as the entry.
+_SIGNATURE: Final = struct.Struct("<QQqqq")
+
+
+def _signature(st: os.stat_result) -> bytes:
+    return _SIGNATURE.pack(st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _is_trusted(st: os.stat_result, read_started_ns: int) -> bool:
@@ -157,10 +168,9 @@ class _SummaryCache:
         self._put(path, entry._replace(text=None, blob=blob))
         return data
 
-    def store(self, path: str, st: os.stat_result, text: str, read_started_ns: int) -> None:
-        """Keeps a summary read whole from a file whose inode is older than the racy window."""
-        if _is_trusted(st, read_started_ns):
-            self._put(path, _CacheEntry(_signature(st), text, None))
+    def store(self, path: str, signature: bytes, text: str) -> None:
+        """Keeps a summary read whole, under the signature of the stat taken before the read."""
+        self._put(path, _CacheEntry(signature, text, None))
 
     def _put(self, path: str, entry: _CacheEntry) -> None:
         with self._store_lock:
@@ -207,15 +217,35 @@ def _load_summary(summary_path: Path, use_cache: bool) -> Any | None:
     if refusal is not None:
         print(f"[ERROR] Failed to load metrics from {summary_path}: {refusal}")
         return None
+    # Only entries whose inode is older than the racy window are cached; and only the packed signature
+    # outlives the stat: a stat result held through the parse raised the peak above the baseline's.
+    signature = None
+    if use_cache and _is_trusted(st, read_started_ns):
+        signature = _signature(st)
     try:
         text = _read_text(summary_path, path, st)
+        del st
         data = json.loads(text)
     except Exception as e:  # the baseline's contract: report, then None
         print(f"[ERROR] Failed to load metrics from {summary_path}: {e}")
         return None
-    if use_cache:
-        _SUMMARY_CACHE.store(path, st, text, read_started_ns)
+    refusal = not_an_object(data)
+    if refusal is not None:
+        print(f"[ERROR] Failed to load metrics from {summary_path}: {refusal}")
+        return None
+    if signature is not None:
+        _SUMMARY_CACHE.store(path, signature, text)
     return data
+
+
+_JSON_KINDS: Final = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def not_an_object(value: Any) -> str | None:
+    """Why a parsed summary is refused (summary-must-be-an-object), or None for an object or null."""
+    if value is None or type(value) is dict:
+        return None
+    return f"the summary is {_JSON_KINDS.get(type(value), type(value).__name__)} in JSON, not an object"
 
 
 def _read_text(summary_path: Path, path: str, st: os.stat_result) -> str:

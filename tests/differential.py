@@ -191,6 +191,7 @@ HANDLED_DIVERGENCES = {
     "export-csv-temp-path": "an overridden export_csv may be given the temporary path beside the CSV",
     # Declared, and never arising from these scenarios: the reliability tests pin them.
     "save-needs-writable-run-folder": "never arises: no scenario makes a folder read-only (and root ignores modes)",
+    "summary-must-be-an-object": "the baseline's get_run_metrics is made to refuse a non-object as the candidate does",
     "summary-read-bounded": "never arises: no scenario makes a summary over 16 MiB, a FIFO or a device",
 }
 
@@ -244,6 +245,28 @@ class DivergenceRules:
             return
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(storage.baseline, "MetricsStorage", lambda run_id: _store_without_folder(run_id, results_dir))
+            yield
+
+    @contextlib.contextmanager
+    def baseline_reads(self) -> Iterator[None]:
+        """summary-must-be-an-object: the baseline's reads refuse a summary that is not a JSON object."""
+        if "summary-must-be-an-object" not in self.declared:
+            yield
+            return
+        from storage.optimized import not_an_object
+
+        original = BaselineStore.get_run_metrics
+
+        def refusing(store: Any) -> Any:
+            value = original(store)
+            reason = not_an_object(value)
+            if reason is None:
+                return value
+            print(f"[ERROR] Failed to load metrics from {store.metrics_dir / SUMMARY_NAME}: {reason}")
+            return None
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(BaselineStore, "get_run_metrics", refusing)
             yield
 
     def prepare_save(self, baseline_folder: Path, candidate_folder: Path) -> SavePlaces | None:
@@ -421,7 +444,8 @@ class Differential:
     def get_run_metrics(self, pair: StorePair, use_cache: bool = True) -> tuple[Any, Any]:
         """Both answers, for a caller that goes on to change them."""
         call = f"{pair!r}.get_run_metrics(use_cache={use_cache})"
-        b = self.baseline.run(pair.baseline.get_run_metrics)
+        with self.rules.baseline_reads():
+            b = self.baseline.run(lambda: pair.baseline.get_run_metrics())
         c = self.candidate.run(lambda: _read_metrics(pair.candidate, use_cache))
         self._compare("get_run_metrics", call, b, c)
         return b.value, c.value
@@ -432,7 +456,7 @@ class Differential:
             refusal = self.candidate.run(lambda: pair.candidate.compare_runs(other_run_id))
             self._expect_refusal("compare_runs", call, refusal)
             return None, None
-        with self.rules.baseline_compare_lookup(pair.results_dir or DEFAULT_RESULTS_DIR):
+        with self.rules.baseline_compare_lookup(pair.results_dir or DEFAULT_RESULTS_DIR), self.rules.baseline_reads():
             b = self.baseline.run(lambda: pair.baseline.compare_runs(other_run_id))
         c = self.candidate.run(lambda: pair.candidate.compare_runs(other_run_id))
         self._compare("compare_runs", call, b, c)

@@ -160,7 +160,7 @@ MUTANTS = (
     _mutant(
         "cache-racy-window-dropped",
         "a summary read within the racy window is cached all the same",
-        ("if _is_trusted(st, read_started_ns):", "if True:"),
+        ("if use_cache and _is_trusted(st, read_started_ns):", "if use_cache:"),
     ),
     _mutant(
         "cache-coarse-window-dropped",

@@ -18,6 +18,7 @@ from storage import baseline, optimized
 from storage.latency import LatencyCollector
 
 TESTS_DIR = Path(__file__).parent
+DEFAULT_DIR = Path("astraguard/hil/results")
 
 
 def _collector(value: float = 1.0) -> LatencyCollector:
@@ -136,3 +137,39 @@ def test_overridden_export_csv_gets_a_temporary_path_in_the_run_folder(tmp_path:
             assert not Path(called_with).exists()  # replaced onto the final name
         assert Path(saved["raw"]).read_text().splitlines()[1].endswith(",agent_decision,S,2.0,0")
         assert json.loads(Path(saved["summary"]).read_text())["total_measurements"] == 1
+
+
+@pytest.mark.divergence("summary-must-be-an-object")
+@pytest.mark.parametrize(
+    ("content", "kind"), [("[1, 2.5]", "an array"), ('"x"', "a string"), ("7", "a number"), ("true", "a boolean")]
+)
+def test_summary_that_is_not_a_json_object_is_reported_and_refused(
+    in_tmp_cwd: Path, capsys: pytest.CaptureFixture[str], content: str, kind: str
+) -> None:
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        cls("r", "res")
+    Path("res/r/latency_summary.json").write_text(content)
+
+    assert baseline.MetricsStorage("r", "res").get_run_metrics() == json.loads(content)
+    assert capsys.readouterr().out == ""
+
+    assert optimized.MetricsStorage("r", "res").get_run_metrics() is None
+    assert capsys.readouterr().out == (
+        "[ERROR] Failed to load metrics from res/r/latency_summary.json: "
+        f"the summary is {kind} in JSON, not an object\n"
+    )
+
+
+@pytest.mark.divergence("summary-must-be-an-object")
+def test_compare_with_a_list_summary_reports_it_instead_of_raising(in_tmp_cwd: Path) -> None:
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        cls("a", str(DEFAULT_DIR)).save_latency_stats(_collector(1.0))
+    Path(DEFAULT_DIR, "b").mkdir()
+    Path(DEFAULT_DIR, "b", "latency_summary.json").write_text("[1]")
+
+    with pytest.raises(AttributeError, match="'list' object has no attribute 'get'"):
+        baseline.MetricsStorage("a", str(DEFAULT_DIR)).compare_runs("b")
+    assert optimized.MetricsStorage("a", str(DEFAULT_DIR)).compare_runs("b") == {
+        "error": "Could not load metrics for run b",
+        "metrics": {},
+    }

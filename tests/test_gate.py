@@ -67,7 +67,7 @@ def test_missing_saved_ratios_say_how_to_create_them(tmp_path: Path) -> None:
 def test_committed_saved_ratios_cover_every_benchmark_with_current_provenance() -> None:
     saved = gate.load_saved(REPO_ROOT / SAVED, gate.provenance(Fixtures()))
     assert set(saved) == set(gate.provenance(Fixtures())["benchmarks"])
-    assert all(0 < s.ratio and 0 < s.tolerance < 1 for s in saved.values())
+    assert all(s.ratio > 0 and 0 < s.tolerance < 1 for s in saved.values())
 
 
 def test_planted_class_spends_the_planted_share_on_top(tmp_path: Path) -> None:

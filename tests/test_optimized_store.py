@@ -97,7 +97,7 @@ def test_write_by_another_process_is_seen_next_call(tmp_path: Path, trusting_cac
 
 def test_same_size_rewrite_in_the_same_clock_tick_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """If size, inode and times all stayed equal, only the racy window can tell: prove it does."""
-    monkeypatch.setattr(optimized, "_signature", lambda st: (0, 0, 0, 0, 0))  # every file looks unchanged
+    monkeypatch.setattr(optimized, "_signature", lambda st: b"same")  # every file looks unchanged
     store = optimized.MetricsStorage("r", str(tmp_path))
     summary = store.metrics_dir / "latency_summary.json"
     summary.write_text('{"v": 1}')

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from call_outcomes import Outcome, outcome_of
+from differential import DivergenceRules, declared_divergences
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import ResultTree, limits, result_trees, summary_texts
@@ -69,7 +70,8 @@ def test_any_summary_file_gets_the_baselines_answer(
         tried.append(content)
         summary_path.write_bytes(content)
         optimized.clear_summary_cache()
-        expected = _comparable(outcome_of(stores[0].get_run_metrics))
+        with _DIVERGENCES.baseline_reads():  # the declared divergences, through the harness's one rule set
+            expected = _comparable(outcome_of(stores[0].get_run_metrics))
         answers = [_comparable(outcome_of(stores[1].get_run_metrics))]  # read from the file
         with monkeypatch.context() as trusting:
             trusting.setattr(optimized, "_RACY_WINDOW_NS", 0)  # trust the cache at once
@@ -86,6 +88,7 @@ def test_any_summary_file_gets_the_baselines_answer(
         record_property("losses", len(mismatched))
 
 
+_DIVERGENCES = DivergenceRules(declared_divergences(optimized.MetricsStorage))
 _FIFO_KINDS = ("fifo-entry", "run-whose-summary-is-a-fifo")
 
 

@@ -151,10 +151,11 @@ def test_get_run_metrics_returns_a_new_dict_each_call(store_class: type) -> None
     assert second["stats"]["fault_detection"]["mean_ms"] == 11.5
 
 
-def test_get_run_metrics_returns_any_json_value(store_class: type) -> None:
+def test_get_run_metrics_of_json_null_is_none_and_silent(store_class: type, capsys: pytest.CaptureFixture[str]) -> None:
     store = store_class("r", "res")
-    (store.metrics_dir / "latency_summary.json").write_text("[1, 2.5, null]")
-    assert store.get_run_metrics() == [1, 2.5, None]
+    (store.metrics_dir / "latency_summary.json").write_text("null")
+    assert store.get_run_metrics() is None
+    assert capsys.readouterr().out == ""
 
 
 def test_compare_reports_other_run_missing_first(store_class: type) -> None:
