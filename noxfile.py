@@ -75,6 +75,14 @@ def perfcheck(session: nox.Session) -> None:
     session.run("python", "-m", "bench.gate", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def rebaseline(session: nox.Session) -> None:
+    """On purpose only: rewrites the committed bench runs, then the gate's saved ratios (commit with a reason)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench", "--rebaseline")
+    session.run("python", "-m", "bench.gate", "--rebaseline", *session.posargs)
+
+
 @nox.session(name="gate-calibration", python=PYTHON)
 def gate_calibration(session: nox.Session) -> None:
     """Measures the gate's false-alarm and detection rates; rewrites results/GATE.md."""

@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"write the committed runs under {COMMITTED}/ (a full run of every registered store)",
     )
     where.add_argument("--output", type=Path, default=LATEST, help=f"where results go (default: {LATEST})")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions (callgrind) and system calls (strace) per call instead of timing: "
+        "python -m bench.instructions, needs valgrind",
+    )
     parser.add_argument("--fixture-seed", type=int, default=DEFAULT_SEED, help="seed of every fixture")
     parser.add_argument("--fixture-cache", type=Path, default=default_cache_dir(), help="where built fixtures are kept")
     return parser
@@ -180,6 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = select(args.candidates)
     except LookupError as e:
         parser.error(str(e))
+    if args.instructions:
+        from bench import instructions
+
+        counted = ["--candidates", ",".join(specs), "--seed", str(args.fixture_seed)]
+        return instructions.main([*counted, *(["--quick"] if args.quick else [])])
     if args.rebaseline and (args.quick or set(specs) != set(CANDIDATES)):
         parser.error("--rebaseline records a full run of every registered store: drop --quick and --candidates")
     if not Path("bench/test_storage.py").is_file():
