@@ -34,7 +34,8 @@ from bench.operations import build_fixtures, case_name, cases, find_case, prepar
 
 SAVED_COUNTS: Final = Path("results/instructions/saved_counts.json")
 CALIBRATION: Final = Path("results/instructions/calibration.json")
-CALIBRATION_BENCHMARK: Final = "get_recent_runs[100]"
+# Large enough that 2% exceeds the planted wrapper's own fixed cost (about 14k instructions per call).
+CALIBRATION_BENCHMARK: Final = "get_recent_runs[1000]"
 CALIBRATION_REPEATS: Final = 5
 PLANTED_GROWTH: Final = 0.02  # the extra work the calibration plants: +2%, below what wall clock resolves
 SAVED_FORMAT: Final = 1
@@ -241,30 +242,35 @@ def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Call
     method = "get_run_metrics" if operation.name.startswith("get_run_metrics") else operation.name
     started = time.monotonic()
     build_fixtures(Fixtures(seed=seed), [find_case(name)])
-    repeats = []
+    repeats: list[Count] = []
     for i in range(CALIBRATION_REPEATS):
         progress(f"[{i + 1}/{CALIBRATION_REPEATS}] counting {name} for optimized")
-        repeats.append(count(name, "optimized", calls, seed).instructions)
-    base = sorted(repeats)[len(repeats) // 2]
-    # The loop's own cost per iteration, measured, so the planted work is +2% of this operation's count.
-    probe_iterations = 20_000
-    progress(f"counting {probe_iterations} iterations of planted work")
-    probe = count(name, f"bench.planted:{planted_work_name('optimized', method, probe_iterations)}", calls, seed)
-    per_iteration = (probe.instructions - base) / probe_iterations
-    iterations = max(1, round(PLANTED_GROWTH * base / per_iteration))
+        repeats.append(count(name, "optimized", calls, seed))
+    base = sorted(r.instructions for r in repeats)[len(repeats) // 2]
+    # The planted wrapper costs a fixed amount per call plus a cost per loop iteration: two probes give both,
+    # so the planted work is +2% of this operation's own count.
+    probes = {}
+    for probe_iterations in (1_000, 20_000):
+        progress(f"counting {probe_iterations} iterations of planted work")
+        planted_probe = f"bench.planted:{planted_work_name('optimized', method, probe_iterations)}"
+        probes[probe_iterations] = count(name, planted_probe, calls, seed).instructions
+    per_iteration = (probes[20_000] - probes[1_000]) / 19_000
+    fixed = probes[1_000] - base - 1_000 * per_iteration
+    iterations = max(1, round((PLANTED_GROWTH * base - fixed) / per_iteration))
     planted = f"bench.planted:{planted_work_name('optimized', method, iterations)}"
     progress(f"counting {planted}")
     planted_count = count(name, planted, calls, seed)
     saved = load(saved_path, provenance(seed))
     verdicts = {
-        "unchanged": check(saved, {name: {"optimized": Count(base, None)}}, "optimized")[0],
+        "unchanged": check(saved, {name: {"optimized": repeats[-1]}}, "optimized")[0],
         "planted": check(saved, {name: {"optimized": planted_count}}, "optimized")[0],
     }
     result = {
         "benchmark": name,
         "calls_per_run": calls,
-        "repeat_instructions": repeats,
-        "spread": max(abs(r / base - 1) for r in repeats),
+        "repeat_instructions": [r.instructions for r in repeats],
+        "spread": max(abs(r.instructions / base - 1) for r in repeats),
+        "planted_wrapper_fixed_instructions": fixed,
         "saved_tolerance": saved[name]["optimized"]["tolerance"],
         "planted_iterations": iterations,
         "planted_growth": planted_count.instructions / base - 1,
