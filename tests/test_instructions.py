@@ -1,0 +1,45 @@
+"""Instruction counts repeat, and a planted extra cost shows: the deterministic mode can be trusted and can fire."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bench import instructions
+from bench.fixtures import Fixtures
+from bench.planted import planted_work_name
+
+SMALLEST = "get_recent_runs[100]"
+SEED = Fixtures().seed
+
+pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed (Debian package)")
+
+
+@pytest.fixture(scope="module")
+def unchanged_counts() -> list[instructions.Count]:
+    return [instructions.count(SMALLEST, "optimized", 1, SEED) for _ in range(2)]
+
+
+def test_two_counts_of_the_same_code_agree_within_a_tenth_of_a_percent(
+    unchanged_counts: list[instructions.Count],
+) -> None:
+    first, second = (c.instructions for c in unchanged_counts)
+    assert first > 100_000  # a real listing of 100 folders, not an empty difference
+    assert abs(first / second - 1) < 0.001
+
+
+def test_planted_extra_work_is_counted_and_fails_the_instruction_gate(
+    unchanged_counts: list[instructions.Count],
+) -> None:
+    base = unchanged_counts[0].instructions
+    spread = abs(unchanged_counts[1].instructions / base - 1)
+    planted = instructions.count(
+        SMALLEST, f"bench.planted:{planted_work_name('optimized', 'get_recent_runs', 100)}", 1, SEED
+    )
+    assert planted.instructions > base * 1.02
+    saved = {SMALLEST: {"optimized": {"instructions_per_call": base, "tolerance": max(4 * spread, 0.001)}}}
+    ((failed, line),) = instructions.check(saved, {SMALLEST: {"optimized": planted}}, "optimized")
+    assert failed, line
+    ((passed_failed, _),) = instructions.check(saved, {SMALLEST: {"optimized": unchanged_counts[1]}}, "optimized")
+    assert not passed_failed
