@@ -20,7 +20,7 @@ from typing import Final
 from bench import gate
 from bench.fixtures import Fixtures
 from bench.operations import find_case
-from bench.planted import planted_name
+from bench.planted import method_timed_by, planted_name
 
 GATE_REPORT: Final = Path("results/GATE.md")
 WALL_CLOCK_CALIBRATION: Final = Path("results/gate/calibration.json")
@@ -28,13 +28,6 @@ DEFAULT_BENCHMARKS: Final = ("get_recent_runs[100]", "save_latency_stats[1000]")
 PLANTED_PERCENTS: Final = (10, 25, 100)
 DEFAULT_RUNS: Final = 20
 TARGETS: Final = "false alarms <= 5%; detection >= 95% at +25% and 100% at +100%"
-_METHOD_OF: Final = {
-    "save_latency_stats": "save_latency_stats",
-    "get_run_metrics_cold": "get_run_metrics",
-    "get_run_metrics_warm": "get_run_metrics",
-    "compare_runs": "compare_runs",
-    "get_recent_runs": "get_recent_runs",
-}
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,7 @@ def candidate_for(benchmark: str, percent: int) -> str:
     if percent == 0:
         return gate.DEFAULT_CANDIDATE
     operation, _ = find_case(benchmark)
-    return f"bench.planted:{planted_name(gate.DEFAULT_CANDIDATE, _METHOD_OF[operation.name], percent)}"
+    return f"bench.planted:{planted_name(gate.DEFAULT_CANDIDATE, method_timed_by(operation.name), percent)}"
 
 
 def run_trial(

@@ -23,6 +23,14 @@ _NAME: Final = re.compile(r"(?P<store>[a-z]+)__(?P<method>[a-z_]+?)__(?P<kind>pl
 PLANTABLE_METHODS: Final = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
 
 
+def method_timed_by(operation: str) -> str:
+    """The store method an operation of bench/operations.py times ("get_run_metrics_cold": get_run_metrics)."""
+    for method in PLANTABLE_METHODS:
+        if operation == method or operation.startswith(f"{method}_"):
+            return method
+    raise LookupError(f"operation {operation!r} times none of {', '.join(PLANTABLE_METHODS)}")
+
+
 def planted_name(store: str, method: str, percent: int) -> str:
     """The class name __getattr__ below understands, for a share of extra time."""
     return f"{store}__{method}__plus{percent}"

@@ -509,7 +509,8 @@ class MetricsStorage:
 
     def save_latency_stats(self, collector: Any) -> dict[str, str]:
         write_csv_fd: Callable[[int], None] | None
-        if _is_plain_collector(collector):
+        plain = _is_plain_collector(collector)
+        if plain:
             measurements = collector.measurements
             stats, stats_by_satellite = _summarise(measurements) if measurements else ({}, {})
             measurement_types = dict(collector._measurement_counts) if measurements else {}
@@ -531,7 +532,7 @@ class MetricsStorage:
             "stats": stats,
             "stats_by_satellite": stats_by_satellite,
         }
-        text = _summary_json(summary_dict, built_here=write_csv_fd is not None)
+        text = _summary_json(summary_dict, built_here=plain)
 
         summary_path = str(self._summary_path)
         csv_path = str(self.metrics_dir / RAW_NAME)
