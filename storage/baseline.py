@@ -54,11 +54,12 @@ class MetricsStorage:
         # Bug kept on purpose: the other run is looked up under the default results_dir.
         other_storage = MetricsStorage(other_run_id)
         other_metrics = other_storage.get_run_metrics()
-        this_metrics = self.get_run_metrics()
-
-        if not other_metrics:
+        if other_metrics is None:
+            # Returned before this run is read: nothing is printed for it.
             return {"error": f"Could not load metrics for run {other_run_id}", "metrics": {}}
-        if not this_metrics:
+
+        this_metrics = self.get_run_metrics()
+        if this_metrics is None:
             return {"error": f"Could not load metrics for run {self.run_id}", "metrics": {}}
 
         comparison: dict[str, Any] = {

@@ -169,12 +169,16 @@ def test_compare_reports_this_run_missing(store_class: type) -> None:
     assert store.compare_runs("other") == {"error": "Could not load metrics for run this", "metrics": {}}
 
 
-def test_compare_reports_an_empty_summary_as_missing(store_class: type) -> None:
+def test_compare_compares_an_empty_summary_rather_than_calling_it_missing(store_class: type, frozen_clock: str) -> None:
+    """`is None`, not truthiness: {} is a loaded summary with no stats (tests/test_original_compare_runs.py)."""
     _write_summary(DEFAULT_DIR, "other", {})
     _write_summary(DEFAULT_DIR, "this", {"stats": {}})
-    assert (
-        store_class("this", str(DEFAULT_DIR)).compare_runs("other")["error"] == "Could not load metrics for run other"
-    )
+    assert store_class("this", str(DEFAULT_DIR)).compare_runs("other") == {
+        "run1": "this",
+        "run2": "other",
+        "timestamp": frozen_clock,
+        "metrics": {},
+    }
 
 
 def test_compare_covers_types_present_and_nonempty_in_both(store_class: type, frozen_clock: str) -> None:
