@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -15,6 +16,7 @@ __all__ = [
     "LatencyMeasurement",
     "MetricsStore",
     "MetricsStoreClass",
+    "collector_class_for",
     "resolve",
 ]
 
@@ -50,6 +52,20 @@ CANDIDATES: dict[str, MetricsStoreClass] = {
     "optimized": optimized.MetricsStorage,
     "proposed": proposed.MetricsStorage,
 }
+
+
+def collector_class_for(store_class: Any) -> type:
+    """The collector class a store is written against: its (or a base class's) module's LatencyCollector, else ours.
+
+    A store's save fast path is keyed to its sibling latency module's class (the application's own, once
+    deployed), so every suite builds a store's inputs with this class, or it times and checks the slow path.
+    """
+    for cls in getattr(store_class, "__mro__", (store_class,)):  # a subclass elsewhere keeps its base's collector
+        own = getattr(sys.modules.get(getattr(cls, "__module__", ""), None), "LatencyCollector", None)
+        if isinstance(own, type):
+            return own
+    return LatencyCollector
+
 
 _REQUIRED = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
 

@@ -1,4 +1,8 @@
-"""The latency collector every candidate store is fed by, exactly as the original tool has it."""
+"""The latency collector every candidate store is fed by, exactly as the original tool has it.
+
+It is the application's latency.py: the attribute names (measurements, _start_time, _measurement_log)
+are the original's, because a drop-in store reads them, and it defines nothing the original does not.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-CSV_FIELDS = ("timestamp", "metric_type", "satellite_id", "duration_ms", "scenario_time_s")
 
 
 @dataclass
@@ -28,7 +30,7 @@ class LatencyCollector:
         self.measurements: list[LatencyMeasurement] = []
         self._start_time = time.time()
         # Counts record_* calls, not list entries: a direct append is not counted.
-        self._measurement_counts: defaultdict[str, int] = defaultdict(int)
+        self._measurement_log: defaultdict[str, int] = defaultdict(int)
 
     def _record(self, metric_type: str, sat_id: str, scenario_time_s: float, duration_ms: float) -> None:
         self.measurements.append(
@@ -40,7 +42,7 @@ class LatencyCollector:
                 scenario_time_s=scenario_time_s,
             )
         )
-        self._measurement_counts[metric_type] += 1
+        self._measurement_log[metric_type] += 1
 
     def record_fault_detection(self, sat_id: str, scenario_time_s: float, detection_delay_ms: float) -> None:
         self._record("fault_detection", sat_id, scenario_time_s, detection_delay_ms)
@@ -96,7 +98,9 @@ class LatencyCollector:
     def export_csv(self, filename: str) -> None:
         Path(filename).parent.mkdir(parents=True, exist_ok=True)
         with open(filename, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(CSV_FIELDS))
+            writer = csv.DictWriter(
+                f, fieldnames=["timestamp", "metric_type", "satellite_id", "duration_ms", "scenario_time_s"]
+            )
             writer.writeheader()
             for m in self.measurements:
                 writer.writerow(asdict(m))
@@ -106,14 +110,14 @@ class LatencyCollector:
             return {"total_measurements": 0, "metrics": {}}
         return {
             "total_measurements": len(self.measurements),
-            "measurement_types": dict(self._measurement_counts),
+            "measurement_types": dict(self._measurement_log),
             "stats": self.get_stats(),
             "stats_by_satellite": self.get_stats_by_satellite(),
         }
 
     def reset(self) -> None:
         self.measurements.clear()
-        self._measurement_counts.clear()
+        self._measurement_log.clear()
 
     def __len__(self) -> int:
         return len(self.measurements)

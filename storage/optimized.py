@@ -21,7 +21,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from functools import partial
 from itertools import chain
@@ -31,11 +31,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
-from storage.latency import CSV_FIELDS, LatencyCollector, LatencyMeasurement
+# Relative: copied as the application's storage.py, this is the application's own latency.py,
+# whose LatencyCollector is the class the save fast path is for.
+from .latency import LatencyCollector, LatencyMeasurement
 
 DEFAULT_RESULTS_DIR: Final = "astraguard/hil/results"
 SUMMARY_NAME: Final = "latency_summary.json"
 RAW_NAME: Final = "latency_raw.csv"
+# export_csv()'s field names, in its order (the original latency module spells them out inline).
+CSV_FIELDS: Final = ("timestamp", "metric_type", "satellite_id", "duration_ms", "scenario_time_s")
 
 DIVERGENCES: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -67,7 +71,8 @@ DIVERGENCES: Final[Mapping[str, str]] = MappingProxyType(
             "get_run_metrics and compare_runs treat a summary whose JSON is an array, string, number or boolean "
             "as unreadable: they print the baseline's [ERROR] line with that reason and return None (compare_runs: "
             "its could-not-load mapping). The baseline returns the value as it is, and its compare_runs then "
-            "raises AttributeError on a non-empty one. JSON null gives None without a message, as in the baseline."
+            "raises AttributeError on it (.get on a list, str, int or bool), empty or not. JSON null gives None "
+            "without a message, as in the baseline."
         ),
         "summary-read-bounded": (
             "get_run_metrics and compare_runs refuse a summary that is larger than 16 MiB or is neither a regular "
@@ -275,7 +280,7 @@ _ORIGINAL_METHODS: Final = (
     LatencyCollector.get_stats_by_satellite,
     LatencyCollector.export_csv,
 )
-_PLAIN_COLLECTOR_ATTRS: Final = frozenset({"measurements", "_start_time", "_measurement_counts"})
+_PLAIN_COLLECTOR_ATTRS: Final = frozenset({"measurements", "_start_time", "_measurement_log"})
 
 
 def _is_plain_collector(collector: Any) -> bool:
@@ -341,6 +346,9 @@ def _summarise(measurements: list[Any]) -> tuple[dict[Any, Any], dict[Any, Any]]
 _CSV_CHUNK_ROWS: Final = 256  # bounds the strings alive at once: peak memory stays under the baseline's
 _CSV_WRITE_CHARS: Final = 32 * 1024
 _COLUMNS: Final = tuple(map(attrgetter, CSV_FIELDS))
+# The column-wise rows are asdict()'s only while the measurement has exactly export_csv's fields;
+# a sibling latency.py whose dataclass differs gets export_csv's own DictWriter for every row.
+_COLUMNS_ARE_ASDICT: Final = tuple(f.name for f in fields(LatencyMeasurement)) == CSV_FIELDS
 # csv.writer writes a float as repr() and an int or bool as str(), which is their repr() too.
 _REPR_AS_CSV_TYPES: Final = frozenset({float, int, bool})
 
@@ -367,7 +375,7 @@ def _write_measurements_csv(measurements: list[Any], f: io.TextIOBase) -> None:
     ts_of, type_of, sat_of, duration_of, scenario_of = _COLUMNS
     for start in range(0, len(measurements), _CSV_CHUNK_ROWS):
         chunk = measurements[start : start + _CSV_CHUNK_ROWS]
-        if set(map(type, chunk)) == {LatencyMeasurement}:
+        if _COLUMNS_ARE_ASDICT and set(map(type, chunk)) == {LatencyMeasurement}:
             numbers = [list(map(ts_of, chunk)), list(map(duration_of, chunk)), list(map(scenario_of, chunk))]
             texts = [list(map(type_of, chunk)), list(map(sat_of, chunk))]
             if set(map(type, chain(*numbers))) <= _REPR_AS_CSV_TYPES and set(map(type, chain(*texts))) <= {str}:
@@ -513,7 +521,7 @@ class MetricsStorage:
         if plain:
             measurements = collector.measurements
             stats, stats_by_satellite = _summarise(measurements) if measurements else ({}, {})
-            measurement_types = dict(collector._measurement_counts) if measurements else {}
+            measurement_types = dict(collector._measurement_log) if measurements else {}
             timestamp = datetime.now().isoformat()
             write_csv_fd = partial(_write_csv_fd, measurements)
         else:
@@ -594,11 +602,10 @@ class MetricsStorage:
     def compare_runs(self, other_run_id: str) -> dict[str, Any]:
         _check_run_id(other_run_id, self._results_dir)
         other_metrics = _load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)
-        this_metrics = _load_summary(self._summary_path, True)
-
-        if not other_metrics:
+        if other_metrics is None:  # the original's order: this run is not read, nothing printed for it
             return {"error": f"Could not load metrics for run {other_run_id}", "metrics": {}}
-        if not this_metrics:
+        this_metrics = _load_summary(self._summary_path, True)
+        if this_metrics is None:  # `is None`: a summary of {} is compared, with no metrics
             return {"error": f"Could not load metrics for run {self.run_id}", "metrics": {}}
 
         metrics: dict[Any, dict[str, Any]] = {}

@@ -142,7 +142,7 @@ MUTANTS = (
         "counts-from-the-list",
         "measurement_types counts every measurement, appended ones too",
         (
-            "measurement_types = dict(collector._measurement_counts) if measurements else {}",
+            "measurement_types = dict(collector._measurement_log) if measurements else {}",
             "measurement_types = {t: [m.metric_type for m in measurements].count(t) "
             "for t in dict.fromkeys(m.metric_type for m in measurements)}",
         ),
@@ -238,18 +238,23 @@ MUTANTS = (
         ('"diff_ms": this_mean - other_mean,', '"diff_ms": other_mean - this_mean,'),
     ),
     _mutant(
-        "compare-checks-this-run-first",
-        "compare_runs reports this run missing before the other",
+        "compare-reads-this-run-first",
+        "compare_runs reads this run before returning for a missing other run (prints its read errors)",
         (
-            "        if not other_metrics:\n"
-            '            return {"error": f"Could not load metrics for run {other_run_id}", "metrics": {}}\n'
-            "        if not this_metrics:\n"
-            '            return {"error": f"Could not load metrics for run {self.run_id}", "metrics": {}}\n',
-            "        if not this_metrics:\n"
-            '            return {"error": f"Could not load metrics for run {self.run_id}", "metrics": {}}\n'
-            "        if not other_metrics:\n"
-            '            return {"error": f"Could not load metrics for run {other_run_id}", "metrics": {}}\n',
+            "        this_metrics = _load_summary(self._summary_path, True)\n        if this_metrics is None:",
+            "        if this_metrics is None:",
         ),
+        (
+            "        other_metrics = _load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)\n",
+            "        other_metrics = _load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)\n"
+            "        this_metrics = _load_summary(self._summary_path, True)\n",
+        ),
+    ),
+    _mutant(
+        "compare-tests-truthiness",
+        "compare_runs treats a summary of {} as missing",
+        ("        if this_metrics is None:  #", "        if not this_metrics:  #"),
+        ("        if other_metrics is None:  #", "        if not other_metrics:  #"),
     ),
     _mutant(
         "compare-reads-default-dir",
