@@ -26,7 +26,6 @@ from bench import report, summary
 from bench.candidates import label, select
 from bench.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
 from bench.operations import Operation, build_fixtures, case_name, cases
-from storage import CANDIDATES
 
 LATEST: Final = Path("results/latest")
 COMMITTED: Final = Path("results")
@@ -82,11 +81,18 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated registered names or package.module:Class (default: every registered store); "
         "the baseline is always measured",
     )
+    parser.add_argument(
+        "--deployed",
+        action="store_true",
+        help="also measure the optimized store as the application deploys it: copied unchanged as "
+        "astraguard/hil/metrics/storage.py beside latency.py, fed that package's own collector class",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--rebaseline",
         action="store_true",
-        help=f"write the committed runs under {COMMITTED}/ (a full run of every registered store)",
+        help=f"write the committed runs under {COMMITTED}/ (a full run of every registered store and the "
+        "deployed layout)",
     )
     where.add_argument("--output", type=Path, default=LATEST, help=f"where results go (default: {LATEST})")
     parser.add_argument(
@@ -183,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        specs = select(args.candidates)
+        specs = select(args.candidates, deployed=args.deployed or args.rebaseline)
     except LookupError as e:
         parser.error(str(e))
     if args.instructions:
@@ -191,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         counted = ["--candidates", ",".join(specs), "--seed", str(args.fixture_seed)]
         return instructions.main([*counted, *(["--quick"] if args.quick else [])])
-    if args.rebaseline and (args.quick or set(specs) != set(CANDIDATES)):
+    if args.rebaseline and (args.quick or args.candidates is not None):
         parser.error("--rebaseline records a full run of every registered store: drop --quick and --candidates")
     if not Path("bench/test_storage.py").is_file():
         parser.error(f"run from the repository root (no bench/test_storage.py in {Path.cwd()})")

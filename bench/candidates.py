@@ -1,4 +1,4 @@
-"""Which stores a benchmark run measures: registered names or outside "package.module:Class", baseline always."""
+"""Which stores a benchmark run measures: registered names, "deployed", or outside "package.module:Class"."""
 
 from __future__ import annotations
 
@@ -7,14 +7,28 @@ import inspect
 from pathlib import Path
 from typing import Final
 
-from storage import CANDIDATES, resolve
+import storage
+from bench.deployment import DEPLOYED, deployed_store_class
+from storage import CANDIDATES, MetricsStoreClass
 
 BASELINE: Final = "baseline"
 
 
-def select(text: str | None) -> list[str]:
-    """Comma-separated names or specs, checked to resolve; the baseline first (every ratio needs it), no repeats."""
+def resolve(spec: str) -> MetricsStoreClass:
+    """storage.resolve, plus "deployed": the optimized store laid out as the application's storage.py."""
+    if spec == DEPLOYED:
+        return deployed_store_class()
+    return storage.resolve(spec)
+
+
+def select(text: str | None, *, deployed: bool = False) -> list[str]:
+    """Comma-separated names or specs, checked to resolve; the baseline first (every ratio needs it), no repeats.
+
+    deployed=True adds the deployed layout to whatever else is chosen.
+    """
     wanted = list(CANDIDATES) if text is None else [part.strip() for part in text.split(",") if part.strip()]
+    if deployed:
+        wanted.append(DEPLOYED)
     if not wanted:
         raise LookupError(f"no candidate in {text!r}: use e.g. baseline,optimized or package.module:Class")
     chosen = [BASELINE]

@@ -24,8 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from bench.candidates import BASELINE, label, select, source_sha256
-from storage import resolve
+from bench.candidates import BASELINE, label, resolve, select, source_sha256
 
 SUITE: Final = ("tests/test_equivalence.py", "tests/test_stateful.py")
 DEFAULT_OUTPUT: Final = Path("results/equivalence.json")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from storage import CANDIDATES, LatencyCollector
 
@@ -49,10 +49,10 @@ def default_cache_dir() -> Path:
     return Path(xdg) / "metrics-store-bench"
 
 
-def build_collector(size: int, seed: int) -> LatencyCollector:
-    """A real LatencyCollector of `size` measurements (the optimized store's fast path needs the exact class)."""
+def build_collector(size: int, seed: int, collector_class: type = LatencyCollector) -> Any:
+    """A collector of `size` measurements, of the class a store's fast path is keyed to (collector_class_for)."""
     rng = random.Random(f"collector/{size}/{seed}")
-    collector = LatencyCollector()
+    collector = collector_class()
     recorders = [getattr(collector, name) for name, _, _, _ in _METRIC_MIX]
     shares = [share for _, share, _, _ in _METRIC_MIX]
     # Zipf-like activity: the first satellites report far more than the last ones.
@@ -77,7 +77,7 @@ def _say(message: str) -> None:
     print(f"fixtures: {message}", file=sys.stderr, flush=True)
 
 
-def _publish(build: Callable[[Path], None], final: Path) -> Path:
+def publish(build: Callable[[Path], None], final: Path) -> Path:
     """Builds into a private folder and renames it into place: a reader never sees half a fixture."""
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".building-{final.name}-{os.getpid()}-{os.urandom(4).hex()}"
@@ -156,9 +156,9 @@ class Fixtures:
     def provenance(self) -> dict[str, int]:
         return {"fixture_seed": self.seed, "fixture_version": FORMAT_VERSION}
 
-    def collector(self, size: int) -> LatencyCollector:
+    def collector(self, size: int, collector_class: type = LatencyCollector) -> Any:
         """A fresh collector each call: a store that mutated one could not skew the next measurement."""
-        return build_collector(size, self.seed)
+        return build_collector(size, self.seed, collector_class)
 
     def result_tree(self, size: int) -> Path:
         """A results_dir of `size` run folders (1 in 7 without a summary, a few plain files), built once."""
@@ -174,7 +174,7 @@ class Fixtures:
                 manifest = {"size": size, "seed": self.seed, "version": FORMAT_VERSION, **counts}
                 (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
-            _publish(build, entry)
+            publish(build, entry)
         root = entry / "results"
         expected = json.loads(manifest_path.read_text())["entries"]
         found = len(os.listdir(root))
@@ -196,7 +196,7 @@ class Fixtures:
                         build_collector(size, seed)
                     )
 
-            _publish(build, entry)
+            publish(build, entry)
         return entry, run_a, run_b
 
     def install_saved_runs(self, size: int, results_dir: Path) -> tuple[str, str]:

@@ -20,8 +20,8 @@ from typing import Any, Final
 from bench.fixtures import SUMMARY_NAME, Fixtures
 from bench.operations import OPERATIONS, case_name
 from storage import CANDIDATES
-from storage.latency import CSV_FIELDS, LatencyCollector
-from storage.optimized import _plain_json, _summarise
+from storage.latency import LatencyCollector
+from storage.optimized import CSV_FIELDS, _plain_json, _summarise
 
 RAW_NAME: Final = "latency_raw.csv"
 # The same length as datetime.isoformat() with microseconds, so the summary has the stored byte count.
@@ -87,7 +87,7 @@ def _file_texts(collector: LatencyCollector, run_id: str) -> tuple[str, str]:
         "run_id": run_id,
         "timestamp": _FIXED_TIMESTAMP,
         "total_measurements": len(measurements),
-        "measurement_types": dict(collector._measurement_counts),
+        "measurement_types": dict(collector._measurement_log),
         "stats": stats,
         "stats_by_satellite": by_satellite,
     }

@@ -17,10 +17,9 @@ from typing import Final
 
 import pyperf
 
-from bench.candidates import label, source_sha256
+from bench.candidates import label, resolve, source_sha256
 from bench.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
 from bench.operations import case_name, cases, find_case, prepare
-from storage import resolve
 
 PROGRAM: Final = ("-m", "bench.pyperf_storage")  # workers re-run this module, not a file path
 

@@ -17,10 +17,9 @@ from typing import Final
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from bench.candidates import label, select, source_sha256
+from bench.candidates import label, resolve, select, source_sha256
 from bench.fixtures import Fixtures
 from bench.operations import Operation, build_fixtures, case_name, cases, prepare
-from storage import resolve
 
 # A cold read needs fresh state every round, so it goes through pedantic(), which takes rounds, not a time budget.
 COLD_ROUNDS: Final = 100

@@ -90,11 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile not in PROFILES:
         raise pytest.UsageError(f"HYPOTHESIS_PROFILE={profile!r}: use one of {', '.join(PROFILES)}")
     settings.load_profile(profile)  # --hypothesis-profile, applied by Hypothesis's plugin, still wins
-    import storage
+    from bench.candidates import resolve
 
     for spec in config.getoption("candidate"):
         try:
-            storage.resolve(spec)
+            resolve(spec)
         except LookupError as e:
             raise pytest.UsageError(f"--candidate {spec}: {e}") from None
 
@@ -108,8 +108,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if "candidate" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
             return  # the test names its own candidates
     import storage
+    from bench.deployment import DEPLOYED
 
-    specs = dict.fromkeys([*storage.CANDIDATES, *metafunc.config.getoption("candidate")])
+    # Every registered store, the optimized one as the application deploys it, and each --candidate.
+    specs = dict.fromkeys([*storage.CANDIDATES, DEPLOYED, *metafunc.config.getoption("candidate")])
     params = [
         pytest.param(
             spec,
@@ -124,6 +126,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def candidate(request: pytest.FixtureRequest) -> type:
     """A candidate store class, checked against storage.baseline."""
-    import storage
+    from bench.candidates import resolve
 
-    return storage.resolve(request.param)
+    return resolve(request.param)

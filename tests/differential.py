@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import inspect
 import io
 import itertools
@@ -31,6 +32,8 @@ from conftest import freeze_clock
 from strategies import DEFAULT_RESULTS_DIR, RAW_NAME, SUMMARY_NAME, is_one_folder_name
 
 import storage.baseline
+import storage.latency
+from storage import collector_class_for
 
 BaselineStore = storage.baseline.MetricsStorage
 
@@ -307,6 +310,46 @@ class DivergenceRules:
         return path if match is None else (match["folder"] or "") + RAW_NAME
 
 
+# --- collectors of the candidate's own class ---------------------------------------------------
+
+_FOREIGN_LATENCY = "foreign_latency"
+
+
+def foreign_collector_class() -> type:
+    """storage/latency.py loaded a second time under another name: the same collector, of another class."""
+    module = sys.modules.get(_FOREIGN_LATENCY)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(_FOREIGN_LATENCY, storage.latency.__file__)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_FOREIGN_LATENCY] = module
+        spec.loader.exec_module(module)
+    return module.LatencyCollector
+
+
+def recast(collector: Any, collector_class: type) -> Any:
+    """The same plain collector as an instance of collector_class, its measurements of that module's class.
+
+    Strategies build storage.latency collectors; a deployed store's fast path is keyed to its own sibling
+    module's class, so that is what it must be fed for the fast path to be the one checked. Subclasses
+    (ScriptedCollector) and odd measurements stay as they are: they test the slow path on purpose.
+    """
+    if type(collector) is not storage.latency.LatencyCollector or collector_class is storage.latency.LatencyCollector:
+        return collector
+    measurement_class = sys.modules[collector_class.__module__].LatencyMeasurement
+    state = dict(vars(collector))
+    if type(collector.measurements) is list:
+        state["measurements"] = [
+            measurement_class(m.timestamp, m.metric_type, m.satellite_id, m.duration_ms, m.scenario_time_s)
+            if type(m) is storage.latency.LatencyMeasurement
+            else m
+            for m in collector.measurements
+        ]
+    converted = collector_class.__new__(collector_class)
+    vars(converted).update(state)
+    return converted
+
+
 # --- the two sides -------------------------------------------------------------------------------
 
 
@@ -361,7 +404,7 @@ def _collector_state(collector: Any, export_path: Callable[[Any], Any]) -> dict[
             (m.timestamp, m.metric_type, m.satellite_id, m.duration_ms, m.scenario_time_s)
             for m in collector.measurements
         ],
-        "counts": dict(collector._measurement_counts),
+        "counts": dict(collector._measurement_log),
         "calls": calls,
     }
 
@@ -372,8 +415,13 @@ _UNIQUE_NS = itertools.count(time.time_ns())
 class Differential:
     """Baseline and candidate side by side under root; every operation raises Mismatch when they differ."""
 
-    def __init__(self, candidate_class: Any, root: Path, *, unique_mtimes: bool = False) -> None:
+    def __init__(
+        self, candidate_class: Any, root: Path, *, unique_mtimes: bool = False, foreign_collectors: bool = False
+    ) -> None:
         self.rules = DivergenceRules(declared_divergences(candidate_class))
+        # The candidate is fed its own collector class (its fast path), or with foreign_collectors=True
+        # an identical class from elsewhere, which must give exactly the same output all the same.
+        self.collector_class = foreign_collector_class() if foreign_collectors else collector_class_for(candidate_class)
         self.baseline = Side(BaselineStore, root / "baseline")
         self.candidate = Side(candidate_class, root / "candidate")
         self.unique_mtimes = unique_mtimes
@@ -426,7 +474,7 @@ class Differential:
     def save(self, pair: StorePair, collector: Any) -> None:
         """save_latency_stats on a copy of collector each; the collectors must come out the same too."""
         call = f"{pair!r}.save_latency_stats(...)"
-        b_collector, c_collector = copy.deepcopy(collector), copy.deepcopy(collector)
+        b_collector, c_collector = copy.deepcopy(collector), recast(copy.deepcopy(collector), self.collector_class)
         places = self.rules.prepare_save(self.baseline.root / pair.folder, self.candidate.root / pair.folder)
         b = self.baseline.run(lambda: pair.baseline.save_latency_stats(b_collector))
         c = self.candidate.run(lambda: pair.candidate.save_latency_stats(c_collector))
@@ -545,14 +593,21 @@ FILE_TIMES = ("as-is", "one-second", "cache-trusts-at-once")
 
 
 @contextlib.contextmanager
-def side_by_side(candidate_class: Any, condition: str = "as-is") -> Iterator[Differential]:
+def side_by_side(
+    candidate_class: Any, condition: str = "as-is", *, foreign_collectors: bool = False
+) -> Iterator[Differential]:
     """A fresh Differential for one example: temporary folders, stopped clocks, the given file times."""
     with (
         tempfile.TemporaryDirectory(prefix="differential-") as root,
         frozen_clocks(candidate_class),
         file_times(condition, candidate_class),
     ):
-        yield Differential(candidate_class, Path(root), unique_mtimes=condition == "cache-trusts-at-once")
+        yield Differential(
+            candidate_class,
+            Path(root),
+            unique_mtimes=condition == "cache-trusts-at-once",
+            foreign_collectors=foreign_collectors,
+        )
 
 
 @contextlib.contextmanager
