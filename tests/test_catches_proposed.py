@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import test_equivalence as properties
 import test_stateful as stateful
-from differential import Mismatch
+from defect_classes import PLAIN_COLLECTOR
+from differential import Mismatch, side_by_side
+from threadpool_candidate import ThreadPoolSave
 
 import storage
 
@@ -24,10 +26,10 @@ PROPOSED = storage.CANDIDATES["proposed"]
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _counterexample(prop: Callable[..., None], **kwargs: Any) -> Mismatch:
-    """Runs a property of the suite on the proposed store and returns the Mismatch it must raise."""
+def _counterexample(prop: Callable[..., None], candidate: Any = PROPOSED, **kwargs: Any) -> Mismatch:
+    """Runs a property of the suite on a store known to differ and returns the Mismatch it must raise."""
     with pytest.raises(Mismatch) as caught:
-        prop(candidate=PROPOSED, **kwargs)
+        prop(candidate=candidate, **kwargs)
     print(caught.value, *getattr(caught.value, "__notes__", ()), sep="\n")
     return caught.value
 
@@ -65,10 +67,28 @@ def test_suite_catches_proposed_handing_out_its_cached_dict() -> None:
 
 
 def test_suite_catches_proposed_dropping_a_write_error() -> None:
-    mismatch = _counterexample(properties.test_saves_write_what_the_baseline_writes)
+    mismatch = _counterexample(properties.test_saves_write_what_the_baseline_writes, collector_class="own")
     assert mismatch.operation == "save_latency_stats"
     assert mismatch.baseline.error is not None
     assert mismatch.candidate.error is None
+
+
+def test_suite_catches_a_thread_pool_save_dropping_a_worker_exception() -> None:
+    """Under the ci profile, by the explicit defect-class examples: the first one already raises."""
+    mismatch = _counterexample(
+        properties.test_saves_write_what_the_baseline_writes, candidate=ThreadPoolSave, collector_class="own"
+    )
+    assert mismatch.operation == "save_latency_stats"
+    assert mismatch.baseline.error is not None
+    assert mismatch.candidate.error is None
+
+
+def test_the_thread_pool_save_differs_only_by_dropping_errors() -> None:
+    """The candidate above is a fair test: where nothing fails, it passes the same property."""
+    with side_by_side(ThreadPoolSave) as diff:
+        store = diff.create_store("run-a", None)
+        diff.save(store, PLAIN_COLLECTOR.build())
+        diff.assert_same_trees()
 
 
 def test_stateful_machine_catches_proposed() -> None:

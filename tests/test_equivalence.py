@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+import defect_classes as known
 import pytest
 from differential import FILE_TIMES, Differential, first_difference, side_by_side
 from hypothesis import given
@@ -34,16 +35,22 @@ from strategies import (
 )
 
 
+@pytest.mark.parametrize("collector_class", ["own", "foreign"])
+@known.apply(known.save_examples())
 @given(
     run_id=run_ids(),
     results_dir=results_dirs(),
     saves=st.lists(collectors(), min_size=1, max_size=3),
 )
 def test_saves_write_what_the_baseline_writes(
-    candidate: Any, run_id: str, results_dir: str | None, saves: list[CollectorRecipe]
+    candidate: Any, run_id: str, results_dir: str | None, saves: list[CollectorRecipe], collector_class: str
 ) -> None:
-    """Same return value, same bytes in both files, same exceptions; each save over the previous one."""
-    with side_by_side(candidate) as diff:
+    """Same return value, same bytes in both files, same exceptions; each save over the previous one.
+
+    own: collectors of the class the candidate's module imports (its fast path); foreign: the same
+    collector code loaded as another class, which must get exactly the same output by the slow path.
+    """
+    with side_by_side(candidate, foreign_collectors=collector_class == "foreign") as diff:
         store = diff.create_store(run_id, results_dir)
         if store is not None:
             for recipe in saves:
@@ -53,16 +60,17 @@ def test_saves_write_what_the_baseline_writes(
         diff.assert_same_trees()
 
 
-def _listed_where(tree_dir: str | None) -> st.SearchStrategy[str | None]:
-    return st.one_of(st.just(tree_dir), listing_dirs())
+SAME_AS_TREE = "<the tree's own folder>"  # never a folder name a listing strategy draws
 
 
-@given(tree=result_trees(), tree_dir=results_dirs(), data=st.data())
+@known.apply(known.recent_runs_examples(SAME_AS_TREE))
+@given(tree=result_trees(), tree_dir=results_dirs(), listed=st.one_of(st.just(SAME_AS_TREE), listing_dirs()))
 def test_recent_runs_match_for_positive_limits(
-    candidate: Any, tree: ResultTree, tree_dir: str | None, data: st.DataObject
+    candidate: Any, tree: ResultTree, tree_dir: str | None, listed: str | None
 ) -> None:
     """Names sorted descending, folders holding a summary only (links to folders count), up to limit."""
-    listed = data.draw(_listed_where(tree_dir), label="listed")
+    if listed == SAME_AS_TREE:
+        listed = tree_dir
     with side_by_side(candidate) as diff:
         diff.build(Path(tree_dir or DEFAULT_RESULTS_DIR), tree)
         diff.get_recent_runs(listed)
@@ -71,6 +79,7 @@ def test_recent_runs_match_for_positive_limits(
         diff.assert_same_trees()
 
 
+@known.apply(known.limit_examples())
 @given(tree=result_trees(max_entries=4), tree_dir=results_dirs(), limit=limits().filter(lambda n: n < 1))
 def test_recent_runs_match_for_limits_below_one(
     candidate: Any, tree: ResultTree, tree_dir: str | None, limit: int
@@ -88,6 +97,7 @@ _OTHER_RUN = st.tuples(
 )
 
 
+@known.apply(known.compare_examples())
 @given(
     this=st.tuples(st.sampled_from(("run-a", "this")), results_dirs(), collectors(max_measurements=40)),
     others=st.lists(_OTHER_RUN, min_size=1, max_size=3),
@@ -131,6 +141,7 @@ file_time_conditions = pytest.mark.parametrize("condition", FILE_TIMES)
 
 
 @file_time_conditions
+@known.apply(known.second_save_examples())
 @given(
     run_id=st.sampled_from(("run-a", "Run-A")),
     results_dir=results_dirs(),
@@ -162,6 +173,7 @@ def test_reading_after_a_second_save_matches(
 
 
 @file_time_conditions
+@known.apply(known.outside_edit_examples())
 @given(
     collector=collectors(max_measurements=100, can_fail=False),
     file_name=st.sampled_from((SUMMARY_NAME, RAW_NAME)),
@@ -184,6 +196,7 @@ def test_reading_after_an_outside_edit_matches(
 
 
 @file_time_conditions
+@known.apply(known.shared_dict_examples())
 @given(
     collector=collectors(max_measurements=100, can_fail=False),
     mutations=st.lists(dict_mutations(), min_size=1, max_size=3),
