@@ -1,13 +1,38 @@
-"""python -m bench.gate: the CI perf gate, on the ratio candidate/baseline measured in the same processes.
+"""python -m bench.gate: the CI perf gate, on ratios measured in the same worker processes.
 
-Absolute times do not carry from one machine to another; the frozen baseline, timed in the same
-worker process as the candidate and interleaved with it, is the control that makes the ratio
-nearly machine-independent. Each benchmark's ratio is compared with the ratio saved in
-results/gate/saved_ratios.json (written only by `--rebaseline`, i.e. `nox -s rebaseline`), with a
-tolerance measured from the spread of repeated runs of the same code.
+Against a revision (`--against REV`, what CI runs). The store at REV (loaded from git by
+bench.revision), the working tree's store and the frozen baseline are timed interleaved, in a
+rotating order, in the same fresh worker processes. Each process gives one ratio working tree / REV
+per benchmark; the verdict is on their median with its bootstrap interval over processes
+(bench.stats). Both sides build their inputs with their own revision's collector class; the
+baseline and the seeded fixture data are shared.
 
-Exit codes: 0 pass; 1 a regression, or a saved benchmark not measured now, or a measured one not
-saved; 2 usage error, or provenance that makes the comparison meaningless.
+The decision rule (settings in pyproject.toml, [tool.bench.gate]):
+
+- Every benchmark has a minimum effect e (default 5%): a slowdown below it is not a regression.
+- The interval's confidence is 1 - a/m for m benchmarks in the run, a the false-alarm rate for
+  the whole run (default 5%): Bonferroni, so with nothing changed the chance that any interval lies
+  wholly above 1, let alone above 1 + e, is at most a.
+- regressed: the whole interval above 1 + e; improved: wholly below 1 - e; unchanged: wholly
+  inside; otherwise inconclusive, and more processes are pooled (up to --max-reruns times).
+- A regression, or an inconclusive estimate still above 1 + e after the re-runs, fails only if fresh
+  processes show it again (a second, independent look): one burst on a shared machine must not fail
+  CI, a real regression persists.
+- The rate is nominal: a percentile bootstrap over a handful of processes is somewhat liberal, and
+  the same code loaded twice need not time alike. `nox -s gate-calibration` measures the real
+  false-alarm and detection rates (results/GATE.md).
+- Each line states the smallest slowdown this run would have caught, (1 + e) * estimate / low - 1:
+  the interval shifted up by that much lies wholly above the limit. So an "unchanged" says what it
+  rules out.
+
+Against saved ratios (no --against). The ratio candidate / baseline is compared with the ratio
+saved in results/gate/saved_ratios.json (written by `--rebaseline`), with a tolerance from the
+spread of repeated runs. It carries drift between days and machines; with --against the same
+comparison is printed beside each verdict, two-sided and for information only.
+
+Exit codes: 0 pass; 1 a regression (saved ratios: or a saved benchmark not measured now, or a
+measured one not saved); 2 usage error: a bad option, a revision that cannot be loaded or answers
+wrongly, or saved files whose provenance makes the comparison meaningless.
 """
 
 from __future__ import annotations
@@ -19,25 +44,35 @@ import math
 import multiprocessing
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 import storage
+from bench import instructions, revision
+from bench.errors import RevisionError, UsageError
 from bench.fixtures import FORMAT_VERSION, Fixtures
-from bench.operations import Case, case_name, cases, find_case, prepare
-from bench.stats import RatioInterval, ratio_interval
+from bench.operations import AnswerCheckError, Case, case_name, cases, find_case, prepare
+from bench.stats import CONFIDENCE, RatioInterval, ratio_interval
+from bench.verdict import Verdict
 
+__all__ = ["PASS", "REGRESSION", "USAGE", "Band", "GateConfig", "Outcome", "UsageError", "Verdict", "main"]
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+PYPROJECT: Final = REPO_ROOT / "pyproject.toml"
 SAVED_RATIOS: Final = Path("results/gate/saved_ratios.json")
 SAVED_FORMAT: Final = 1
 DEFAULT_CANDIDATE: Final = "optimized"
 DEFAULT_PROCESSES: Final = 6
-DEFAULT_ROUNDS: Final = 9  # ABBA-interleaved timing rounds per process (odd: the median is one of them)
+DEFAULT_ROUNDS: Final = 9  # interleaved timing rounds per process (odd: the median is one of them)
 DEFAULT_SAMPLE_SECONDS: Final = 0.02  # each timing round lasts about this long, per store
 DEFAULT_MAX_RERUNS: Final = 2
 REBASELINE_REPEATS: Final = 5
@@ -50,11 +85,73 @@ TOLERANCE_PER_SPREAD: Final = 2.0
 PASS, REGRESSION, USAGE = 0, 1, 2
 
 
-class UsageError(LookupError):
-    """Exit 2: the command or the saved file makes the comparison meaningless."""
+# --- the decision rule's settings ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """[tool.bench.gate] of pyproject.toml: the decision rule's numbers, in one place."""
+
+    false_alarm_rate: float  # nominal, for the whole run: all benchmarks together
+    default_minimum_effect: float
+    minimum_effects: Mapping[str, float]  # per benchmark, where it differs from the default
+    instruction_tolerance: float  # --against --instructions: relative growth that still passes
+
+    def minimum_effect(self, name: str) -> float:
+        return self.minimum_effects.get(name, self.default_minimum_effect)
+
+    def confidence(self, benchmarks: int) -> float:
+        """Each interval's confidence: Bonferroni over the benchmarks of one run."""
+        return 1 - self.false_alarm_rate / benchmarks
+
+
+def load_config(path: Path = PYPROJECT) -> GateConfig:
+    """Reads [tool.bench.gate]; a missing, unknown or out-of-range setting is a usage error naming it."""
+    try:
+        section = tomllib.loads(path.read_text())["tool"]["bench"]["gate"]
+    except FileNotFoundError as e:
+        raise UsageError(f"no {path}: the gate's decision rule is configured there") from e
+    except KeyError as e:
+        raise UsageError(f"{path} has no [tool.bench.gate] section (the decision rule's settings)") from e
+    known = {"false_alarm_rate", "minimum_effect", "minimum_effect_per_benchmark", "instruction_tolerance"}
+    if unknown := set(section) - known:
+        raise UsageError(f"[tool.bench.gate] in {path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+    if missing := known - {"minimum_effect_per_benchmark"} - set(section):
+        raise UsageError(f"[tool.bench.gate] in {path}: missing {sorted(missing)}")
+    per_benchmark = dict(section.get("minimum_effect_per_benchmark", {}))
+    all_names = {case_name(op, size) for op, size in cases()}
+    if strangers := set(per_benchmark) - all_names:
+        raise UsageError(f"[tool.bench.gate.minimum_effect_per_benchmark] names no benchmark: {sorted(strangers)}")
+    fractions = {key: section[key] for key in known - {"minimum_effect_per_benchmark"}} | per_benchmark
+    for key, value in fractions.items():
+        if not (isinstance(value, float) and 0 < value < 1):
+            raise UsageError(f"[tool.bench.gate] {key} = {value!r} in {path}: want a fraction between 0 and 1")
+    return GateConfig(
+        section["false_alarm_rate"], section["minimum_effect"], per_benchmark, section["instruction_tolerance"]
+    )
 
 
 # --- measuring, in worker processes --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One store timed in the worker: a storage.resolve() name, importable once its revision is installed."""
+
+    spec: str
+    revision: revision.Snapshot | None = None
+
+
+@dataclass(frozen=True)
+class Arms:
+    """What one worker process times: the baseline and the candidate, and the store at a revision if any."""
+
+    candidate: Arm
+    reference: Arm | None = None
+    baseline: Arm = Arm("baseline")
+
+    def timed(self) -> tuple[Arm, ...]:
+        return (self.baseline, self.candidate) + ((self.reference,) if self.reference else ())
 
 
 @dataclass(frozen=True)
@@ -63,6 +160,21 @@ class ProcessTiming:
 
     candidate_s: float
     baseline_s: float
+    reference_s: float | None = None  # the store at --against REV
+
+
+def round_order(arms: int, round_number: int) -> list[int]:
+    """The arms' order in one timing round: ABBA for two, a Williams design for three.
+
+    Rotation puts each arm in each position once every `arms` rounds; for an odd count, every other
+    cycle is reversed, so each arm also follows each other arm equally often (A B C, B C A, C A B,
+    C B A, A C B, B A C): drift and the previous store's cache footprint hit every arm alike.
+    """
+    shift = round_number % arms
+    order = [(shift + i) % arms for i in range(arms)]
+    if arms % 2 == 1 and (round_number // arms) % 2 == 1:
+        order.reverse()
+    return order
 
 
 def _loops_for(case: Case, sample_seconds: float) -> int:
@@ -75,95 +187,41 @@ def _loops_for(case: Case, sample_seconds: float) -> int:
     return loops
 
 
-def time_in_this_process(name: str, candidate: str, seed: int, rounds: int, sample_seconds: float) -> ProcessTiming:
-    """Sets up baseline and candidate here, then times them alternately (ABBA) so drift hits both alike."""
+def _prepare_arm(name: str, arm: Arm, workdir: Path, fixtures: Fixtures) -> Case:
     operation, size = find_case(name)
+    if arm.revision is None:
+        return prepare(operation, size, storage.resolve(arm.spec), workdir, fixtures)
+    revision.install(arm.revision)
+    try:
+        return prepare(operation, size, storage.resolve(arm.spec), workdir, fixtures)
+    except AnswerCheckError as e:
+        raise RevisionError(f"the store at {arm.revision.label} fails the answer check: {e}") from e
+
+
+def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_seconds: float) -> ProcessTiming:
+    """Sets up every arm here, then times them in rotating order so drift hits all alike."""
     fixtures = Fixtures(seed=seed)
+    timed = arms.timed()
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as scratch:
-        workdirs = Path(scratch, "baseline"), Path(scratch, "candidate")
-        for workdir in workdirs:
+        prepared = []
+        for index, arm in enumerate(timed):
+            workdir = Path(scratch, f"arm{index}")
             workdir.mkdir()
-        base = prepare(operation, size, storage.resolve("baseline"), workdirs[0], fixtures)
-        cand = prepare(operation, size, storage.resolve(candidate), workdirs[1], fixtures)
-        loops = {id(base): _loops_for(base, sample_seconds), id(cand): _loops_for(cand, sample_seconds)}
-        per_call: dict[int, list[float]] = {id(base): [], id(cand): []}
+            prepared.append(_prepare_arm(name, arm, workdir, fixtures))
+        loops = [_loops_for(case, sample_seconds) for case in prepared]
+        per_call: list[list[float]] = [[] for _ in timed]
         for round_number in range(rounds):
-            order = (base, cand) if round_number % 2 == 0 else (cand, base)
-            for case in order:
-                n = loops[id(case)]
-                per_call[id(case)].append(case.time(n) / n)
-    return ProcessTiming(statistics.median(per_call[id(cand)]), statistics.median(per_call[id(base)]))
-
-
-# --- deciding --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SavedRatio:
-    ratio: float  # candidate time / baseline time
-    tolerance: float  # a fraction of ratio
-
-
-@dataclass
-class Outcome:
-    """One benchmark's verdict: regressed, improved, unchanged, or inconclusive after every re-run."""
-
-    name: str
-    verdict: str
-    interval: RatioInterval | None
-    saved: SavedRatio | None
-    processes: int
-    timings: list[ProcessTiming] = field(default_factory=list)
-
-    @property
-    def fails(self) -> bool:
-        return self.verdict.split(" ")[0] in ("regressed", "missing", "unsaved")
-
-    def line(self) -> str:
-        if self.verdict == "missing":
-            return f"MISSING    {self.name}: in the saved ratios but not measured now"
-        if self.verdict == "unsaved":
-            return f"UNSAVED    {self.name}: measured {_ratio_text(self.interval)} but has no saved ratio (rebaseline)"
-        saved = self.saved
-        assert saved is not None and self.interval is not None
-        limit = saved.ratio * (1 + saved.tolerance)
-        return (
-            f"{self.verdict.split(' ')[0].upper():<11}{self.name}: candidate/baseline {_ratio_text(self.interval)}, "
-            f"saved {saved.ratio:.4f} (tolerance {saved.tolerance:.1%}, regression above {limit:.4f}), "
-            f"{self.processes} processes" + (f"; {self.verdict.partition(' ')[2]}" if " " in self.verdict else "")
-        )
-
-
-def _ratio_text(interval: RatioInterval | None) -> str:
-    if interval is None:
-        return "-"
-    return f"{interval.estimate:.4f} [{interval.low:.4f}, {interval.high:.4f}]"
-
-
-def cost_ratio(timings: Sequence[ProcessTiming]) -> RatioInterval:
-    """Median over processes of candidate/baseline, with its 95% bootstrap interval over processes."""
-    # stats.ratio_interval gives baseline/candidate speedups; handing it the pairs swapped gives cost ratios.
-    return ratio_interval([t.baseline_s for t in timings], [t.candidate_s for t in timings])
-
-
-def decide(interval: RatioInterval, saved: SavedRatio) -> str:
-    """regressed / improved only when the whole interval is past the tolerance band; inside it, unchanged."""
-    upper = saved.ratio * (1 + saved.tolerance)
-    lower = saved.ratio * (1 - saved.tolerance)
-    if interval.low > upper:
-        return "regressed"
-    if interval.high < lower:
-        return "improved"
-    if lower <= interval.low and interval.high <= upper:
-        return "unchanged"
-    return "inconclusive"
+            for index in round_order(len(timed), round_number):
+                per_call[index].append(prepared[index].time(loops[index]) / loops[index])
+    medians = [statistics.median(values) for values in per_call]
+    return ProcessTiming(medians[1], medians[0], medians[2] if len(medians) > 2 else None)
 
 
 Measure = Callable[[list[str], int], dict[str, list[ProcessTiming]]]
 
 
 def measure_interleaved(
-    candidate: str, seed: int, rounds: int, sample_seconds: float, progress: Callable[[str], None]
+    arms: Arms, seed: int, rounds: int, sample_seconds: float, progress: Callable[[str], None]
 ) -> Measure:
     """A measure(names, processes) that runs each process fresh (spawned), benchmarks interleaved across them."""
 
@@ -177,15 +235,120 @@ def measure_interleaved(
                 for name in names:
                     done += 1
                     progress(f"[{done}/{total}] {name} process {replicate + 1}/{processes}")
-                    timing = pool.submit(time_in_this_process, name, candidate, seed, rounds, sample_seconds)
+                    timing = pool.submit(time_in_this_process, name, arms, seed, rounds, sample_seconds)
                     results[name].append(timing.result())
         return results
 
     return measure
 
 
+# --- deciding --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Band:
+    """The ratios that mean no change: ratio * (1 +- tolerance). A saved ratio's, or 1 +- e against a revision."""
+
+    ratio: float
+    tolerance: float  # a fraction of ratio
+
+    @property
+    def upper(self) -> float:
+        return self.ratio * (1 + self.tolerance)
+
+    @property
+    def lower(self) -> float:
+        return self.ratio * (1 - self.tolerance)
+
+
+IntervalOf = Callable[[Sequence[ProcessTiming]], RatioInterval]
+
+
+@dataclass
+class Outcome:
+    """One benchmark's verdict: regressed, improved, unchanged, or inconclusive after every re-run."""
+
+    name: str
+    verdict: Verdict
+    interval: RatioInterval | None
+    band: Band | None
+    processes: int
+    timings: list[ProcessTiming] = field(default_factory=list)
+    note: str = ""  # how re-runs or the confirmation settled it
+
+    @property
+    def fails(self) -> bool:
+        return self.verdict.fails
+
+    def line(self) -> str:
+        """The saved-ratio comparison's line."""
+        if self.verdict is Verdict.MISSING:
+            return f"MISSING    {self.name}: in the saved ratios but not measured now"
+        if self.verdict is Verdict.UNSAVED:
+            return f"UNSAVED    {self.name}: measured {_ratio_text(self.interval)} but has no saved ratio (rebaseline)"
+        band = self.band
+        assert band is not None and self.interval is not None
+        return (
+            f"{self.verdict.name:<11}{self.name}: candidate/baseline {_ratio_text(self.interval)}, "
+            f"saved {band.ratio:.4f} (tolerance {band.tolerance:.1%}, regression above {band.upper:.4f}), "
+            f"{self.processes} processes" + (f"; {self.note}" if self.note else "")
+        )
+
+
+def _ratio_text(interval: RatioInterval | None) -> str:
+    if interval is None:
+        return "-"
+    return f"{interval.estimate:.4f} [{interval.low:.4f}, {interval.high:.4f}]"
+
+
+def cost_ratio(timings: Sequence[ProcessTiming], confidence: float = CONFIDENCE) -> RatioInterval:
+    """Median over processes of candidate/baseline, with its bootstrap interval over processes."""
+    # stats.ratio_interval gives baseline/candidate speedups; handing it the pairs swapped gives cost ratios.
+    return ratio_interval([t.baseline_s for t in timings], [t.candidate_s for t in timings], confidence=confidence)
+
+
+def _reference_times(timings: Sequence[ProcessTiming]) -> list[float]:
+    times = [t.reference_s for t in timings]
+    if any(t is None for t in times):
+        raise ValueError("timings without a reference arm: they were not measured --against a revision")
+    return [t for t in times if t is not None]
+
+
+def against_ratio(timings: Sequence[ProcessTiming], confidence: float = CONFIDENCE) -> RatioInterval:
+    """Median over processes of working tree / revision, with its bootstrap interval over processes."""
+    return ratio_interval(_reference_times(timings), [t.candidate_s for t in timings], confidence=confidence)
+
+
+def reference_cost_ratio(timings: Sequence[ProcessTiming]) -> RatioInterval:
+    """The revision's store / the frozen baseline, from the same processes."""
+    return ratio_interval([t.baseline_s for t in timings], _reference_times(timings))
+
+
+def decide(interval: RatioInterval, band: Band) -> Verdict:
+    """regressed / improved only when the whole interval is past the band; wholly inside it, unchanged."""
+    if interval.low > band.upper:
+        return Verdict.REGRESSED
+    if interval.high < band.lower:
+        return Verdict.IMPROVED
+    if band.lower <= interval.low and interval.high <= band.upper:
+        return Verdict.UNCHANGED
+    return Verdict.INCONCLUSIVE
+
+
+def detectable_slowdown(interval: RatioInterval, band: Band) -> float:
+    """The smallest slowdown this interval would have caught: shifted up by it, it lies wholly above the band."""
+    if interval.low <= 0:
+        return math.inf
+    return (1 + band.tolerance) * interval.estimate / interval.low - 1
+
+
 def judge(
-    names: list[str], saved: dict[str, SavedRatio], measure: Measure, processes: int, max_reruns: int
+    names: list[str],
+    bands: Mapping[str, Band],
+    measure: Measure,
+    processes: int,
+    max_reruns: int,
+    interval_of: IntervalOf = cost_ratio,
 ) -> list[Outcome]:
     """Measure; pool more processes into the inconclusive (bounded); confirm every regression afresh.
 
@@ -194,55 +357,119 @@ def judge(
     Whatever stays inconclusive after the re-runs fails only if its estimate is past the limit and fresh
     processes then show the whole interval past it.
     """
+
+    def outcome(name: str, timings: list[ProcessTiming]) -> Outcome:
+        interval = interval_of(timings)
+        return Outcome(name, decide(interval, bands[name]), interval, bands[name], len(timings), timings)
+
     timings = measure(names, processes)
-    outcomes = {name: _outcome(name, timings[name], saved[name]) for name in names}
+    outcomes = {name: outcome(name, timings[name]) for name in names}
     for _ in range(max_reruns):
-        unsettled = [name for name, o in outcomes.items() if o.verdict == "inconclusive"]
+        unsettled = [name for name, o in outcomes.items() if o.verdict is Verdict.INCONCLUSIVE]
         if not unsettled:
             break
         more = measure(unsettled, processes)
         for name in unsettled:
-            outcomes[name] = _outcome(name, outcomes[name].timings + more[name], saved[name])
+            outcomes[name] = outcome(name, outcomes[name].timings + more[name])
 
-    suspects = [name for name, o in outcomes.items() if o.verdict == "regressed"]
+    suspects = [name for name, o in outcomes.items() if o.verdict is Verdict.REGRESSED]
     if suspects:
         again = measure(suspects, processes)
         for name in suspects:
-            confirmation = _outcome(name, again[name], saved[name])
-            if not _past_limit(confirmation):
-                outcomes[name].verdict = f"unchanged (regression not confirmed: {_ratio_text(confirmation.interval)})"
+            confirmation = outcome(name, again[name])
+            if _past_limit(confirmation):
+                outcomes[name].note = f"confirmed in fresh processes: {_ratio_text(confirmation.interval)}"
+            else:
+                outcomes[name].verdict = Verdict.UNCHANGED
+                outcomes[name].note = f"regression not confirmed: {_ratio_text(confirmation.interval)}"
 
     # Still inconclusive: an estimate past the limit is a suspect like any other, and fails only if fresh
     # processes put the whole interval past the limit (calibration: deciding by the estimate alone gave
     # the false alarms on save_latency_stats[1000]).
-    leaning = [name for name, o in outcomes.items() if o.verdict == "inconclusive" and _past_limit(o)]
+    leaning = [name for name, o in outcomes.items() if o.verdict is Verdict.INCONCLUSIVE and _past_limit(o)]
     again = measure(leaning, processes) if leaning else {}
-    for name, outcome in outcomes.items():
-        if outcome.verdict != "inconclusive":
+    for name, settled in outcomes.items():
+        if settled.verdict is not Verdict.INCONCLUSIVE:
             continue
         if name not in again:
-            outcome.verdict = "unchanged (inconclusive, estimate within the limit)"
+            settled.verdict = Verdict.UNCHANGED
+            settled.note = "inconclusive, estimate within the limit"
             continue
-        confirmation = _outcome(name, again[name], saved[name])
-        if confirmation.verdict == "regressed":
-            outcome.verdict = f"regressed (estimate past the limit, confirmed: {_ratio_text(confirmation.interval)})"
+        confirmation = outcome(name, again[name])
+        if confirmation.verdict is Verdict.REGRESSED:
+            settled.verdict = Verdict.REGRESSED
+            settled.note = f"estimate past the limit, confirmed: {_ratio_text(confirmation.interval)}"
         else:
-            outcome.verdict = f"unchanged (inconclusive, not confirmed: {_ratio_text(confirmation.interval)})"
+            settled.verdict = Verdict.UNCHANGED
+            settled.note = f"inconclusive, not confirmed: {_ratio_text(confirmation.interval)}"
     return list(outcomes.values())
 
 
 def _past_limit(outcome: Outcome) -> bool:
-    assert outcome.interval is not None and outcome.saved is not None
-    if outcome.verdict == "regressed":
+    assert outcome.interval is not None and outcome.band is not None
+    if outcome.verdict is Verdict.REGRESSED:
         return True
-    return outcome.verdict == "inconclusive" and outcome.interval.estimate > outcome.saved.ratio * (
-        1 + outcome.saved.tolerance
+    return outcome.verdict is Verdict.INCONCLUSIVE and outcome.interval.estimate > outcome.band.upper
+
+
+# --- against a revision ------------------------------------------------------------------------------
+
+
+def judge_against(
+    names: list[str],
+    candidate: str,
+    reference: revision.Snapshot,
+    config: GateConfig,
+    *,
+    processes: int = DEFAULT_PROCESSES,
+    rounds: int = DEFAULT_ROUNDS,
+    max_reruns: int = DEFAULT_MAX_RERUNS,
+    seed: int | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Outcome]:
+    """The verdicts of `candidate` (working tree) against the store at `reference`, by the stated rule."""
+    revision.load(reference)  # an unimportable revision is a usage error before any process starts
+    arms = Arms(candidate=Arm(candidate), reference=Arm(reference.spec(), reference))
+    seed = Fixtures().seed if seed is None else seed
+    measure = measure_interleaved(arms, seed, rounds, DEFAULT_SAMPLE_SECONDS, progress)
+    bands = {name: Band(1.0, config.minimum_effect(name)) for name in names}
+    interval_of = partial(against_ratio, confidence=config.confidence(len(names)))
+    return judge(names, bands, measure, processes, max_reruns, interval_of)
+
+
+def against_line(outcome: Outcome, reference: revision.Snapshot, saved: Band | None) -> str:
+    """One verdict against a revision: the ratio, its limit, what it could catch, and the baseline beside it."""
+    interval, band = outcome.interval, outcome.band
+    assert interval is not None and band is not None
+    short = reference.commit[:12]
+    drift = ""
+    if saved is not None:
+        now = cost_ratio(outcome.timings)
+        where = {
+            Verdict.UNCHANGED: "within",
+            Verdict.REGRESSED: "above",
+            Verdict.IMPROVED: "below",
+            Verdict.INCONCLUSIVE: "across its edge",
+        }[decide(now, saved)]
+        drift = f"; saved {saved.ratio:.4f} +-{saved.tolerance:.1%}: {where} (information only)"
+    return (
+        f"{outcome.verdict.name:<11}{outcome.name}: working tree/{short} {_ratio_text(interval)} "
+        f"({interval.confidence:.2%} interval), regression above {band.upper:.3f}; "
+        f"smallest slowdown it catches +{detectable_slowdown(interval, band):.1%}; "
+        f"vs baseline {cost_ratio(outcome.timings).estimate:.4f} (at {short}: "
+        f"{reference_cost_ratio(outcome.timings).estimate:.4f}){drift}; {outcome.processes} processes"
+        + (f"; {outcome.note}" if outcome.note else "")
     )
 
 
-def _outcome(name: str, timings: list[ProcessTiming], saved: SavedRatio) -> Outcome:
-    interval = cost_ratio(timings)
-    return Outcome(name, decide(interval, saved), interval, saved, len(timings), timings)
+def _rule_text(config: GateConfig, names: list[str]) -> str:
+    effects = sorted({config.minimum_effect(name) for name in names})
+    effect = " / ".join(f"{e:.0%}" for e in effects)
+    return (
+        f"rule: regressed when the whole {config.confidence(len(names)):.2%} interval lies above 1 + {effect} "
+        f"({config.false_alarm_rate:.0%} nominal false alarms for these {len(names)} benchmarks together), "
+        "shown again in fresh processes"
+    )
 
 
 # --- the saved file ---------------------------------------------------------------------------------
@@ -259,24 +486,49 @@ def provenance(fixtures: Fixtures) -> dict[str, Any]:
     }
 
 
-def load_saved(path: Path, expected: dict[str, Any]) -> dict[str, SavedRatio]:
+def _read_saved(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"no saved ratios at {path}: run `nox -s rebaseline` to create them")
     try:
         document = json.loads(path.read_text())
-        saved_provenance = document["provenance"]
-        benchmarks = document["benchmarks"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise UsageError(f"{path} is not a saved-ratios file ({e!r}): rebaseline") from e
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path} is not a saved-ratios file ({e}): rebaseline") from e
+    if not isinstance(document, dict) or not {"provenance", "benchmarks"} <= document.keys():
+        raise UsageError(f"{path} is not a saved-ratios file (no provenance and benchmarks): rebaseline")
     if document.get("format") != SAVED_FORMAT:
         raise UsageError(f"{path} has format {document.get('format')!r}, this gate reads {SAVED_FORMAT}")
+    return document
+
+
+def load_saved(path: Path, expected: dict[str, Any]) -> dict[str, Band]:
+    document = _read_saved(path)
+    saved_provenance = document["provenance"]
     for key in ("baseline_sha256", "fixture_seed", "fixture_version"):
         if saved_provenance.get(key) != expected[key]:
             raise UsageError(
                 f"provenance mismatch on {key}: saved {saved_provenance.get(key)!r}, now {expected[key]!r}; "
                 "the saved ratios were measured against a different control or fixtures: rebaseline on purpose"
             )
-    return {name: SavedRatio(entry["ratio"], entry["tolerance"]) for name, entry in benchmarks.items()}
+    return {name: Band(entry["ratio"], entry["tolerance"]) for name, entry in document["benchmarks"].items()}
+
+
+def measured_at(path: Path, repo: Path | None = None) -> tuple[str, str]:
+    """(commit, why): the commit whose store the saved ratios were measured on, CI's reference.
+
+    --rebaseline records it (measured_at_commit). A file written before that field existed was
+    committed right after it was measured, so the parent of the commit that last wrote it is the tree
+    that was measured.
+    """
+    document = _read_saved(path)
+    if commit := document.get("measured", {}).get("measured_at_commit"):
+        return commit, f"measured_at_commit of {path}"
+    repo = revision.working_repository() if repo is None else repo
+    last = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%H", "--", str(path)], capture_output=True, text=True
+    )
+    if last.returncode != 0 or not last.stdout.strip():
+        raise UsageError(f"{path} records no measured_at_commit and is not committed: rebaseline, or give --against")
+    return f"{last.stdout.strip()}^", f"parent of {last.stdout.strip()[:12]}, the commit that last wrote {path}"
 
 
 def tolerances(repeat_estimates: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
@@ -295,7 +547,24 @@ def tolerances(repeat_estimates: dict[str, list[float]]) -> dict[str, tuple[floa
     return {name: (ratios[name], max(own[name], pooled)) for name in repeat_estimates}
 
 
-def rebaseline(path: Path, measure: Measure, names: list[str], processes: int, repeats: int, prov: dict) -> str:
+def _commit_of_measured_store() -> str:
+    """HEAD, which must hold the store measured: the saved file names it as CI's reference."""
+    repo = revision.working_repository()
+    dirty = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain", "--", revision.PACKAGE], capture_output=True, text=True
+    )
+    if dirty.stdout.strip():
+        raise UsageError(
+            f"{revision.PACKAGE}/ has uncommitted changes ({dirty.stdout.split()[1]} ...): commit the store first, "
+            "the saved ratios record the commit they were measured at"
+        )
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    return head.stdout.strip()
+
+
+def rebaseline(
+    path: Path, measure: Measure, names: list[str], processes: int, repeats: int, prov: dict, commit: str
+) -> str:
     """Saves, per benchmark, the median of `repeats` runs and a tolerance from their spread."""
     runs = [measure(names, processes) for _ in range(repeats)]
     estimates = {name: [cost_ratio(run[name]).estimate for run in runs] for name in names}
@@ -315,6 +584,7 @@ def rebaseline(path: Path, measure: Measure, names: list[str], processes: int, r
             "machine": platform.machine(),
             "processor": platform.processor() or platform.machine(),
             "date": time.strftime("%Y-%m-%d"),
+            "measured_at_commit": commit,
         },
         "benchmarks": benchmarks,
     }
@@ -330,12 +600,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.gate",
         description=(
-            "Fail when a candidate's time relative to the frozen baseline, measured interleaved in fresh "
-            "worker processes, regresses past the ratio saved in results/gate/saved_ratios.json."
+            "Fail when the working tree's store is slower than the store at --against REV, both timed "
+            "interleaved with the frozen baseline in the same fresh worker processes; without --against, "
+            "when the candidate/baseline ratio regresses past the one saved in results/gate/saved_ratios.json."
         ),
-        epilog="Exit status: 0 pass; 1 regression, or missing/unsaved benchmark; 2 usage or provenance error.",
+        epilog="Exit status: 0 pass; 1 regression (or missing/unsaved benchmark); 2 usage or provenance error.",
     )
     parser.add_argument("--candidate", default=DEFAULT_CANDIDATE, help="registry name or package.module:Class")
+    reference = parser.add_mutually_exclusive_group()
+    reference.add_argument("--against", metavar="REV", help="git revision whose storage/ package to compare with")
+    reference.add_argument(
+        "--against-saved",
+        action="store_true",
+        help="--against the commit the saved ratios were measured at (what CI runs)",
+    )
     parser.add_argument("--saved", type=Path, default=SAVED_RATIOS, help="saved ratios file (default: %(default)s)")
     parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, help="worker processes per benchmark")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="interleaved timing rounds per process")
@@ -352,7 +630,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="gate on callgrind instruction counts per call instead (results/instructions/saved_counts.json)",
+        help="callgrind instruction counts per call instead: of both sides with --against, else against "
+        "results/instructions/saved_counts.json",
     )
     parser.add_argument("--quick", action="store_true", help="the quick sizes only (with --instructions)")
     return parser
@@ -366,53 +645,121 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (UsageError, LookupError) as e:
+    except UsageError as e:  # only the harness's own: a KeyError or IndexError is a bug, with its traceback
         print(f"bench.gate: error: {e}", file=sys.stderr)
         return USAGE
+
+
+def _usage_from_lookup(call: Callable[[], Any]) -> Any:
+    """storage.resolve and find_case name a bad spec with a plain LookupError; anything else is a bug."""
+    try:
+        return call()
+    except LookupError as e:
+        if type(e) is not LookupError:
+            raise
+        raise UsageError(str(e)) from e
+
+
+def _selected(args: argparse.Namespace, all_names: list[str]) -> list[str]:
+    if not args.only:
+        return all_names
+    return [case_name(*_usage_from_lookup(partial(find_case, n))) for n in args.only]
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.processes < 2 or args.rounds < 1 or args.max_reruns < 0 or args.repeats < 2:
         raise UsageError("need --processes >= 2, --rounds >= 1, --max-reruns >= 0, --repeats >= 2")
-    storage.resolve(args.candidate)  # a bad name is a usage error before anything runs
+    _usage_from_lookup(partial(storage.resolve, args.candidate))  # a bad name is a usage error before anything runs
+    if args.rebaseline and (args.against or args.against_saved or args.instructions):
+        raise UsageError("--rebaseline rewrites the saved ratios: no --against, --against-saved or --instructions")
+    if args.against or args.against_saved:
+        if args.against_saved:
+            rev, why = measured_at(args.saved)
+            print(f"reference: {rev} ({why})")
+        else:
+            rev = args.against
+        reference = revision.snapshot(rev)
+        if args.instructions:
+            return _run_instructions_against(args, reference)
+        return _run_against(args, reference)
     if args.instructions:
         return _run_instructions(args)
     fixtures = Fixtures(seed=args.seed)
     prov = provenance(fixtures)
     all_names = prov["benchmarks"]
-    names = all_names if not args.only else [case_name(*find_case(n)) for n in args.only]
-    measure = measure_interleaved(args.candidate, args.seed, args.rounds, DEFAULT_SAMPLE_SECONDS, _progress)
+    names = _selected(args, all_names)
+    measure = measure_interleaved(Arms(Arm(args.candidate)), args.seed, args.rounds, DEFAULT_SAMPLE_SECONDS, _progress)
     started = time.monotonic()
     if args.rebaseline:
         if args.only:
             raise UsageError("--rebaseline rewrites every saved ratio: it takes no --only")
-        print(rebaseline(args.saved, measure, names, args.processes, args.repeats, prov))
+        commit = _commit_of_measured_store()
+        print(rebaseline(args.saved, measure, names, args.processes, args.repeats, prov, commit))
         print(f"rewrote {args.saved} in {time.monotonic() - started:.0f} s")
         return PASS
 
     saved = load_saved(args.saved, prov)
     outcomes = judge([n for n in names if n in saved], saved, measure, args.processes, args.max_reruns)
-    outcomes += [Outcome(n, "unsaved", None, None, 0) for n in names if n not in saved]
+    outcomes += [Outcome(n, Verdict.UNSAVED, None, None, 0) for n in names if n not in saved]
     if not args.only:
-        outcomes += [Outcome(n, "missing", None, saved[n], 0) for n in saved if n not in all_names]
+        outcomes += [Outcome(n, Verdict.MISSING, None, saved[n], 0) for n in saved if n not in all_names]
     print(f"candidate {args.candidate} vs baseline, ratios against {args.saved}:")
     for outcome in outcomes:
         print(outcome.line())
+    return _finish(outcomes, started, args.json, {"candidate": args.candidate, "saved": str(args.saved)})
+
+
+def _saved_for_information(path: Path, seed: int) -> tuple[dict[str, Band], str]:
+    """The saved ratios, printed beside the verdicts against a revision; never a reason to fail."""
+    try:
+        return load_saved(path, provenance(Fixtures(seed=seed))), f"saved ratios from {path}, for information"
+    except UsageError as e:
+        return {}, f"saved ratios not shown: {e}"
+
+
+def _run_against(args: argparse.Namespace, reference: revision.Snapshot) -> int:
+    config = load_config()
+    names = _selected(args, [case_name(op, size) for op, size in cases()])
+    saved, saved_note = _saved_for_information(args.saved, args.seed)
+    started = time.monotonic()
+    outcomes = judge_against(
+        names,
+        args.candidate,
+        reference,
+        config,
+        processes=args.processes,
+        rounds=args.rounds,
+        max_reruns=args.max_reruns,
+        seed=args.seed,
+        progress=_progress,
+    )
+    print(f"candidate {args.candidate} (working tree) against the store at {reference.label}; {saved_note}")
+    print(_rule_text(config, names))
+    for outcome in outcomes:
+        print(against_line(outcome, reference, saved.get(outcome.name)))
+    context = {
+        "candidate": args.candidate,
+        "against": {"rev": reference.rev, "commit": reference.commit},
+        "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
+    }
+    return _finish(outcomes, started, args.json, context)
+
+
+def _finish(outcomes: list[Outcome], started: float, json_path: Path | None, context: dict[str, Any]) -> int:
     failed = [o for o in outcomes if o.fails]
     elapsed = time.monotonic() - started
     print(f"{len(failed)} failed, {len(outcomes) - len(failed)} passed in {elapsed:.0f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([_as_json(o) for o in outcomes], indent=2) + "\n")
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        document = {**context, "seconds": elapsed, "outcomes": [_as_json(o) for o in outcomes]}
+        json_path.write_text(json.dumps(document, indent=2) + "\n")
     return REGRESSION if failed else PASS
 
 
 def _run_instructions(args: argparse.Namespace) -> int:
-    from bench import instructions
-
     saved_path = args.saved if args.saved != SAVED_RATIOS else instructions.SAVED_COUNTS
     saved = instructions.load(saved_path, instructions.provenance(args.seed))
-    names = instructions.selected_names(args.quick, args.only)
+    names = _usage_from_lookup(partial(instructions.selected_names, args.quick, args.only))
     started = time.monotonic()
     try:
         now = instructions.measure_all(names, [args.candidate], instructions.DEFAULT_CALLS, args.seed, _progress)
@@ -427,11 +774,37 @@ def _run_instructions(args: argparse.Namespace) -> int:
     return REGRESSION if failed else PASS
 
 
+def _run_instructions_against(args: argparse.Namespace, reference: revision.Snapshot) -> int:
+    config = load_config()
+    revision.load(reference)  # an unimportable revision is a usage error before valgrind starts
+    names = _usage_from_lookup(partial(instructions.selected_names, args.quick, args.only))
+    started = time.monotonic()
+    try:
+        pairs = instructions.measure_against(names, args.candidate, reference, args.seed, _progress)
+    except instructions.ToolMissing as e:
+        raise UsageError(str(e)) from e
+    print(
+        f"candidate {args.candidate} (working tree) against the store at {reference.label}, instructions per call; "
+        f"regression above +{config.instruction_tolerance:.2%}"
+    )
+    verdicts = []
+    for name, pair in pairs.items():
+        verdict = instructions.decide(pair, config.instruction_tolerance)
+        verdicts.append(verdict)
+        print(instructions.against_line(name, pair, verdict, reference))
+    failed = sum(v.fails for v in verdicts)
+    print(f"{failed} failed, {len(verdicts) - failed} passed in {time.monotonic() - started:.0f} s")
+    return REGRESSION if failed else PASS
+
+
 def _as_json(outcome: Outcome) -> dict[str, Any]:
     document = asdict(outcome)
+    document["verdict"] = outcome.verdict.value
     document["fails"] = outcome.fails
     if outcome.interval is not None and not math.isfinite(outcome.interval.estimate):
         document["interval"] = None
+    if outcome.interval is not None and outcome.band is not None:
+        document["detectable_slowdown"] = detectable_slowdown(outcome.interval, outcome.band)
     return document
 
 

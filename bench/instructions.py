@@ -13,6 +13,7 @@ and no call. Interpreter start-up, imports, fixture set-up and refreshes cancel 
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -29,8 +30,11 @@ from pathlib import Path
 from typing import Final
 
 import storage
+from bench import revision
+from bench.errors import UsageError
 from bench.fixtures import FORMAT_VERSION, Fixtures
 from bench.operations import build_fixtures, case_name, cases, find_case, prepare
+from bench.verdict import Verdict
 
 SAVED_COUNTS: Final = Path("results/instructions/saved_counts.json")
 CALIBRATION: Final = Path("results/instructions/calibration.json")
@@ -44,6 +48,9 @@ REPEATS_FOR_TOLERANCE: Final = 3
 # The saved tolerance is this many times the largest relative spread seen over the repeats.
 TOLERANCE_PER_SPREAD: Final = 4.0
 HASH_SEED: Final = "0"
+# Calibration varies the environment's size and the temporary folder's name length by this many
+# characters, to show a count does not hang on either (the stack and path strings move with them).
+PADDING_ENV: Final = "BENCH_COUNT_PADDING"
 _TOTALS: Final = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
 
@@ -62,16 +69,30 @@ class Count:
 # --- the measured process ---------------------------------------------------------------------------
 
 
-def run_worker(name: str, candidate: str, calls: int, with_calls: bool, seed: int) -> None:
-    """Set up the case, then `calls` iterations of (refresh; call) or of refresh alone."""
+def run_worker(
+    name: str, candidate: str, calls: int, with_calls: bool, seed: int, at: revision.Snapshot | None = None
+) -> None:
+    """Set up the case, then `calls` iterations of (refresh; call) or of refresh alone.
+
+    `at` installs that revision's package first, so `candidate` may name its store.
+    """
     operation, size = find_case(name)
-    with tempfile.TemporaryDirectory(prefix="bench-count-") as scratch:
+    if at is not None:
+        revision.install(at)
+    prefix = "bench-count-" + "p" * (len(os.environ.get(PADDING_ENV, "")) % 64)
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
         case = prepare(operation, size, storage.resolve(candidate), Path(scratch), Fixtures(seed=seed))
         refresh, call = case.subject.refresh, case.subject.call
+        # Every call starts from the same collector state: set-up objects frozen out of the collector's
+        # reach, generation counts zeroed. Otherwise whether a collection falls inside a call hangs on
+        # how much was allocated before it (imports, environment size), and moved counts by up to 10%.
+        gc.collect()
+        gc.freeze()
         with case.entered():
             for _ in range(calls):
                 if refresh is not None:
                     refresh()
+                gc.collect()
                 if with_calls:
                     call()
 
@@ -86,23 +107,32 @@ def _require(tool: str) -> str:
     return path
 
 
-def _worker_command(name: str, candidate: str, calls: int, with_calls: bool, seed: int) -> list[str]:
+def _worker_command(
+    name: str, candidate: str, calls: int, with_calls: bool, seed: int, snapshot_file: Path | None
+) -> list[str]:
     mode = "calls" if with_calls else "refresh-only"
-    return [sys.executable, "-m", "bench.instructions", "--worker", name, candidate, str(calls), mode, str(seed)]
+    command = [sys.executable, "-m", "bench.instructions", "--worker", name, candidate, str(calls), mode, str(seed)]
+    if snapshot_file is not None:
+        # The revision's sources from a file, read identically by both runs: no git under valgrind.
+        command += ["--worker-snapshot", str(snapshot_file)]
+    return command
 
 
-def _environment() -> dict[str, str]:
+def _environment(padding: int = 0) -> dict[str, str]:
     # A fixed hash seed: str hashing decides dict and set layouts, and so the instruction count.
-    return {**os.environ, "PYTHONHASHSEED": HASH_SEED, "PYTHONDONTWRITEBYTECODE": "1"}
+    environment = {**os.environ, "PYTHONHASHSEED": HASH_SEED, "PYTHONDONTWRITEBYTECODE": "1"}
+    if padding:
+        environment[PADDING_ENV] = "x" * padding
+    return environment
 
 
-def _callgrind_total(command: list[str]) -> int:
+def _callgrind_total(command: list[str], padding: int = 0) -> int:
     valgrind = _require("valgrind")
     with tempfile.TemporaryDirectory(prefix="callgrind-") as scratch:
         out = Path(scratch, "callgrind.out")
         run = subprocess.run(
             [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", *command],
-            env=_environment(),
+            env=_environment(padding),
             capture_output=True,
             text=True,
         )
@@ -114,13 +144,15 @@ def _callgrind_total(command: list[str]) -> int:
     return int(match.group(1))
 
 
-def _strace_total(command: list[str]) -> int | None:
+def _strace_total(command: list[str], padding: int = 0) -> int | None:
     strace = shutil.which("strace")
     if strace is None:
         return None
     with tempfile.TemporaryDirectory(prefix="strace-") as scratch:
         out = Path(scratch, "strace.txt")
-        run = subprocess.run([strace, "-f", "-c", "-o", str(out), *command], env=_environment(), capture_output=True)
+        run = subprocess.run(
+            [strace, "-f", "-c", "-o", str(out), *command], env=_environment(padding), capture_output=True
+        )
         if run.returncode != 0:
             raise RuntimeError(f"strace run failed ({run.returncode}): {' '.join(command)}")
         for line in out.read_text().splitlines():
@@ -130,12 +162,22 @@ def _strace_total(command: list[str]) -> int | None:
     raise RuntimeError(f"no total line in strace's summary for {' '.join(command)}")
 
 
-def count(name: str, candidate: str, calls: int, seed: int) -> Count:
-    """Instructions and system calls per call of `name` for `candidate`."""
-    full = _worker_command(name, candidate, calls, True, seed)
-    empty = _worker_command(name, candidate, calls, False, seed)
-    instructions = (_callgrind_total(full) - _callgrind_total(empty)) / calls
-    full_syscalls, empty_syscalls = _strace_total(full), _strace_total(empty)
+def count(
+    name: str, candidate: str, calls: int, seed: int, at: revision.Snapshot | None = None, padding: int = 0
+) -> Count:
+    """Instructions and system calls per call of `name` for `candidate` (a store of revision `at`, if given).
+
+    `padding` grows the environment and the temporary folder's name by that many characters.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as scratch:
+        snapshot_file = None
+        if at is not None:
+            snapshot_file = Path(scratch, "snapshot.json")
+            snapshot_file.write_text(at.to_json())
+        full = _worker_command(name, candidate, calls, True, seed, snapshot_file)
+        empty = _worker_command(name, candidate, calls, False, seed, snapshot_file)
+        instructions = (_callgrind_total(full, padding) - _callgrind_total(empty, padding)) / calls
+        full_syscalls, empty_syscalls = _strace_total(full, padding), _strace_total(empty, padding)
     syscalls = None if full_syscalls is None or empty_syscalls is None else (full_syscalls - empty_syscalls) / calls
     return Count(instructions, syscalls)
 
@@ -193,8 +235,6 @@ def save(path: Path, repeats: list[dict[str, dict[str, Count]]], prov: dict[str,
 
 
 def load(path: Path, prov: dict[str, object]) -> dict[str, dict[str, dict[str, float]]]:
-    from bench.gate import UsageError  # the gate's exit-2 error: the same contract
-
     if not path.is_file():
         raise UsageError(f"no saved instruction counts at {path}: run `python -m bench.instructions --save`")
     document = json.loads(path.read_text())
@@ -235,6 +275,86 @@ def check(
     return results
 
 
+# --- both sides in the same run: the working tree against a revision ------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One benchmark counted for the working tree's store and for the store at a revision, in one run."""
+
+    candidate: Count
+    reference: Count
+
+    @property
+    def growth(self) -> float:
+        return self.candidate.instructions / self.reference.instructions - 1
+
+
+def measure_against(
+    names: Sequence[str],
+    candidate: str,
+    reference: revision.Snapshot,
+    seed: int,
+    progress: Callable[[str], None],
+    *,
+    calls: int = DEFAULT_CALLS,
+    paddings: tuple[int, int] = (0, 0),
+) -> dict[str, Pair]:
+    """Counts of `candidate` and of the revision's store per benchmark, no saved counts involved.
+
+    `paddings` (candidate's, reference's) run each side with a differently sized environment and
+    temporary folder name: the calibration's A/A uses it, the gate runs both sides alike.
+    """
+    _require("valgrind")
+    build_fixtures(Fixtures(seed=seed), [find_case(name) for name in names])  # built natively, not under valgrind
+    pairs = {}
+    for i, name in enumerate(names):
+        progress(f"[{i + 1}/{len(names)}] counting {name} for {candidate} and at {reference.label}")
+        pairs[name] = Pair(
+            count(name, candidate, calls, seed, padding=paddings[0]),
+            count(name, reference.spec(), calls, seed, at=reference, padding=paddings[1]),
+        )
+    return pairs
+
+
+def decide(pair: Pair, tolerance: float) -> Verdict:
+    """Counts repeat closely: a growth past the tolerance is a regression, a fall past it an improvement."""
+    if pair.growth > tolerance:
+        return Verdict.REGRESSED
+    if pair.growth < -tolerance:
+        return Verdict.IMPROVED
+    return Verdict.UNCHANGED
+
+
+def against_line(name: str, pair: Pair, verdict: Verdict, reference: revision.Snapshot) -> str:
+    short = reference.commit[:12]
+    return (
+        f"{verdict.name:<11}{name}: {pair.candidate.instructions:,.0f} instructions/call, at {short} "
+        f"{pair.reference.instructions:,.0f} ({pair.growth:+.3%}); syscalls/call "
+        f"{_syscalls_text(pair.candidate.syscalls)}, at {short} {_syscalls_text(pair.reference.syscalls)}"
+    )
+
+
+def planted_iterations(
+    name: str, base: float, growth: float, calls: int, seed: int, progress: Callable[[str], None]
+) -> tuple[int, float]:
+    """(iterations, fixed cost): bench.planted's __work loop adds `growth` (a fraction) to a count of `base`.
+
+    The planted wrapper costs a fixed amount per call plus a cost per loop iteration: two probes give both.
+    """
+    from bench.planted import method_timed_by, planted_work_name
+
+    method = method_timed_by(find_case(name)[0].name)
+    probes = {}
+    for probe_iterations in (1_000, 20_000):
+        progress(f"counting {probe_iterations} iterations of planted work on {name}")
+        planted_probe = f"bench.planted:{planted_work_name('optimized', method, probe_iterations)}"
+        probes[probe_iterations] = count(name, planted_probe, calls, seed).instructions
+    per_iteration = (probes[20_000] - probes[1_000]) / 19_000
+    fixed = probes[1_000] - base - 1_000 * per_iteration
+    return max(1, round((growth * base - fixed) / per_iteration)), fixed
+
+
 def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Callable[[str], None]) -> dict:
     """Repeat the count to show its spread; plant +2% extra work and show the saved tolerance catches it."""
     from bench.planted import method_timed_by, planted_work_name
@@ -248,16 +368,7 @@ def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Call
         progress(f"[{i + 1}/{CALIBRATION_REPEATS}] counting {name} for optimized")
         repeats.append(count(name, "optimized", calls, seed))
     base = sorted(r.instructions for r in repeats)[len(repeats) // 2]
-    # The planted wrapper costs a fixed amount per call plus a cost per loop iteration: two probes give both,
-    # so the planted work is +2% of this operation's own count.
-    probes = {}
-    for probe_iterations in (1_000, 20_000):
-        progress(f"counting {probe_iterations} iterations of planted work")
-        planted_probe = f"bench.planted:{planted_work_name('optimized', method, probe_iterations)}"
-        probes[probe_iterations] = count(name, planted_probe, calls, seed).instructions
-    per_iteration = (probes[20_000] - probes[1_000]) / 19_000
-    fixed = probes[1_000] - base - 1_000 * per_iteration
-    iterations = max(1, round((PLANTED_GROWTH * base - fixed) / per_iteration))
+    iterations, fixed = planted_iterations(name, base, PLANTED_GROWTH, calls, seed, progress)
     planted = f"bench.planted:{planted_work_name('optimized', method, iterations)}"
     progress(f"counting {planted}")
     planted_count = count(name, planted, calls, seed)
@@ -324,6 +435,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--worker", nargs=5, metavar=("NAME", "CANDIDATE", "CALLS", "MODE", "SEED"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--worker-snapshot", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     return parser
 
 
@@ -337,7 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.worker:
         name, candidate, calls, mode, seed = args.worker
-        run_worker(name, candidate, int(calls), mode == "calls", int(seed))
+        at = revision.Snapshot.from_json(args.worker_snapshot.read_text()) if args.worker_snapshot else None
+        run_worker(name, candidate, int(calls), mode == "calls", int(seed), at)
         return 0
     candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
     try:
@@ -355,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             result = calibrate(CALIBRATION_BENCHMARK, args.calls, args.seed, args.saved, progress)
-        except LookupError as e:  # includes the gate's UsageError for missing or foreign saved counts
+        except UsageError as e:  # missing or foreign saved counts
             print(f"bench.instructions: error: {e}", file=sys.stderr)
             return 2
         print("\n".join(result["lines"]))

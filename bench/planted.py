@@ -12,6 +12,7 @@ touches storage/.
 
 from __future__ import annotations
 
+import ast
 import re
 from functools import wraps
 from time import perf_counter
@@ -104,3 +105,69 @@ def __getattr__(name: str) -> type:
     if match["kind"] == "work":
         return planted_class(match["store"], match["method"], 0, work_iterations=amount)
     return planted_class(match["store"], match["method"], amount)
+
+
+# --- planted in a store's source text: a commit that is slower, for the gate --against a revision ----
+
+_SLOWED_TEMPLATE: Final = """
+
+# Planted by bench.planted: {method} spends {percent}% more time (busy-waits that share of its own duration).
+def _planted_slowed(function, fraction):
+    from functools import wraps as _wraps
+    from time import perf_counter as _clock
+
+    @_wraps(function)
+    def slowed(*args, **kwargs):
+        started = _clock()
+        result = function(*args, **kwargs)
+        deadline = _clock() + (_clock() - started) * fraction
+        while _clock() < deadline:
+            pass
+        return result
+
+    return slowed
+
+
+_planted_original = {cls}.__dict__["{method}"]
+if isinstance(_planted_original, staticmethod):
+    {cls}.{method} = staticmethod(_planted_slowed(_planted_original.__func__, {fraction!r}))
+else:
+    {cls}.{method} = _planted_slowed(_planted_original, {fraction!r})
+"""
+
+
+def plant_slowdown_in_source(source: str, method: str, percent: int, cls: str = "MetricsStorage") -> str:
+    """The module's source with `cls.method` made `percent`% slower in wall time, as a commit would be."""
+    if method not in PLANTABLE_METHODS:
+        raise LookupError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}")
+    _method_node(source, cls, method)  # present, or a LookupError naming it
+    return source + _SLOWED_TEMPLATE.format(method=method, percent=percent, cls=cls, fraction=percent / 100)
+
+
+def plant_work_in_source(source: str, method: str, iterations: int, cls: str = "MetricsStorage") -> str:
+    """The source with a fixed integer loop as `cls.method`'s first statement: extra instructions, nothing else.
+
+    Inserted as a line of its own, so every other line and all other bytecode stay as they were; far
+    cheaper per call than a wrapper, so a +1% growth can be planted even on a fast method.
+    """
+    node = _method_node(source, cls, method)
+    body = node.body
+    first = body[1] if len(body) > 1 and _is_docstring(body[0]) else body[0]
+    lines = source.splitlines(keepends=True)
+    indent = " " * first.col_offset
+    planted = f"{indent}for _planted in range({iterations}): _planted = (_planted * 1103515245 + 12345) & 0xFFFFFFFF\n"
+    lines.insert(first.lineno - 1, planted)
+    return "".join(lines)
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _method_node(source: str, cls: str, method: str) -> ast.FunctionDef:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == method:
+                    return item
+    raise LookupError(f"no method {cls}.{method} in the source to plant in")

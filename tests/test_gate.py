@@ -15,8 +15,10 @@ import pytest
 
 from bench import gate
 from bench.fixtures import Fixtures
+from bench.operations import case_name, cases
 from bench.planted import planted_class
 from bench.stats import RatioInterval
+from bench.verdict import Verdict
 from storage import optimized
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,15 +33,73 @@ def _interval(low: float, high: float) -> RatioInterval:
 @pytest.mark.parametrize(
     ("low", "high", "verdict"),
     [
-        (1.11, 1.30, "regressed"),  # all of it above 1.0 * (1 + 10%)
-        (0.70, 0.89, "improved"),  # all of it below 1.0 * (1 - 10%)
-        (0.95, 1.05, "unchanged"),  # inside the band
-        (1.05, 1.20, "inconclusive"),  # across the upper limit
-        (0.80, 1.00, "inconclusive"),  # across the lower limit
+        (1.11, 1.30, Verdict.REGRESSED),  # all of it above 1.0 * (1 + 10%)
+        (0.70, 0.89, Verdict.IMPROVED),  # all of it below 1.0 * (1 - 10%)
+        (0.95, 1.05, Verdict.UNCHANGED),  # inside the band
+        (1.05, 1.20, Verdict.INCONCLUSIVE),  # across the upper limit
+        (0.80, 1.00, Verdict.INCONCLUSIVE),  # across the lower limit
     ],
 )
-def test_verdict_follows_the_interval_against_the_tolerance_band(low: float, high: float, verdict: str) -> None:
-    assert gate.decide(_interval(low, high), gate.SavedRatio(1.0, 0.10)) == verdict
+def test_verdict_follows_the_interval_against_the_tolerance_band(low: float, high: float, verdict: Verdict) -> None:
+    assert gate.decide(_interval(low, high), gate.Band(1.0, 0.10)) is verdict
+
+
+def test_only_a_regression_or_a_missing_or_unsaved_benchmark_fails() -> None:
+    assert {v for v in Verdict if v.fails} == {Verdict.REGRESSED, Verdict.MISSING, Verdict.UNSAVED}
+
+
+@pytest.mark.parametrize("arms", [2, 3])
+def test_each_arm_takes_each_position_equally_often(arms: int) -> None:
+    cycle = 2 * arms if arms % 2 else arms
+    orders = [gate.round_order(arms, r) for r in range(cycle)]
+    for position in range(arms):
+        assert sorted(order[position] for order in orders) == sorted(list(range(arms)) * (cycle // arms))
+
+
+def test_three_arms_follow_each_other_arm_equally_often() -> None:
+    orders = [gate.round_order(3, r) for r in range(6)]
+    follows = [(order[i], order[i + 1]) for order in orders for i in range(2)]
+    assert {pair: follows.count(pair) for pair in follows} == {(a, b): 2 for a in range(3) for b in range(3) if a != b}
+
+
+def test_two_arms_alternate_as_the_saved_ratios_were_measured() -> None:
+    assert [gate.round_order(2, r) for r in range(4)] == [[0, 1], [1, 0], [0, 1], [1, 0]]
+
+
+def test_smallest_detectable_slowdown_grows_with_the_lower_half_of_the_interval() -> None:
+    band = gate.Band(1.0, 0.05)
+    tight = gate.detectable_slowdown(RatioInterval(1.0, 0.99, 1.01, 0.95, 6), band)
+    loose = gate.detectable_slowdown(RatioInterval(1.0, 0.90, 1.10, 0.95, 6), band)
+    assert tight == pytest.approx(1.05 / 0.99 - 1)
+    assert loose == pytest.approx(1.05 / 0.90 - 1)
+
+
+def test_committed_decision_rule_is_read_from_pyproject() -> None:
+    config = gate.load_config()
+    assert 0 < config.false_alarm_rate < 1
+    assert config.confidence(9) == pytest.approx(1 - config.false_alarm_rate / 9)
+    assert all(0 < config.minimum_effect(case_name(op, size)) < 1 for op, size in cases())
+    # A planted +1% must fail the instruction check.
+    assert config.instruction_tolerance < 0.01
+
+
+def test_decision_rule_naming_an_unknown_benchmark_is_refused(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        "[tool.bench.gate]\nfalse_alarm_rate = 0.05\nminimum_effect = 0.05\ninstruction_tolerance = 0.005\n"
+        '[tool.bench.gate.minimum_effect_per_benchmark]\n"no_such[1]" = 0.1\n'
+    )
+    with pytest.raises(gate.UsageError, match=r"names no benchmark: \['no_such\[1\]'\]"):
+        gate.load_config(pyproject)
+
+
+def test_decision_rule_out_of_range_is_refused_with_its_value(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        "[tool.bench.gate]\nfalse_alarm_rate = 0.05\nminimum_effect = 5.0\ninstruction_tolerance = 0.005\n"
+    )
+    with pytest.raises(gate.UsageError, match=r"minimum_effect = 5\.0"):
+        gate.load_config(pyproject)
 
 
 def test_tolerance_is_twice_the_largest_repeat_deviation_but_never_below_the_pooled_median() -> None:

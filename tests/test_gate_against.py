@@ -1,0 +1,126 @@
+"""The gate against a revision passes an unchanged commit and fails a slower one, naming only its benchmarks.
+
+A temporary git repository holds three commits of this repository's storage/ package: the
+reference, one that changes only a comment, and one that plants +30% in get_recent_runs in the
+committed source. The gate runs on each checkout against the reference, as CI runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import gate, revision
+from bench.planted import plant_slowdown_in_source
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SLOWED = "get_recent_runs"
+# The smallest benchmark of the slowed method, and one of another method that must stay unchanged.
+BENCHMARKS = ("get_recent_runs[100]", "get_run_metrics_warm[5000]")
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _commit(repo: Path, message: str) -> str:
+    _git(repo, "add", "storage")
+    _git(repo, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", message)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | Path]:
+    repo = tmp_path_factory.mktemp("history")
+    _git(repo, "init", "-q")
+    shutil.copytree(REPO_ROOT / "storage", repo / "storage", ignore=shutil.ignore_patterns("__pycache__"))
+    optimized = repo / "storage" / "optimized.py"
+    reference = _commit(repo, "reference")
+    optimized.write_text(optimized.read_text() + "\n# A comment, and nothing else.\n")
+    comment = _commit(repo, "a comment only")
+    optimized.write_text(plant_slowdown_in_source(optimized.read_text(), SLOWED, 30))
+    slower = _commit(repo, f"{SLOWED} 30% slower")
+    return {"repo": repo, "reference": reference, "comment": comment, "slower": slower}
+
+
+def _gate_on(history: dict[str, str | Path], checkout: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The gate with the temporary repository's checkout as the working tree (its storage/ first on the path)."""
+    repo = Path(history["repo"])
+    _git(repo, "checkout", "-q", "--detach", checkout)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(REPO_ROOT)])}
+    only = [arg for name in BENCHMARKS for arg in ("--only", name)]
+    command = [sys.executable, "-m", "bench.gate", *only, "--processes", "3", "--rounds", "6", *args]
+    return subprocess.run(command, cwd=repo, env=environment, capture_output=True, text=True, timeout=600)
+
+
+def _verdict_lines(run: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    lines = {}
+    for line in run.stdout.splitlines():
+        for name in BENCHMARKS:
+            if f" {name}: working tree/" in line:
+                lines[name] = line
+    return lines
+
+
+def test_a_commit_that_changes_only_a_comment_passes(history: dict[str, str | Path]) -> None:
+    run = _gate_on(history, str(history["comment"]), "--against", str(history["reference"]))
+    assert run.returncode == gate.PASS, run.stdout + run.stderr
+    lines = _verdict_lines(run)
+    assert set(lines) == set(BENCHMARKS), run.stdout
+    assert all(line.startswith(("UNCHANGED", "IMPROVED")) for line in lines.values()), run.stdout
+
+
+def test_a_commit_30_percent_slower_in_one_method_fails_on_that_methods_benchmarks_only(
+    history: dict[str, str | Path],
+) -> None:
+    run = _gate_on(history, str(history["slower"]), "--against", str(history["reference"]))
+    assert run.returncode == gate.REGRESSION, run.stdout + run.stderr
+    lines = _verdict_lines(run)
+    assert lines["get_recent_runs[100]"].startswith("REGRESSED"), run.stdout
+    assert not lines["get_run_metrics_warm[5000]"].startswith("REGRESSED"), run.stdout
+    assert "1 failed, 1 passed" in run.stdout
+
+
+def test_a_revision_that_does_not_resolve_is_a_usage_error_naming_it(history: dict[str, str | Path]) -> None:
+    run = _gate_on(history, str(history["comment"]), "--against", "no-such-revision")
+    assert run.returncode == gate.USAGE, run.stdout + run.stderr
+    assert "revision 'no-such-revision' does not name a commit" in run.stderr
+
+
+def test_a_revision_whose_answers_fail_the_check_is_a_usage_error_naming_it(
+    history: dict[str, str | Path],
+) -> None:
+    repo = Path(history["repo"])
+    _git(repo, "checkout", "-q", "--detach", str(history["reference"]))
+    optimized = repo / "storage" / "optimized.py"
+    answers_nothing = "\nMetricsStorage.get_recent_runs = staticmethod(lambda *args, **kwargs: [])\n"
+    optimized.write_text(optimized.read_text() + answers_nothing)
+    wrong = _commit(repo, "answers nothing")
+    run = _gate_on(history, str(history["comment"]), "--against", wrong)
+    assert run.returncode == gate.USAGE, run.stdout + run.stderr
+    assert f"the store at {wrong[:12]} fails the answer check" in run.stderr
+
+
+def test_an_old_revision_with_absolute_imports_loads_its_own_collector() -> None:
+    tree = revision.relative_imports("from storage.latency import A\nfrom storage import b\nfrom .c import d\n", "x")
+    imports = [(node.module, node.level) for node in tree.body]
+    assert imports == [("latency", 1), (None, 1), ("c", 1)]
+
+
+def test_the_store_at_head_is_a_package_of_its_own_with_its_own_collector() -> None:
+    store_class = revision.store_class_at("HEAD")
+    collector_class = revision.collector_class_at("HEAD")
+    package = store_class.__module__.rpartition(".")[0]
+    assert package.startswith("storage_at_") and package != "storage"
+    assert collector_class.__module__ == f"{package}.latency"
+
+
+def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
+    before = _git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
+    revision.store_class_at("HEAD~1")
+    assert _git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
