@@ -74,6 +74,12 @@ DIVERGENCES: Final[Mapping[str, str]] = MappingProxyType(
             "raises AttributeError on it (.get on a list, str, int or bool), empty or not. JSON null gives None "
             "without a message, as in the baseline."
         ),
+        "cached-metrics-interface": (
+            "The proposal's debugging interface: store._cached_metrics reads as a fresh copy of this run's cached "
+            "summary while the file is unchanged, else None, and assigning None drops the entry, so the next read "
+            "goes to the file. Assigning anything else raises ValueError; the baseline has no such attribute "
+            "(reading it raises AttributeError, assigning sets a plain attribute that changes nothing)."
+        ),
         "summary-read-bounded": (
             "get_run_metrics and compare_runs refuse a summary that is larger than 16 MiB or is neither a regular "
             "file nor a folder (a FIFO, a device): they print the baseline's [ERROR] line and return None without "
@@ -127,12 +133,44 @@ def _check_run_id(run_id: Any, results_dir: Any) -> None:
 # --- the summary cache ---------------------------------------------------------------------------
 
 
+class _CompareView(NamedTuple):
+    """What compare_runs reads of a summary's stats: per metric type (in key order) its mean_ms and p95_ms
+    as .get(key, 0) gives them, or None for a falsy entry. Only immutable values, so it is shared safely."""
+
+    entries: dict[str, tuple[Any, Any] | None]
+
+
+_NOT_VIEWABLE: Final = _CompareView({})  # a summary whose stats need compare_runs' general path
+_IMMUTABLE_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _compare_view(summary: dict[str, Any]) -> _CompareView:
+    """The view of a summary, or _NOT_VIEWABLE where its stats hold anything but dicts of immutable scalars."""
+    stats = summary.get("stats", {})
+    if type(stats) is not dict:
+        return _NOT_VIEWABLE
+    entries: dict[str, tuple[Any, Any] | None] = {}
+    for metric_type, entry in stats.items():
+        if not entry:
+            entries[metric_type] = None  # compare_runs skips a falsy entry without reading it
+            continue
+        if type(entry) is not dict:
+            return _NOT_VIEWABLE  # .get on it raises: the general path raises it where the baseline does
+        mean, p95 = entry.get("mean_ms", 0), entry.get("p95_ms", 0)
+        if type(mean) not in _IMMUTABLE_SCALARS or type(p95) not in _IMMUTABLE_SCALARS:
+            return _NOT_VIEWABLE
+        entries[metric_type] = (mean, p95)
+    return _CompareView(entries)
+
+
 class _CacheEntry(NamedTuple):
     signature: bytes
     # The summary's text until its first hit, then a marshal of it: every hit gets a fresh, unshared
     # copy, and a read that is never repeated pays for no marshalling.
     text: str | None
     blob: bytes | None
+    # compare_runs' view, made at its first compare hit: compare_runs then copies nothing.
+    view: _CompareView | None = None
 
 
 # Packed: 73 bytes where a tuple of five ints takes about 250, and it lives as long as the entry.
@@ -172,6 +210,21 @@ class _SummaryCache:
             return data
         self._put(path, entry._replace(text=None, blob=blob))
         return data
+
+    def lookup_view(self, path: str, st: os.stat_result) -> _CompareView | None:
+        """The entry's compare view (None: no valid entry); made once from a private copy of the summary."""
+        entry = self._entries.get(path)
+        if entry is None or entry.signature != _signature(st):
+            return None
+        if entry.view is None:
+            data = marshal.loads(entry.blob) if entry.blob is not None else json.loads(entry.text)  # type: ignore[arg-type]
+            entry = entry._replace(view=_compare_view(data))
+            self._put(path, entry)
+        return entry.view
+
+    def drop(self, path: str) -> None:
+        with self._store_lock:
+            self._entries.pop(path, None)
 
     def store(self, path: str, signature: bytes, text: str) -> None:
         """Keeps a summary read whole, under the signature of the stat taken before the read."""
@@ -241,6 +294,27 @@ def _load_summary(summary_path: Path, use_cache: bool) -> Any | None:
     if signature is not None:
         _SUMMARY_CACHE.store(path, signature, text)
     return data
+
+
+def _summary_for_compare(summary_path: Path) -> _CompareView | Any | None:
+    """A cached summary's compare view (shared: it holds immutable values only), else the summary as read."""
+    st = _stat_or_none(str(summary_path))
+    if st is None:
+        return None
+    view = _SUMMARY_CACHE.lookup_view(str(summary_path), st)
+    if view is not None and view is not _NOT_VIEWABLE:
+        return view
+    return _load_summary(summary_path, True)
+
+
+def _stats_for_compare(summary: _CompareView | dict[str, Any]) -> Any:
+    """summary.get("stats", {}), or from a view the dicts that compare_runs reads the same values from."""
+    if type(summary) is not _CompareView:
+        return summary.get("stats", {})  # type: ignore[union-attr]
+    return {
+        metric_type: {} if entry is None else {"mean_ms": entry[0], "p95_ms": entry[1]}
+        for metric_type, entry in summary.entries.items()
+    }
 
 
 _JSON_KINDS: Final = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
@@ -599,12 +673,26 @@ class MetricsStorage:
         """The saved summary; cached copies are checked against the file, and never shared."""
         return _load_summary(self._summary_path, use_cache)
 
+    @property
+    def _cached_metrics(self) -> Any | None:
+        """The proposal's debugging interface: a fresh copy of this run's cached summary while it is valid."""
+        path = str(self._summary_path)
+        st = _stat_or_none(path)
+        return None if st is None else _SUMMARY_CACHE.lookup(path, st)
+
+    @_cached_metrics.setter
+    def _cached_metrics(self, value: None) -> None:
+        """Assigning None (the proposal's way to clear the cache) drops this run's entry."""
+        if value is not None:
+            raise ValueError(f"_cached_metrics can only be cleared by assigning None, not {type(value).__name__}")
+        _SUMMARY_CACHE.drop(str(self._summary_path))
+
     def compare_runs(self, other_run_id: str) -> dict[str, Any]:
         _check_run_id(other_run_id, self._results_dir)
-        other_metrics = _load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)
+        other_metrics = _summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)
         if other_metrics is None:  # the original's order: this run is not read, nothing printed for it
             return {"error": f"Could not load metrics for run {other_run_id}", "metrics": {}}
-        this_metrics = _load_summary(self._summary_path, True)
+        this_metrics = _summary_for_compare(self._summary_path)
         if this_metrics is None:  # `is None`: a summary of {} is compared, with no metrics
             return {"error": f"Could not load metrics for run {self.run_id}", "metrics": {}}
 
@@ -615,8 +703,23 @@ class MetricsStorage:
             "timestamp": datetime.now().isoformat(),
             "metrics": metrics,
         }
-        this_stats = this_metrics.get("stats", {})
-        other_stats = other_metrics.get("stats", {})
+        if type(this_metrics) is _CompareView and type(other_metrics) is _CompareView:
+            # Both cached: read the views, copy nothing; the answer holds their immutable values only.
+            this_entries, other_entries = this_metrics.entries, other_metrics.entries
+            for metric_type in set(list(this_entries) + list(other_entries)):
+                this_data, other_data = this_entries.get(metric_type), other_entries.get(metric_type)
+                if this_data is None or other_data is None:
+                    continue
+                metrics[metric_type] = {
+                    "this_mean_ms": this_data[0],
+                    "other_mean_ms": other_data[0],
+                    "diff_ms": this_data[0] - other_data[0],
+                    "this_p95_ms": this_data[1],
+                    "other_p95_ms": other_data[1],
+                }
+            return comparison
+        this_stats = _stats_for_compare(this_metrics)
+        other_stats = _stats_for_compare(other_metrics)
         for metric_type in set(list(this_stats.keys()) + list(other_stats.keys())):
             this_data = this_stats.get(metric_type, {})
             other_data = other_stats.get(metric_type, {})
