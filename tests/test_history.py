@@ -1,0 +1,113 @@
+"""History finds the commit that made a method twice as slow; find bisects to it; a broken commit is skipped.
+
+A temporary git repository holds ten commits of this repository's storage/ package: comments only,
+except one whose store does not import (fixed by the next) and one that plants a 2x cost in
+get_recent_runs. Both commands run on it as a user runs them, with the smallest benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from store_repository import REPO_ROOT, commit, new_repository
+
+from bench import gate
+from bench.planted import plant_slowdown_in_source
+
+BENCHMARK = "get_recent_runs[100]"
+FAST = ("--processes", "3", "--rounds", "4")
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    repo = new_repository(tmp_path_factory.mktemp("history-repo"))
+    optimized = repo / "storage" / "optimized.py"
+    original = optimized.read_text()
+    commits: dict[str, str] = {"reference": commit(repo, "reference")}
+    plan = [
+        ("comment 1", original + "\n# one\n"),
+        ("does not import", original + "\nthis line is not python\n"),
+        ("fixed again", original + "\n# two\n"),
+        ("comment 3", original + "\n# three\n"),
+        ("get_recent_runs twice as slow", plant_slowdown_in_source(original, "get_recent_runs", 100)),
+    ]
+    slow = plan[-1][1]
+    plan += [(f"after it {n}", slow + f"\n# after {n}\n") for n in range(1, 5)]
+    for message, source in plan:
+        optimized.write_text(source)
+        commits[message] = commit(repo, message)
+    return {"repo": repo, "commits": commits}
+
+
+def _bench(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", module, *args]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def history(repository: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    output = tmp_path_factory.mktemp("points")
+    summary = output / "history.json"
+    repo = str(repository["repo"])
+    args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, *FAST]
+    run = _bench("bench.history", "--last", "10", *args, "--json", str(summary))
+    assert run.returncode == gate.PASS, run.stdout + run.stderr
+    return {"run": run, "document": json.loads(summary.read_text()), "output": output, "args": args}
+
+
+def test_history_reports_a_change_point_at_the_commit_that_doubled_the_cost(
+    repository: dict[str, object], history: dict[str, object]
+) -> None:
+    commits = repository["commits"]
+    assert isinstance(commits, dict)
+    document = history["document"]
+    assert isinstance(document, dict)
+    found = [cp for cp in document["change_points"] if cp["benchmark"] == BENCHMARK]
+    assert [cp["commit"] for cp in found] == [commits["get_recent_runs twice as slow"]], history["run"]
+    assert 1.5 < found[0]["step"]["low"] <= found[0]["step"]["estimate"] <= found[0]["step"]["high"]
+
+
+def test_history_records_a_commit_whose_store_does_not_import_as_skipped_with_the_reason(
+    repository: dict[str, object], history: dict[str, object]
+) -> None:
+    commits = repository["commits"]
+    assert isinstance(commits, dict)
+    document = history["document"]
+    assert isinstance(document, dict)
+    skipped = {p["commit"]: p["skipped"] for p in document["points"] if p["skipped"] is not None}
+    assert list(skipped) == [commits["does not import"]]
+    assert "cannot be imported" in skipped[commits["does not import"]]
+    assert len(document["points"]) == 10
+
+
+def test_history_resumes_skipping_what_this_machine_measured(history: dict[str, object]) -> None:
+    args = history["args"]
+    assert isinstance(args, list)
+    again = _bench("bench.history", "--last", "10", *args)
+    assert again.returncode == gate.PASS, again.stdout + again.stderr
+    assert again.stdout.count("already measured here") == 10
+
+
+def test_shards_split_the_commits_between_runners(repository: dict[str, object], tmp_path: Path) -> None:
+    from bench.history import Commit, shard
+
+    commits = [Commit(str(n), "", "") for n in range(10)]
+    shares = [shard(commits, f"{k}/3") for k in (1, 2, 3)]
+    assert [[int(c.sha) for c in share] for share in shares] == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+
+
+def test_find_names_the_commit_that_doubled_the_cost(repository: dict[str, object]) -> None:
+    commits = repository["commits"]
+    assert isinstance(commits, dict)
+    repo = str(repository["repo"])
+    run = _bench("bench.find", commits["reference"], commits["after it 4"], "--only", BENCHMARK, "--repo", repo, *FAST)
+    assert run.returncode == gate.PASS, run.stdout + run.stderr
+    lines = run.stdout.strip().splitlines()
+    slow = commits["get_recent_runs twice as slow"]
+    assert lines[-1] == f"first slow commit: {slow} get_recent_runs twice as slow"
+    steps = [line for line in lines if line.startswith("step ")]
+    assert len(steps) <= 6, run.stdout  # 10 commits: the check of BAD, then about log2(10) steps
