@@ -220,3 +220,58 @@ def plot_memory(memory: Sequence[Memory], candidates: Sequence[str], path: Path)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(shown), frameon=False)
         fig.savefig(path)
         plt.close(fig)
+
+
+@dataclass(frozen=True)
+class HistoryPanel:
+    """One benchmark's history: a ratio to the baseline per commit (oldest first), and where it changed."""
+
+    benchmark: str
+    commits: tuple[str, ...]  # short shas, the x-axis labels
+    estimates: tuple[float, ...]
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
+    machines: tuple[str, ...]  # one machine id per point ("2 machines" where several measured it)
+    change_points: tuple[int, ...]  # index of the first commit of each new level
+
+
+_MACHINE_MARKERS: Final = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def plot_history(panels: Sequence[HistoryPanel], path: Path) -> None:
+    """One panel per benchmark: store time / baseline time per commit with its 95% interval, change points dashed."""
+    machines = list(dict.fromkeys(m for panel in panels for m in panel.machines))
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(
+            len(panels), 1, figsize=(WIDTH_IN, 2.6 * len(panels) + 1.2), layout="constrained", squeeze=False
+        )
+        for ax, panel in zip(axes[:, 0], panels, strict=True):
+            xs = list(range(len(panel.commits)))
+            for machine in machines:
+                mine = [i for i in xs if panel.machines[i] == machine]
+                if not mine:
+                    continue
+                ax.errorbar(
+                    mine,
+                    [panel.estimates[i] for i in mine],
+                    yerr=[
+                        [panel.estimates[i] - panel.lows[i] for i in mine],
+                        [panel.highs[i] - panel.estimates[i] for i in mine],
+                    ],
+                    fmt=_MACHINE_MARKERS[machines.index(machine) % len(_MACHINE_MARKERS)],
+                    capsize=3,
+                    color=_MORE_COLOURS[machines.index(machine) % len(_MORE_COLOURS)],
+                    label=f"machine {machine}",
+                )
+            for index in panel.change_points:
+                ax.axvline(index - 0.5, color="#D55E00", linestyle="--", linewidth=1.5)
+            ax.set_title(f"{panel.benchmark}: store time / baseline time (lower is faster)")
+            ax.set_yscale("log")
+            ax.set_xticks(xs, panel.commits, rotation=60, fontsize=9)
+            ax.set_xlim(-0.5, len(xs) - 0.5)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        handles.append(plt.Line2D([], [], color="#D55E00", linestyle="--"))
+        labels.append("change point (E-Divisive)")
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
+        fig.savefig(path)
+        plt.close(fig)

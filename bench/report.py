@@ -23,11 +23,13 @@ from typing import Any, Final
 
 import pyperf
 
-from bench import claims, plots
-from bench.candidates import BASELINE, source_sha256
+from bench import claims, history, plots
+from bench.candidates import BASELINE, StaleControl, check_control, source_sha256
+from bench.deployment import DEPLOYED
 from bench.floors import FLOORS, REFERENCE, floor_name, reference_name
 from bench.operations import OPERATIONS, case_name
 from bench.stats import RatioInterval
+from bench.stats import verdict as target_verdict
 from bench.summary import (
     Results,
     Row,
@@ -58,7 +60,9 @@ MISSING_FIGURE: Final = {
     "scaling": "no operation was measured at two sizes or more in this run (a --quick run measures one)",
     "speedups": "no candidate was measured beside the baseline in this run",
     "memory": "no peak memory was recorded in this run",
+    "history": "no history points under RESULTS/history/ (python -m bench.history)",
 }
+HISTORY_DIR: Final = "history"
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Inputs:
     equivalence: SavedFile | None  # data: the bench.equivalence document
     left_out: list[str]  # pyperf files of another bench run than the baseline's
     fallback: Path
+    history: list[dict[str, Any]]  # bench.history's points, under RESULTS/history (else the committed ones)
 
 
 def _candidate_order(found: Sequence[str]) -> list[str]:
@@ -116,6 +121,11 @@ def load(results_dir: Path, fallback: Path = COMMITTED) -> Inputs:
     candidates = _candidate_order(same_run)
     floors_path = _find(results_dir, fallback, FLOORS_FILE)
     equivalence_path = _find(results_dir, fallback, EQUIVALENCE_FILE)
+    # Every figure is a comparison with the frozen baseline: a file measured against another is refused.
+    for path in [*pyperf_files.values(), *filter(None, (floors_path,))]:
+        check_control(pyperf.BenchmarkSuite.load(str(path)).get_metadata().get("baseline_sha256"), str(path))
+    if equivalence_path is not None:
+        check_control(json.loads(equivalence_path.read_text()).get("baseline_sha256"), str(equivalence_path))
     return Inputs(
         results_dir=results_dir,
         pyperf_files=pyperf_files,
@@ -128,7 +138,57 @@ def load(results_dir: Path, fallback: Path = COMMITTED) -> Inputs:
         equivalence=SavedFile(equivalence_path, json.loads(equivalence_path.read_text())) if equivalence_path else None,
         left_out=left_out,
         fallback=fallback,
+        history=_history_points(results_dir, fallback),
     )
+
+
+def _history_points(results_dir: Path, fallback: Path) -> list[dict[str, Any]]:
+    for folder in (results_dir / HISTORY_DIR, fallback / HISTORY_DIR):
+        if folder.is_dir():
+            return history.load_points(folder)
+    return []
+
+
+def history_panels(inputs: Inputs) -> tuple[list[plots.HistoryPanel], list[dict[str, Any]]]:
+    """A panel per benchmark with points, and every change point found in them."""
+    panels, found = [], []
+    for name in sorted({n for p in inputs.history for n in p["benchmarks"]}):
+        series = history.series_of(inputs.history, name)
+        change_points = history.change_points(series)
+        found += change_points
+        first_commits = {cp["commit"] for cp in change_points}
+        panels.append(
+            plots.HistoryPanel(
+                name,
+                tuple(c["commit"][:7] for c in series.commits),
+                tuple(series.estimates),
+                tuple(series.lows),
+                tuple(series.highs),
+                tuple(m[0] if len(m) == 1 else f"{len(m)} machines" for m in series.machines),
+                tuple(i for i, c in enumerate(series.commits) if c["commit"] in first_commits),
+            )
+        )
+    return panels, found
+
+
+def history_section(inputs: Inputs, change_points: Sequence[dict[str, Any]]) -> str:
+    if not inputs.history:
+        return f"*No history: {MISSING_FIGURE['history']}.*"
+    measured = [p for p in inputs.history if p["skipped"] is None]
+    machines = {p["machine"]["id"]: p["machine"]["cpu"] for p in inputs.history}
+    lines = [
+        f"{len(measured)} commits measured ({len(inputs.history) - len(measured)} skipped), on "
+        + ", ".join(f"machine {mid} ({cpu})" for mid, cpu in machines.items())
+        + ". Each point is the commit's store time / the frozen baseline's, timed in the same processes, with "
+        "its 95% interval; change points by E-Divisive means (signal-processing-algorithms, "
+        f"p < {history.CHANGE_POINT_PVALUE}), each at the first commit of the new level.",
+    ]
+    rows = [(cp["benchmark"], f"`{cp['commit'][:12]}`", cp["subject"], history.step_text(cp)) for cp in change_points]
+    lines.append(_table(("benchmark", "first commit of the new level", "subject", "step [95% interval]"), rows))
+    skipped = [p for p in inputs.history if p["skipped"] is not None]
+    if skipped:
+        lines.append("Skipped: " + "; ".join(f"`{p['commit'][:12]}` ({p['subject']}): {p['skipped']}" for p in skipped))
+    return "\n\n".join(lines)
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -175,6 +235,7 @@ def scaling_curves(inputs: Inputs) -> list[plots.Curve]:
 def write_figures(inputs: Inputs, curves: Sequence[plots.Curve], folder: Path) -> dict[str, Path]:
     """The PNGs there is data for, by role; a figure left out is deleted, so no stale image is linked."""
     folder.mkdir(parents=True, exist_ok=True)
+    panels, _ = history_panels(inputs)
     speedups = [
         plots.Speedup(row.case, row.candidate, row.speedup)
         for row in inputs.rows
@@ -187,6 +248,7 @@ def write_figures(inputs: Inputs, curves: Sequence[plots.Curve], folder: Path) -
         "scaling": (bool(curves), lambda path: plots.plot_scaling(curves, SIZE_UNITS, inputs.candidates, path)),
         "speedups": (bool(speedups), lambda path: plots.plot_speedups(speedups, inputs.candidates, path)),
         "memory": (bool(memory), lambda path: plots.plot_memory(memory, inputs.candidates, path)),
+        "history": (bool(panels), lambda path: plots.plot_history(panels, path)),
     }
     figures = {}
     for role, (has_data, draw) in drawn.items():
@@ -321,6 +383,38 @@ def claims_section(verdicts: Sequence[ClaimVerdict]) -> str:
             + claims.VERDICT_RULES,
             _table(headers, rows),
         ]
+    )
+
+
+def deployment_section(inputs: Inputs) -> str:
+    """The optimized store in this repository beside the same file deployed as the application's storage.py."""
+    if DEPLOYED not in inputs.candidates or "optimized" not in inputs.candidates:
+        return (
+            "*Not measured in this run: `python -m bench --deployed` times the optimized store as the application "
+            "deploys it (`--rebaseline` always does).*"
+        )
+    by_case = {(row.case, row.candidate): row for row in inputs.rows}
+    rows = []
+    for case in dict.fromkeys(row.case for row in inputs.rows):
+        here, there = by_case.get((case, "optimized")), by_case.get((case, DEPLOYED))
+        if here is None or there is None or here.speedup is None or there.speedup is None:
+            continue
+        overlap = here.speedup.low <= there.speedup.high and there.speedup.low <= here.speedup.high
+        target = "" if here.target is None else f">={here.target:g}x: {target_verdict(there.speedup, here.target)}"
+        rows.append(
+            (
+                case,
+                _interval_text(here.speedup),
+                _interval_text(there.speedup),
+                "agree (intervals overlap)" if overlap else "**differ**",
+                target,
+            )
+        )
+    return (
+        "The same `storage/optimized.py`, measured in this repository (`optimized`) and copied unchanged as "
+        "`astraguard/hil/metrics/storage.py` beside the application's `latency.py` (`deployed`, fed that "
+        "package's own collector class), in the same run. Speedups over the baseline with 95% intervals.\n\n"
+        + _table(("benchmark", "in this repository", "deployed", "agreement", "target (deployed)"), rows)
     )
 
 
@@ -573,7 +667,12 @@ def render_report(inputs: Inputs, curves: Sequence[plots.Curve], figures: dict[s
         "## Peak memory",
         image("memory", "Peak memory of one call per benchmark and candidate"),
         "## Claimed against measured\n\n" + claims_section(verdicts),
+        "## In the application's layout\n\n" + deployment_section(inputs),
         "## Equivalence\n\n" + equivalence_section(inputs),
+        "## History across commits\n\n" + history_section(inputs, history_panels(inputs)[1]),
+        image("history", "Store time / baseline time per commit, per benchmark, with change points")
+        if inputs.history
+        else "",
         "## Distance to the floor\n\n" + floors_section(inputs),
         "## Provenance\n\n" + provenance_section(inputs),
         "## Closing note: which of the proposal's claims hold\n\n" + closing_note(verdicts, inputs),
@@ -600,6 +699,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = write_report(args.results_dir, args.output)
     except FileNotFoundError as e:
         parser.exit(1, f"python -m bench.report: {e}\n")
+    except StaleControl as e:
+        parser.exit(2, f"python -m bench.report: {e}\n")
     print(f"report written to {written} (figures in {written.parent / FIGURES_DIR})")
     return 0
 

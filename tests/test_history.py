@@ -8,6 +8,7 @@ get_recent_runs. Both commands run on it as a user runs them, with the smallest 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,22 @@ def test_find_names_the_commit_that_doubled_the_cost(repository: dict[str, objec
     assert lines[-1] == f"first slow commit: {slow} get_recent_runs twice as slow"
     steps = [line for line in lines if line.startswith("step ")]
     assert len(steps) <= 6, run.stdout  # 10 commits: the check of BAD, then about log2(10) steps
+
+
+def test_the_report_shows_the_history_and_its_change_point(
+    repository: dict[str, object], history: dict[str, object], tmp_path: Path
+) -> None:
+    from bench import report
+
+    sample = Path(__file__).parent / "data" / "report_sample"
+    shutil.copytree(sample, tmp_path / "results")
+    shutil.copytree(str(history["output"]), tmp_path / "results" / "history", ignore=shutil.ignore_patterns("*.tmp"))
+    output = report.write_report(tmp_path / "results", fallback=tmp_path / "results")
+    text = output.read_text()
+    section = text.split("\n## History across commits", 1)[1].split("\n## ", 1)[0]
+    commits = repository["commits"]
+    assert isinstance(commits, dict)
+    slow = commits["get_recent_runs twice as slow"]
+    assert f"| {BENCHMARK} | `{slow[:12]}` | get_recent_runs twice as slow | +" in section
+    assert "9 commits measured (1 skipped)" in section
+    assert (output.parent / "report" / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
