@@ -13,6 +13,32 @@ from storage import CANDIDATES, MetricsStoreClass
 
 BASELINE: Final = "baseline"
 
+# Frozen baselines that were once the control, and why each was retired. A saved result measured against
+# one of them is refused by every reader, with the reason: its ratios and verdicts compare with a wrong control.
+RETIRED_BASELINES: Final = {
+    "87facdeaf4a69e71690dcf39c65612a4a270389d1d8235aa2ee2f79c46626215": (
+        "the reconstruction before issue 11, whose compare_runs read both runs before checking either and "
+        "tested truthiness; the real original returns before reading this run when the other is missing, "
+        "and compares a summary of {}"
+    ),
+}
+
+
+class StaleControl(ValueError):
+    """A saved result was measured against another frozen baseline than the one in storage/baseline.py."""
+
+
+def check_control(recorded_sha256: str | None, where: str) -> None:
+    """Raises StaleControl, saying why, unless `where` was measured against the current frozen baseline."""
+    current = source_sha256(BASELINE)
+    if recorded_sha256 == current:
+        return
+    reason = RETIRED_BASELINES.get(recorded_sha256 or "", "a baseline this checkout does not know")
+    raise StaleControl(
+        f"{where} was measured against baseline {str(recorded_sha256)[:12]} ({reason}), not against "
+        f"storage/baseline.py as it is now ({current[:12]}): re-measure it (nox -s rebaseline)"
+    )
+
 
 def resolve(spec: str) -> MetricsStoreClass:
     """storage.resolve, plus "deployed": the optimized store laid out as the application's storage.py."""
