@@ -306,7 +306,7 @@ def all_change_points(points: Sequence[dict[str, Any]], repo: Path | None = REPO
     return [cp for name in names for cp in change_points(series_of(points, name, repo))]
 
 
-def _step_text(cp: dict[str, Any]) -> str:
+def step_text(cp: dict[str, Any]) -> str:
     step = cp["step"]
     change = (step["estimate"] - 1) * 100
     return f"{change:+.1f}% [{(step['low'] - 1) * 100:+.1f}%, {(step['high'] - 1) * 100:+.1f}%]"
@@ -408,7 +408,7 @@ def _history(args: argparse.Namespace) -> int:
     found = [cp for cp in all_change_points(points, repo) if cp["benchmark"] in names]
     print(f"change points ({len(found)}), E-Divisive means, p < {CHANGE_POINT_PVALUE}:")
     for cp in found:
-        print(f"  {cp['benchmark']}: at {cp['commit'][:12]} {cp['subject'][:60]}: step {_step_text(cp)}")
+        print(f"  {cp['benchmark']}: at {cp['commit'][:12]} {cp['subject'][:60]}: step {step_text(cp)}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"points": points, "change_points": found}, indent=2) + "\n")
