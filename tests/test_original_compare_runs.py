@@ -101,3 +101,13 @@ def test_the_equivalence_suite_catches_the_old_reconstruction() -> None:
     with pytest.raises(Mismatch) as caught:
         properties.test_compare_runs_matches(candidate=TruthyCompare)
     assert caught.value.operation == "compare_runs"
+
+
+def test_an_empty_other_summary_with_this_run_missing_names_this_run(
+    in_tmp_cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _summary("b", "{}")
+    not_loaded_a = {"error": "Could not load metrics for run a", "metrics": {}}
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        assert _compare(cls, "a", "b", capsys) == (not_loaded_a, "")
+    assert _compare(TruthyCompare, "a", "b", capsys) == (NOT_LOADED_B, "")
