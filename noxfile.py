@@ -21,8 +21,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    session.install("ruff>=0.6")
+    """ruff over the code, actionlint over the workflow users copy (.github/workflows/perf.yml)."""
+    session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
+    session.run("actionlint", ".github/workflows/perf.yml")
 
 
 @nox.session(python=PYTHON)
