@@ -44,6 +44,7 @@ CALIBRATION_REPEATS: Final = 5
 PLANTED_GROWTH: Final = 0.02  # the extra work the calibration plants: +2%, below what wall clock resolves
 SAVED_FORMAT: Final = 1
 DEFAULT_CALLS: Final = 3
+WARM_UP_CALLS: Final = 2  # untimed, in both runs of a count
 REPEATS_FOR_TOLERANCE: Final = 3
 # The saved tolerance is this many times the largest relative spread seen over the repeats.
 TOLERANCE_PER_SPREAD: Final = 4.0
@@ -83,6 +84,15 @@ def run_worker(
     with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
         case = prepare(operation, size, storage.resolve(candidate), Path(scratch), Fixtures(seed=seed))
         refresh, call = case.subject.refresh, case.subject.call
+        with case.entered():
+            # Untimed calls first, in both runs: the count is of calls in a steady state, after a cache's
+            # first-hit work and after the allocator has grown its arenas for one call's objects. Without
+            # them, how much the first calls cost hung on the heap the imports left (up to 28% on the
+            # warm read between two loadings of the same source).
+            for _ in range(WARM_UP_CALLS):
+                if refresh is not None:
+                    refresh()
+                call()
         # Every call starts from the same collector state: set-up objects frozen out of the collector's
         # reach, generation counts zeroed. Otherwise whether a collection falls inside a call hangs on
         # how much was allocated before it (imports, environment size), and moved counts by up to 10%.
@@ -307,11 +317,17 @@ def measure_against(
     """
     _require("valgrind")
     build_fixtures(Fixtures(seed=seed), [find_case(name) for name in names])  # built natively, not under valgrind
+    # A store of the package is counted as loaded from the working tree's files by the revision's loader:
+    # imported the usual way instead, the same code counted up to 50% apart (another heap, other names).
+    store_class = storage.resolve(candidate)
+    module = store_class.__module__.removeprefix(f"{revision.PACKAGE}.")
+    own = revision.working_tree_snapshot() if store_class.__module__ == f"{revision.PACKAGE}.{module}" else None
+    candidate_spec = own.spec(f"{module}:{store_class.__name__}") if own else candidate
     pairs = {}
     for i, name in enumerate(names):
         progress(f"[{i + 1}/{len(names)}] counting {name} for {candidate} and at {reference.label}")
         pairs[name] = Pair(
-            count(name, candidate, calls, seed, padding=paddings[0]),
+            count(name, candidate_spec, calls, seed, at=own, padding=paddings[0]),
             count(name, reference.spec(), calls, seed, at=reference, padding=paddings[1]),
         )
     return pairs
@@ -335,21 +351,13 @@ def against_line(name: str, pair: Pair, verdict: Verdict, reference: revision.Sn
     )
 
 
-def planted_iterations(
-    name: str, base: float, growth: float, calls: int, seed: int, progress: Callable[[str], None]
-) -> tuple[int, float]:
-    """(iterations, fixed cost): bench.planted's __work loop adds `growth` (a fraction) to a count of `base`.
+def planted_iterations(base: float, growth: float, count_with: Callable[[int], float]) -> tuple[int, float]:
+    """(iterations, fixed cost): planted loop iterations that add `growth` (a fraction) to a count of `base`.
 
-    The planted wrapper costs a fixed amount per call plus a cost per loop iteration: two probes give both.
+    Planted work costs a fixed amount per call plus a cost per loop iteration: two probes give both.
+    `count_with(iterations)` is the count per call with that many planted iterations.
     """
-    from bench.planted import method_timed_by, planted_work_name
-
-    method = method_timed_by(find_case(name)[0].name)
-    probes = {}
-    for probe_iterations in (1_000, 20_000):
-        progress(f"counting {probe_iterations} iterations of planted work on {name}")
-        planted_probe = f"bench.planted:{planted_work_name('optimized', method, probe_iterations)}"
-        probes[probe_iterations] = count(name, planted_probe, calls, seed).instructions
+    probes = {iterations: count_with(iterations) for iterations in (1_000, 20_000)}
     per_iteration = (probes[20_000] - probes[1_000]) / 19_000
     fixed = probes[1_000] - base - 1_000 * per_iteration
     return max(1, round((growth * base - fixed) / per_iteration)), fixed
@@ -368,7 +376,13 @@ def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Call
         progress(f"[{i + 1}/{CALIBRATION_REPEATS}] counting {name} for optimized")
         repeats.append(count(name, "optimized", calls, seed))
     base = sorted(r.instructions for r in repeats)[len(repeats) // 2]
-    iterations, fixed = planted_iterations(name, base, PLANTED_GROWTH, calls, seed, progress)
+
+    def planted_count(iterations: int) -> float:
+        progress(f"counting {iterations} iterations of planted work on {name}")
+        planted = f"bench.planted:{planted_work_name('optimized', method, iterations)}"
+        return count(name, planted, calls, seed).instructions
+
+    iterations, fixed = planted_iterations(base, PLANTED_GROWTH, planted_count)
     planted = f"bench.planted:{planted_work_name('optimized', method, iterations)}"
     progress(f"counting {planted}")
     planted_count = count(name, planted, calls, seed)

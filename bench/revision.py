@@ -12,6 +12,7 @@ ones before compiling, so a revision's store never reaches into the working tree
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import importlib.abc
 import importlib.util
@@ -37,20 +38,22 @@ class Snapshot:
     """The package's modules at one commit, as source text: what a worker process needs to import it."""
 
     rev: str  # as the user named it
-    commit: str  # the full hash it resolved to
+    # The full hash it resolved to; for the working tree or an altered copy, a digest of the sources,
+    # as long: package names of one length keep instruction counts of the same code equal.
+    commit: str
     sources: tuple[tuple[str, str], ...]  # (module name within the package, "__init__" included; source)
-    variant: str = ""  # set on a copy whose sources were altered (a planted regression): a package of its own
+    variant: str = ""  # what was altered, on a copy whose sources were (a planted regression)
 
     @property
     def package(self) -> str:
-        return f"{PACKAGE}_at_{self.commit[:12]}{'_' + self.variant if self.variant else ''}"
+        return f"{PACKAGE}_at_{self.commit[:12]}"
 
     def with_source(self, module: str, source: str, variant: str) -> Snapshot:
-        """A copy with one module's source replaced, importable beside the original."""
+        """A copy with one module's source replaced, importable beside the original under a name as long."""
         if module not in self.modules():
             raise LookupError(f"{self.label} has no module {module!r} to replace")
         sources = tuple((name, source if name == module else text) for name, text in self.sources)
-        return Snapshot(f"{self.rev}+{variant}", self.commit, sources, variant)
+        return Snapshot(self.rev, _digest(sources), sources, variant)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -64,7 +67,7 @@ class Snapshot:
     def label(self) -> str:
         short = self.commit[:12]
         if self.variant:
-            return f"{self.rev} ({short}, altered: {self.variant})"
+            return f"{self.rev}+{self.variant} ({short})"
         return short if self.rev in (self.commit, short) else f"{self.rev} ({short})"
 
     def modules(self) -> dict[str, str]:
@@ -78,7 +81,7 @@ class Snapshot:
     def filename(self, module: str) -> str:
         """What tracebacks show for a module: the commit and the path in the repository."""
         path = f"{PACKAGE}/__init__.py" if module == "__init__" else f"{PACKAGE}/{module}.py"
-        return f"git:{self.commit[:12]}{'+' + self.variant if self.variant else ''}:{path}"
+        return f"git:{self.commit[:12]}:{path}"
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -92,6 +95,21 @@ def working_repository() -> Path:
     if found.returncode != 0:
         raise RevisionError(f"{package_dir} is not in a git work tree: {found.stderr.strip()}")
     return Path(found.stdout.strip())
+
+
+def working_tree_snapshot() -> Snapshot:
+    """The imported `storage` package's own files, loaded the way a revision is: for counts that compare alike.
+
+    Its "commit" is a digest of the sources, as long as a commit hash, so both sides' package names,
+    loaders and compiled code match in everything but the change (instruction counts hang on all three).
+    """
+    package_dir = Path(storage.__file__).resolve().parent
+    sources = tuple(sorted((path.stem, path.read_text()) for path in package_dir.glob("*.py")))
+    return Snapshot("working tree", _digest(sources), sources)
+
+
+def _digest(sources: tuple[tuple[str, str], ...]) -> str:
+    return hashlib.sha1(repr(sources).encode(), usedforsecurity=False).hexdigest()
 
 
 def snapshot(rev: str, repo: Path | None = None) -> Snapshot:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from bench import gate, revision
-from bench.planted import plant_slowdown_in_source
+from bench.gate_calibration import clopper_pearson
+from bench.planted import plant_slowdown_in_source, plant_work_in_source
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SLOWED = "get_recent_runs"
@@ -124,3 +125,25 @@ def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
     before = _git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
     revision.store_class_at("HEAD~1")
     assert _git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
+
+
+def test_planted_work_is_one_line_after_the_docstring_and_nothing_else_moves() -> None:
+    source = revision.snapshot("HEAD").modules()["optimized"]
+    planted = plant_work_in_source(source, "get_run_metrics", 7)
+    added = [line for line in planted.splitlines() if line not in source.splitlines()]
+    assert len(added) == 1 and "range(7)" in added[0]
+    assert planted.replace(added[0] + "\n", "", 1) == source
+
+
+def test_a_snapshot_crosses_to_a_worker_process_unchanged() -> None:
+    head = revision.snapshot("HEAD")
+    altered = head.with_source("optimized", head.modules()["optimized"] + "\n# altered\n", "comment")
+    assert revision.Snapshot.from_json(altered.to_json()) == altered
+    assert len(altered.package) == len(head.package) and altered.package != head.package
+
+
+def test_clopper_pearson_upper_bound_of_no_failures_in_30_runs() -> None:
+    low, high = clopper_pearson(0, 30)
+    assert low == 0.0
+    assert high == pytest.approx(1 - 0.025 ** (1 / 30), rel=1e-9)
+    assert clopper_pearson(30, 30) == (pytest.approx(0.025 ** (1 / 30), rel=1e-9), 1.0)
