@@ -473,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _require("valgrind")
         names = selected_names(args.quick, args.only)
     except (LookupError, ToolMissing) as e:
+        if isinstance(e, LookupError) and type(e) is not LookupError:
+            raise  # a KeyError or IndexError is a bug: its traceback, not a usage error
         print(f"bench.instructions: error: {e}", file=sys.stderr)
         return 2
     progress: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
