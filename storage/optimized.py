@@ -144,8 +144,10 @@ _NOT_VIEWABLE: Final = _CompareView({})  # a summary whose stats need compare_ru
 _IMMUTABLE_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
-def _compare_view(summary: dict[str, Any]) -> _CompareView:
+def _compare_view(summary: Any) -> _CompareView:
     """The view of a summary, or _NOT_VIEWABLE where its stats hold anything but dicts of immutable scalars."""
+    if type(summary) is not dict:
+        return _NOT_VIEWABLE  # JSON null: compare_runs' general path reports it missing
     stats = summary.get("stats", {})
     if type(stats) is not dict:
         return _NOT_VIEWABLE

@@ -77,6 +77,12 @@ SHARED_DICT_MUTATIONS: Final = {
     "the caller clears a returned dict": DictMutation("clear", "stats", None),
     "the caller changes a nested value": DictMutation("nested", "mean_ms", -1.0),
 }
+# compare_runs between cached runs: a p95 that is a dict must not be shared between answers and the cache.
+SHARED_COMPARISON: Final = (
+    b'{"stats": {"a": {"mean_ms": 1.5, "p95_ms": {"x": [1]}}}}',
+    b'{"stats": {"a": {"mean_ms": 2.0, "p95_ms": 3.0}}}',
+    DictMutation("nested", "extra", 1),
+)
 # compare_runs: the other run missing (this run then never read), or a summary that is {}, [] or null.
 COMPARE_OTHERS: Final = {
     "the other run is missing and this one unreadable": (("run-b", None, b"{"), ("missing",)),
@@ -123,6 +129,11 @@ def compare_examples() -> list[Any]:
         example(this=("run-a", None, _SAVED), others=[other], asked=list(asked))
         for other, asked in COMPARE_OTHERS.values()
     ]
+
+
+def shared_comparison_examples() -> list[Any]:
+    this_summary, other_summary, mutation = SHARED_COMPARISON
+    return [example(this_summary=this_summary, other_summary=other_summary, mutations=[mutation])]
 
 
 def apply(examples: list[Any]) -> Any:

@@ -134,8 +134,8 @@ MUTANTS = (
         "case-folded-other-run",
         "compare_runs looks the other run up in lower case",
         (
-            "_load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)",
-            "_load_summary(self._results_dir / other_run_id.lower() / SUMMARY_NAME, True)",
+            "_summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)",
+            "_summary_for_compare(self._results_dir / other_run_id.lower() / SUMMARY_NAME)",
         ),
     ),
     _mutant(
@@ -155,7 +155,18 @@ MUTANTS = (
     _mutant(
         "cache-check-dropped",
         "a cached summary is served without checking the file's signature",
-        ("if entry is None or entry.signature != _signature(st):", "if entry is None:"),
+        (
+            "if entry is None or entry.signature != _signature(st):\n            return None\n        if entry.blob",
+            "if entry is None:\n            return None\n        if entry.blob",
+        ),
+    ),
+    _mutant(
+        "compare-view-check-dropped",
+        "compare_runs serves a cached view without checking the file's signature",
+        (
+            "if entry is None or entry.signature != _signature(st):\n            return None\n        if entry.view",
+            "if entry is None:\n            return None\n        if entry.view",
+        ),
     ),
     _mutant(
         "cache-racy-window-dropped",
@@ -238,16 +249,26 @@ MUTANTS = (
         ('"diff_ms": this_mean - other_mean,', '"diff_ms": other_mean - this_mean,'),
     ),
     _mutant(
+        "cached-diff-sign-flipped",
+        "compare_runs between cached runs subtracts this run from the other",
+        ('"diff_ms": this_data[0] - other_data[0],', '"diff_ms": other_data[0] - this_data[0],'),
+    ),
+    _mutant(
+        "compare-view-keeps-a-mutable-value",
+        "a compare view keeps a dict or list value, so the answer shares it with the cache",
+        ("type(mean) not in _IMMUTABLE_SCALARS or type(p95) not in _IMMUTABLE_SCALARS", "False"),
+    ),
+    _mutant(
         "compare-reads-this-run-first",
         "compare_runs reads this run before returning for a missing other run (prints its read errors)",
         (
-            "        this_metrics = _load_summary(self._summary_path, True)\n        if this_metrics is None:",
+            "        this_metrics = _summary_for_compare(self._summary_path)\n        if this_metrics is None:",
             "        if this_metrics is None:",
         ),
         (
-            "        other_metrics = _load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)\n",
-            "        other_metrics = _load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)\n"
-            "        this_metrics = _load_summary(self._summary_path, True)\n",
+            "        other_metrics = _summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)\n",
+            "        other_metrics = _summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)\n"
+            "        this_metrics = _summary_for_compare(self._summary_path)\n",
         ),
     ),
     _mutant(
@@ -260,8 +281,8 @@ MUTANTS = (
         "compare-reads-default-dir",
         "compare_runs reads the other run under the default folder, against its declared divergence",
         (
-            "_load_summary(self._results_dir / other_run_id / SUMMARY_NAME, True)",
-            "_load_summary(Path(DEFAULT_RESULTS_DIR) / other_run_id / SUMMARY_NAME, True)",
+            "_summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)",
+            "_summary_for_compare(Path(DEFAULT_RESULTS_DIR) / other_run_id / SUMMARY_NAME)",
         ),
     ),
     _mutant(

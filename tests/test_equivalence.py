@@ -122,22 +122,24 @@ def test_compare_runs_matches(candidate: Any, this: tuple, others: list[tuple], 
         diff.assert_same_trees()
 
 
+# The cache properties run under each file-time condition (see differential.file_times).
+file_time_conditions = pytest.mark.parametrize("condition", FILE_TIMES)
+
+
+@file_time_conditions
 @given(results_dir=results_dirs(), saved=st.lists(collectors(max_measurements=60), min_size=2, max_size=3))
 def test_compare_runs_between_saved_runs_matches(
-    candidate: Any, results_dir: str | None, saved: list[CollectorRecipe]
+    candidate: Any, condition: str, results_dir: str | None, saved: list[CollectorRecipe]
 ) -> None:
-    """Runs saved side by side in one folder, compared each way round: means, p95s and their differences."""
-    with side_by_side(candidate) as diff:
+    """Runs saved side by side in one folder, compared each way round, twice (the second time from a cache)."""
+    with side_by_side(candidate, condition) as diff:
         stores = [diff.create_store(f"run-{i}", results_dir) for i in range(len(saved))]
         for store, recipe in zip(stores, saved, strict=True):
             diff.save(store, recipe.build())
-        for store in stores:
-            for other in stores:
-                diff.compare_runs(store, other.run_id)
-
-
-# The cache properties run under each file-time condition (see differential.file_times).
-file_time_conditions = pytest.mark.parametrize("condition", FILE_TIMES)
+        for _ in range(2):
+            for store in stores:
+                for other in stores:
+                    diff.compare_runs(store, other.run_id)
 
 
 @file_time_conditions
@@ -215,6 +217,29 @@ def test_changing_a_returned_dict_changes_no_later_answer(
                         mutation.apply(answer)
         diff.get_run_metrics(store)
         diff.compare_runs(store, "run-a")
+
+
+@file_time_conditions
+@known.apply(known.shared_comparison_examples())
+@given(
+    this_summary=summary_texts(),
+    other_summary=summary_texts(),
+    mutations=st.lists(dict_mutations(), min_size=1, max_size=3),
+)
+def test_changing_a_comparison_changes_no_later_comparison(
+    candidate: Any, condition: str, this_summary: bytes, other_summary: bytes, mutations: list[Any]
+) -> None:
+    """Summaries with values of any shape, compared again and again: no answer shares a value with a cache."""
+    with side_by_side(candidate, condition) as diff:
+        this, other = diff.create_store("run-a", None), diff.create_store("run-b", None)
+        diff.edit_from_outside(this.folder / SUMMARY_NAME, Rewrite(this_summary, in_place=False))
+        diff.edit_from_outside(other.folder / SUMMARY_NAME, Rewrite(other_summary, in_place=False))
+        diff.compare_runs(this, other.run_id)  # reads both files: a cache keeps them from here on
+        for mutation in mutations:
+            for answer in diff.compare_runs(this, other.run_id):
+                if isinstance(answer, dict):
+                    mutation.apply(answer)
+        diff.compare_runs(this, other.run_id)
 
 
 # --- the harness's own rules ---------------------------------------------------------------------
