@@ -23,7 +23,7 @@ from typing import Final
 import pyperf
 
 from bench import report, summary
-from bench.candidates import label, select
+from bench.candidates import StaleControl, label, select
 from bench.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
 from bench.operations import Operation, build_fixtures, case_name, cases
 
@@ -227,7 +227,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     pyperf_results, pytest_results = summary.collect(pyperf_files, pytest_file)
     print(f"\n[{clock}] results in {output}/pyperf/ and {pytest_file}\n")
     print(summary.render(summary.build_rows(pyperf_results, pytest_results, [label(s) for s in specs])))
-    print(f"\n[{clock}] report written to {report.write_report(output)} (bench.report, from the files above)")
+    try:
+        written = report.write_report(output)
+    except StaleControl as e:  # the run itself is saved; a file the report also reads is not comparable
+        print(f"\n[{clock}] report not written: {e}", file=sys.stderr)
+        return 2
+    print(f"\n[{clock}] report written to {written} (bench.report, from the files above)")
     print(f"\nfinished in {clock}; {_load_average()}")
     return 0
 
