@@ -65,6 +65,11 @@ class Commit:
     subject: str
 
 
+def generation(repo: Path, sha: str) -> int:
+    """How many commits the commit's history holds: an order of commits that every shard and range agrees on."""
+    return int(_git(repo, "rev-list", "--count", sha).strip())
+
+
 def _git(repo: Path, *args: str) -> str:
     done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -184,6 +189,7 @@ def measure_commit(
         "commit": commit.sha,
         "date": commit.date,
         "subject": commit.subject,
+        "generation": generation(repo, commit.sha),
         "machine": machine(),
         "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": {
@@ -233,8 +239,15 @@ def _commit_order(repo: Path | None) -> dict[str, int]:
     return {sha: index for index, sha in enumerate(listed.split())}
 
 
+def _ranks(points: Sequence[dict[str, Any]], repo: Path | None) -> dict[str, int]:
+    """Commit order: the points' own generation numbers, else (points saved before they had one) git's order."""
+    if all("generation" in p for p in points):
+        return {p["commit"]: p["generation"] for p in points}
+    return _commit_order(repo)
+
+
 def series_of(points: Sequence[dict[str, Any]], benchmark: str, repo: Path | None = REPO_ROOT) -> Series:
-    order = _commit_order(repo)
+    order = _ranks(points, repo)
     by_commit: dict[str, list[dict[str, Any]]] = {}
     for point in points:
         if point["skipped"] is None and benchmark in point["benchmarks"]:
