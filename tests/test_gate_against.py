@@ -8,51 +8,38 @@ committed source. The gate runs on each checkout against the reference, as CI ru
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from store_repository import REPO_ROOT, commit, git, new_repository
 
 from bench import gate, revision
 from bench.gate_calibration import clopper_pearson
 from bench.planted import plant_slowdown_in_source, plant_work_in_source
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SLOWED = "get_recent_runs"
 # The smallest benchmark of the slowed method, and one of another method that must stay unchanged.
 BENCHMARKS = ("get_recent_runs[100]", "get_run_metrics_warm[5000]")
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def _commit(repo: Path, message: str) -> str:
-    _git(repo, "add", "storage")
-    _git(repo, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | Path]:
-    repo = tmp_path_factory.mktemp("history")
-    _git(repo, "init", "-q")
-    shutil.copytree(REPO_ROOT / "storage", repo / "storage", ignore=shutil.ignore_patterns("__pycache__"))
+    repo = new_repository(tmp_path_factory.mktemp("history"))
     optimized = repo / "storage" / "optimized.py"
-    reference = _commit(repo, "reference")
+    reference = commit(repo, "reference")
     optimized.write_text(optimized.read_text() + "\n# A comment, and nothing else.\n")
-    comment = _commit(repo, "a comment only")
+    comment = commit(repo, "a comment only")
     optimized.write_text(plant_slowdown_in_source(optimized.read_text(), SLOWED, 30))
-    slower = _commit(repo, f"{SLOWED} 30% slower")
+    slower = commit(repo, f"{SLOWED} 30% slower")
     return {"repo": repo, "reference": reference, "comment": comment, "slower": slower}
 
 
 def _gate_on(history: dict[str, str | Path], checkout: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The gate with the temporary repository's checkout as the working tree (its storage/ first on the path)."""
     repo = Path(history["repo"])
-    _git(repo, "checkout", "-q", "--detach", checkout)
+    git(repo, "checkout", "-q", "--detach", checkout)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(REPO_ROOT)])}
     only = [arg for name in BENCHMARKS for arg in ("--only", name)]
     command = [sys.executable, "-m", "bench.gate", *only, "--processes", "3", "--rounds", "6", *args]
@@ -97,11 +84,11 @@ def test_a_revision_whose_answers_fail_the_check_is_a_usage_error_naming_it(
     history: dict[str, str | Path],
 ) -> None:
     repo = Path(history["repo"])
-    _git(repo, "checkout", "-q", "--detach", str(history["reference"]))
+    git(repo, "checkout", "-q", "--detach", str(history["reference"]))
     optimized = repo / "storage" / "optimized.py"
     answers_nothing = "\nMetricsStorage.get_recent_runs = staticmethod(lambda *args, **kwargs: [])\n"
     optimized.write_text(optimized.read_text() + answers_nothing)
-    wrong = _commit(repo, "answers nothing")
+    wrong = commit(repo, "answers nothing")
     run = _gate_on(history, str(history["comment"]), "--against", wrong)
     assert run.returncode == gate.USAGE, run.stdout + run.stderr
     assert f"the store at {wrong[:12]} fails the answer check" in run.stderr
@@ -122,9 +109,9 @@ def test_the_store_at_head_is_a_package_of_its_own_with_its_own_collector() -> N
 
 
 def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
-    before = _git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
+    before = git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
     revision.store_class_at("HEAD~1")
-    assert _git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
+    assert git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
 
 
 def test_planted_work_is_one_line_after_the_docstring_and_nothing_else_moves() -> None:
