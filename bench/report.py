@@ -232,10 +232,11 @@ def scaling_curves(inputs: Inputs) -> list[plots.Curve]:
     return curves
 
 
-def write_figures(inputs: Inputs, curves: Sequence[plots.Curve], folder: Path) -> dict[str, Path]:
+def write_figures(
+    inputs: Inputs, curves: Sequence[plots.Curve], panels: Sequence[plots.HistoryPanel], folder: Path
+) -> dict[str, Path]:
     """The PNGs there is data for, by role; a figure left out is deleted, so no stale image is linked."""
     folder.mkdir(parents=True, exist_ok=True)
-    panels, _ = history_panels(inputs)
     speedups = [
         plots.Speedup(row.case, row.candidate, row.speedup)
         for row in inputs.rows
@@ -638,7 +639,13 @@ def headline(verdicts: Sequence[ClaimVerdict], inputs: Inputs) -> str:
     return "\n".join(lines)
 
 
-def render_report(inputs: Inputs, curves: Sequence[plots.Curve], figures: dict[str, Path], output: Path) -> str:
+def render_report(
+    inputs: Inputs,
+    curves: Sequence[plots.Curve],
+    change_points: Sequence[dict[str, Any]],
+    figures: dict[str, Path],
+    output: Path,
+) -> str:
     """The Markdown of the whole report; figure links are relative to `output`'s folder."""
     verdicts = judge_claims(inputs)
 
@@ -669,7 +676,7 @@ def render_report(inputs: Inputs, curves: Sequence[plots.Curve], figures: dict[s
         "## Claimed against measured\n\n" + claims_section(verdicts),
         "## In the application's layout\n\n" + deployment_section(inputs),
         "## Equivalence\n\n" + equivalence_section(inputs),
-        "## History across commits\n\n" + history_section(inputs, history_panels(inputs)[1]),
+        "## History across commits\n\n" + history_section(inputs, change_points),
         image("history", "Store time / baseline time per commit, per benchmark, with change points")
         if inputs.history
         else "",
@@ -685,8 +692,9 @@ def write_report(results_dir: Path, output: Path | None = None, fallback: Path =
     output = output or results_dir / REPORT_NAME
     inputs = load(results_dir, fallback)
     curves = scaling_curves(inputs)
-    figures = write_figures(inputs, curves, output.parent / FIGURES_DIR)
-    output.write_text(render_report(inputs, curves, figures, output))
+    panels, change_points = history_panels(inputs)  # E-Divisive's permutation tests, run once for both uses
+    figures = write_figures(inputs, curves, panels, output.parent / FIGURES_DIR)
+    output.write_text(render_report(inputs, curves, change_points, figures, output))
     return output
 
 
