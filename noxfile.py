@@ -1,8 +1,10 @@
-"""Sessions: `nox -s tests`, `nox -s lint`. Logic lives in the packages, not here."""
+"""nox sessions: each installs the project with one of its pyproject extras and calls `python -m bench`.
+
+A bare `nox` runs lint and tests; `nox -l` lists every session with its line below. Logic lives in the
+packages, not here, so every session's command also runs without nox.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import nox
 
@@ -12,94 +14,89 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 
 
+def _bench(session: nox.Session, extra: str, *command: str) -> None:
+    session.install("-e", f".[{extra}]")
+    session.run("python", "-m", "bench", *command, *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit, differential and stateful tests (Hypothesis profile: HYPOTHESIS_PROFILE, default ci)."""
+    """Every test of the repository but the benchmarks (HYPOTHESIS_PROFILE=ci|thorough, default ci)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff over the code, actionlint over the workflow users copy (.github/workflows/perf.yml)."""
+    """ruff, the import layers (lint-imports), and actionlint over .github/workflows/perf.yml."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
+    session.run("lint-imports")
     session.run("actionlint", ".github/workflows/perf.yml")
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Both benchmark suites, candidates interleaved, then one table (`-- --help` for --quick, --candidates ...)."""
-    session.install("-e", ".[bench]")
-    session.run("python", "-m", "bench", *session.posargs)
+    """The main job: both suites, candidates interleaved, one table and the report (`-- --quick`)."""
+    _bench(session, "bench", "run")
 
 
 @nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
-    """results/REPORT.md and its plots from the saved results; never runs a benchmark (`-- results/latest`)."""
-    session.install("-e", ".[bench]")
-    session.run("python", "-m", "bench.report", *session.posargs)
+    """results/REPORT.md and its plots from the saved results; never benchmarks (`-- results/latest`)."""
+    _bench(session, "bench", "report")
 
 
 @nox.session(python=PYTHON)
 def floors(session: nox.Session) -> None:
-    """Measures the least work each operation's answer needs, for the report: results/floors.json."""
-    session.install("-e", ".[bench]")
-    output = Path("results/floors.json")
-    output.unlink(missing_ok=True)  # pyperf's -o refuses an existing file, and floors are measured whole
-    session.run("python", "-m", "bench.pyperf_floors", "-o", str(output), *session.posargs)
+    """The least work each operation's answer needs, timed beside the store: results/floors.json."""
+    _bench(session, "bench", "floors")
 
 
 @nox.session(python=PYTHON)
 def equivalence(session: nox.Session) -> None:
-    """The equivalence suite once per candidate; verdicts and counterexamples to results/equivalence.json."""
-    session.install("-e", ".[test]")
-    session.run("python", "-m", "bench.equivalence", *session.posargs)
+    """The equivalence suite once per candidate: verdicts and counterexamples to results/equivalence.json."""
+    _bench(session, "test", "equivalence")
 
 
 @nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
-    """Reliability tests long and short, the fsync benchmark, then results/RELIABILITY.md from what they recorded."""
-    session.install("-e", ".[bench]")
-    junit, fsync, report = "results/reliability/junit.xml", "results/reliability/pyperf-fsync", "results/RELIABILITY.md"
-    reliability_tests = sorted(str(path) for path in Path("tests").glob("test_reliability_*.py"))
-    pytest_args = ["-m", "slow or not slow", "-o", "junit_family=xunit1", f"--junitxml={junit}", *session.posargs]
-    # A failed test still gets its report written; the report's exit code then fails the session.
-    session.run("pytest", *reliability_tests, *pytest_args, success_codes=[0, 1])
-    session.run("python", "-m", "bench.pyperf_fsync", "--output", fsync)
-    session.run("python", "tests/reliability_report.py", "--junit", junit, "--fsync", fsync, "--output", report)
+    """Reliability tests long and short, the fsync benchmark, then results/RELIABILITY.md."""
+    _bench(session, "bench", "soak")
 
 
 @nox.session(python=PYTHON)
 def perfcheck(session: nox.Session) -> None:
-    """What CI runs: the gate against the commit the saved ratios were measured at; then, for information, counts.
-
-    Instruction counts are printed, not gated: a comment-only change moved the warm read's count by 9%
-    (the heap the imports leave), so they would fail unchanged code (README, "The CI perf gate").
-    """
-    session.install("-e", ".")
-    session.run("python", "-m", "bench.gate", "--against-saved", *session.posargs)
-    session.run("python", "-m", "bench.gate", "--against-saved", "--instructions", "--quick", "--informational")
+    """What CI runs after the tests: the gate against the commit the saved ratios were measured at, then counts."""
+    session.install("-e", ".[gate]")
+    session.run("python", "-m", "bench", "gate", "--against-saved", *session.posargs)
+    # Printed, not gated: a comment-only change moved the warm read's count by 9% (the heap the imports
+    # leave), so counts would fail unchanged code (bench/README.md, "Instruction counts").
+    session.run("python", "-m", "bench", "gate", "--against-saved", "--instructions", "--quick", "--informational")
 
 
 @nox.session(python=PYTHON)
 def rebaseline(session: nox.Session) -> None:
     """On purpose only: rewrites the committed bench runs, then the gate's saved ratios (commit with a reason)."""
     session.install("-e", ".[bench]")
-    session.run("python", "-m", "bench", "--rebaseline")
-    session.run("python", "-m", "bench.gate", "--rebaseline", *session.posargs)
+    session.run("python", "-m", "bench", "run", "--rebaseline")
+    session.run("python", "-m", "bench", "gate", "--rebaseline", *session.posargs)
 
 
-@nox.session(name="gate-calibration", python=PYTHON)
-def gate_calibration(session: nox.Session) -> None:
-    """Measures the gate's false-alarm and detection rates against HEAD (a timing job: a quiet machine); rewrites
-    results/gate/against_calibration.json and results/GATE.md."""
-    session.install("-e", ".")
-    session.run("python", "-m", "bench.gate_calibration", *session.posargs)
+@nox.session(python=PYTHON)
+def calibrate(session: nox.Session) -> None:
+    """The gate's false-alarm and detection rates against HEAD (a timing job); rewrites results/GATE.md."""
+    _bench(session, "gate", "calibrate")
+
+
+@nox.session(python=PYTHON)
+def history(session: nox.Session) -> None:
+    """A point per commit under results/history/ and their change points (`-- --last 10`)."""
+    _bench(session, "bench", "history")
 
 
 @nox.session(python=PYTHON)
 def mutants(session: nox.Session) -> None:
     """Mutation check: the equivalence suite must kill every mutant of storage/optimized.py (results/MUTATION.md)."""
     session.install("-e", ".[test]")
-    session.run("python", "tests/mutation.py", *session.posargs)
+    session.run("python", "-m", "tests.mutation", *session.posargs)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
+from bench.model.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

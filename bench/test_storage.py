@@ -1,4 +1,4 @@
-"""pytest-benchmark adapter over bench.operations: candidate x operation x size, candidates side by side.
+"""pytest-benchmark adapter over bench.model.operations: candidate x operation x size, candidates side by side.
 
     pytest bench/test_storage.py                            # every case, every registered candidate
     pytest bench/test_storage.py --benchmark-compare        # against the newest run in results/pytest-benchmark
@@ -17,9 +17,10 @@ from typing import Final
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from bench.candidates import label, resolve, select, source_sha256
-from bench.fixtures import Fixtures
-from bench.operations import Operation, build_fixtures, case_name, cases, prepare
+from bench.errors import UsageError
+from bench.model.candidates import label, resolve, select, source_sha256
+from bench.model.fixtures import Fixtures
+from bench.model.operations import Operation, build_fixtures, case_name, cases, prepare
 
 # A cold read needs fresh state every round, so it goes through pedantic(), which takes rounds, not a time budget.
 COLD_ROUNDS: Final = 100
@@ -32,7 +33,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     try:
         specs = select(config.getoption("candidates"))
-    except LookupError as e:
+    except UsageError as e:
         raise pytest.UsageError(str(e)) from e
     # Candidate innermost: the candidates of one case run one after the other, close in time.
     params = [

@@ -16,6 +16,7 @@ __all__ = [
     "LatencyMeasurement",
     "MetricsStore",
     "MetricsStoreClass",
+    "UnknownCandidate",
     "collector_class_for",
     "resolve",
 ]
@@ -67,6 +68,10 @@ def collector_class_for(store_class: Any) -> type:
     return LatencyCollector
 
 
+class UnknownCandidate(LookupError):
+    """A candidate spec that names no store: raised by resolve, with the spec and what would be accepted."""
+
+
 _REQUIRED = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
 
 
@@ -77,19 +82,19 @@ def resolve(spec: str) -> MetricsStoreClass:
             return CANDIDATES[spec]
         except KeyError:
             known = ", ".join(CANDIDATES)
-            raise LookupError(f"unknown candidate {spec!r}: use one of {known}, or package.module:Class") from None
+            raise UnknownCandidate(f"unknown candidate {spec!r}: use one of {known}, or package.module:Class") from None
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
-        raise LookupError(f"candidate {spec!r} is not of the form package.module:Class")
+        raise UnknownCandidate(f"candidate {spec!r} is not of the form package.module:Class")
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
-        raise LookupError(f"candidate {spec!r}: cannot import {module_name!r}: {e}") from e
+        raise UnknownCandidate(f"candidate {spec!r}: cannot import {module_name!r}: {e}") from e
     try:
         cls = getattr(module, class_name)
     except AttributeError:
-        raise LookupError(f"candidate {spec!r}: module {module_name!r} has no {class_name!r}") from None
+        raise UnknownCandidate(f"candidate {spec!r}: module {module_name!r} has no {class_name!r}") from None
     missing = [name for name in _REQUIRED if not callable(getattr(cls, name, None))]
     if missing:
-        raise LookupError(f"candidate {spec!r} lacks {', '.join(missing)} (see storage.MetricsStore)")
+        raise UnknownCandidate(f"candidate {spec!r} lacks {', '.join(missing)} (see storage.MetricsStore)")
     return cls

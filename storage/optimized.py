@@ -401,7 +401,7 @@ def _satellite_stats(durations: list[Any]) -> dict[str, Any]:
     }
 
 
-def _summarise(measurements: list[Any]) -> tuple[dict[Any, Any], dict[Any, Any]]:
+def summarise(measurements: list[Any]) -> tuple[dict[Any, Any], dict[Any, Any]]:
     """get_stats() and get_stats_by_satellite() in one go, raising what the baseline raises first."""
     by_type: defaultdict[Any, list[Any]] = defaultdict(list)
     for m in measurements:
@@ -480,13 +480,13 @@ def _write_measurements_csv(measurements: list[Any], f: io.TextIOBase) -> None:
 
 
 class _NotPlainJSON(Exception):
-    """Raised inside _plain_json() when a value needs json.dumps' general machinery."""
+    """Raised inside plain_json() when a value needs json.dumps' general machinery."""
 
 
 _INF: Final = float("inf")
 
 
-def _plain_json(obj: dict[str, Any], newline_indent: str) -> str:
+def plain_json(obj: dict[str, Any], newline_indent: str) -> str:
     """json.dumps(obj, indent=2)'s exact text for dicts of str keys and str/int/float/dict values."""
     if not obj:
         return "{}"
@@ -497,7 +497,7 @@ def _plain_json(obj: dict[str, Any], newline_indent: str) -> str:
             raise _NotPlainJSON
         kind = type(value)
         if kind is dict:
-            text = _plain_json(value, inner)
+            text = plain_json(value, inner)
         elif kind is str:
             text = encode_basestring_ascii(value)
         elif kind is float:
@@ -522,7 +522,7 @@ def _summary_json(summary: dict[str, Any], built_here: bool) -> str:
     """The baseline's json.dumps(summary, indent=2, default=str), faster for the trees we built."""
     if built_here:  # acyclic by construction; a collector's own dicts might not be
         try:
-            return _plain_json(summary, "\n")
+            return plain_json(summary, "\n")
         except _NotPlainJSON:
             pass  # e.g. a non-str metric type or a None duration: json.dumps handles it below
     return json.dumps(summary, indent=2, default=str)
@@ -596,7 +596,7 @@ class MetricsStorage:
         plain = _is_plain_collector(collector)
         if plain:
             measurements = collector.measurements
-            stats, stats_by_satellite = _summarise(measurements) if measurements else ({}, {})
+            stats, stats_by_satellite = summarise(measurements) if measurements else ({}, {})
             measurement_types = dict(collector._measurement_log) if measurements else {}
             timestamp = datetime.now().isoformat()
             write_csv_fd = partial(_write_csv_fd, measurements)

@@ -5,29 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-FROZEN_NOW = datetime(2026, 1, 2, 3, 4, 5, 678901)
-
-
-class FrozenDatetime(datetime):
-    """datetime whose now() is FROZEN_NOW, so summaries and comparisons carry a known timestamp."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return cls.fromisoformat(FROZEN_NOW.isoformat()) if tz is None else FROZEN_NOW.replace(tzinfo=tz)
-
-
-def freeze_clock(monkeypatch: pytest.MonkeyPatch, store_class: type) -> None:
-    """Stops the clock of the module that defines a store: every candidate names `datetime` at module level."""
-    module = sys.modules[store_class.__module__]
-    if getattr(module, "datetime", None) is not datetime:
-        raise RuntimeError(f"{module.__name__} has no module-level datetime to freeze")
-    monkeypatch.setattr(module, "datetime", FrozenDatetime)
+from tests.common.clock import FROZEN_NOW, freeze_clock
 
 
 @pytest.fixture
@@ -90,12 +73,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile not in PROFILES:
         raise pytest.UsageError(f"HYPOTHESIS_PROFILE={profile!r}: use one of {', '.join(PROFILES)}")
     settings.load_profile(profile)  # --hypothesis-profile, applied by Hypothesis's plugin, still wins
-    from bench.candidates import resolve
+    from bench.errors import UsageError
+    from bench.model.candidates import resolve
 
     for spec in config.getoption("candidate"):
         try:
             resolve(spec)
-        except LookupError as e:
+        except UsageError as e:
             raise pytest.UsageError(f"--candidate {spec}: {e}") from None
 
 
@@ -108,7 +92,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if "candidate" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
             return  # the test names its own candidates
     import storage
-    from bench.deployment import DEPLOYED
+    from bench.model.deployment import DEPLOYED
 
     # Every registered store, the optimized one as the application deploys it, and each --candidate.
     specs = dict.fromkeys([*storage.CANDIDATES, DEPLOYED, *metafunc.config.getoption("candidate")])
@@ -126,7 +110,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def candidate(request: pytest.FixtureRequest) -> type:
     """A candidate store class, checked against storage.baseline."""
-    from bench.candidates import resolve
+    from bench.model.candidates import resolve
 
     return resolve(request.param)
 
@@ -136,7 +120,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     Skipping inside the test would have Hypothesis report each explicit example as falsifying.
     """
-    from bench.candidates import resolve
+    from bench.model.candidates import resolve
 
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})

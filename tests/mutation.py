@@ -1,6 +1,6 @@
 """Mutation check: small semantic changes to storage/optimized.py, every one of which the suite must catch.
 
-    python tests/mutation.py [--only NAME ...] [--list] [--jobs N] [--profile ci|thorough]
+    python -m tests.mutation [--only NAME ...] [--list] [--jobs N] [--profile ci|thorough]
 
 Each mutant is applied to a copy of the project in a temporary folder (the checkout, which others
 are testing, is never touched); the equivalence suite runs there on the optimized candidate and
@@ -11,6 +11,7 @@ results/MUTATION.md. Exit status: 0 all killed, 1 a mutant survived, 2 the check
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import os
 import re
@@ -30,9 +31,42 @@ SUITE = ("tests/test_equivalence.py", "tests/test_stateful.py")
 REPORT = REPO / "results" / "MUTATION.md"
 
 
+# A token of a fragment: a string literal whole, a name or number, or one other character.
+_TOKEN = re.compile(r""" "(?:[^"\\]|\\.)*" | '(?:[^'\\]|\\.)*' | \w+ | [<>=!]= | -> | // | \*\* | \S """, re.VERBOSE)
+_CLOSING = frozenset(")]}")
+# After these a formatter may wrap what follows in parentheses (a long condition, value or expression).
+_MAY_WRAP = frozenset({"if", "elif", "while", "return", "assert", "="})
+
+
+def fragment_pattern(fragment: str) -> re.Pattern[str]:
+    """Matches `fragment` however a formatter lays it out: any whitespace and line breaks between its tokens,
+    a trailing comma before a closing bracket, and parentheses wrapped around a condition or a value.
+    So a reformat of the target leaves every mutant placeable."""
+    parts: list[str] = []
+    conditions: list[str] = []  # names of the optional parentheses around an if/elif/while condition
+    wrapped: list[str] = []  # the same around a value, closed at the fragment's end
+    tokens = _TOKEN.findall(fragment)
+    for position, token in enumerate(tokens):
+        if token == ":" and conditions:
+            parts.append(rf"(?({conditions.pop()})\s*\))")  # the wrap of a condition closes before ':'
+        if token in _CLOSING and parts:
+            parts.append(r"(?:,\s*)?")  # a formatter's magic trailing comma before a closing bracket
+        parts.append(re.escape(token))
+        if token in _MAY_WRAP and position + 1 < len(tokens) and tokens[position + 1] != "(":
+            opened = conditions if token in ("if", "elif", "while") else wrapped
+            opened.append(f"wrap{position}")
+            parts.append(rf"(?P<{opened[-1]}>\s*\()?")
+    closing = "".join(rf"(?({name})\s*\))" for name in reversed(wrapped))  # no whitespace taken unless wrapped
+    return re.compile(r"\s*".join(parts) + closing)
+
+
+class UnplacedMutant(LookupError):
+    """A mutant whose text no longer occurs exactly once in the target, or whose result does not parse."""
+
+
 @dataclass(frozen=True)
 class Mutant:
-    """One small change: exact text of storage/optimized.py and what replaces it (each must occur once)."""
+    """One small change: a fragment of storage/optimized.py (matched token by token) and what replaces it."""
 
     name: str
     change: str
@@ -40,11 +74,42 @@ class Mutant:
 
     def apply(self, source: str) -> str:
         for old, new in self.edits:
-            found = source.count(old)
-            if found != 1:
-                raise LookupError(f"mutant {self.name}: {old!r} occurs {found} times in {TARGET}, not once")
-            source = source.replace(old, new)
+            found = list(fragment_pattern(old).finditer(source))
+            if len(found) != 1:
+                raise UnplacedMutant(
+                    f"mutant {self.name}: {old!r} occurs {len(found)} times in {TARGET}, not once: "
+                    "edit its text in tests/mutation.py"
+                )
+            start, end = found[0].span()
+            source = source[:start] + _laid_out_as(old, new, source, start) + source[end:]
+        try:
+            ast.parse(source)
+        except SyntaxError as e:
+            raise UnplacedMutant(f"mutant {self.name}: placed in {TARGET}, the result does not parse ({e})") from e
         return source
+
+
+def _laid_out_as(old: str, new: str, source: str, start: int) -> str:
+    """The replacement as the target lays out the place it goes: the whitespace around `old` (not matched)
+    dropped from `new`, and its later lines moved to the indentation of the line it is placed on."""
+    lead, trail = len(old) - len(old.lstrip()), old[len(old.rstrip()) :]
+    base = None
+    if lead and not new[:lead].strip():
+        new, base = new[lead:], lead  # new's first line stood at old's indentation
+    if trail and new.endswith(trail):
+        new = new[: -len(trail)]
+    lines = new.split("\n")
+    if len(lines) == 1:
+        return new
+    line_start = source.rfind("\n", 0, start) + 1
+    indent = len(source[line_start:start]) - len(source[line_start:start].lstrip())
+    if base is None:  # a fragment from mid-line: its later lines stood at its line's indentation
+        base = min(len(line) - len(line.lstrip()) for line in lines[1:] if line.strip())
+    moved = [
+        " " * max(0, len(line) - len(line.lstrip()) - base + indent) + line.lstrip() if line.strip() else line
+        for line in lines[1:]
+    ]
+    return "\n".join([lines[0], *moved])
 
 
 def _mutant(name: str, change: str, *edits: tuple[str, str]) -> Mutant:
@@ -320,7 +385,7 @@ def _environment(profile: str) -> dict[str, str]:
 
 
 _FAILED = re.compile(r"^FAILED (\S+)", re.MULTILINE)
-_MISMATCH = re.compile(r"^E\s+differential\.Mismatch: ", re.MULTILINE)
+_MISMATCH = re.compile(r"^E\s+(?:tests\.common\.)?differential\.Mismatch: ", re.MULTILINE)
 
 
 def _run_suite(project: Path, profile: str, timeout_s: float) -> tuple[int | None, str]:
@@ -387,7 +452,7 @@ def _report(verdicts: list[Verdict], source: str, profile: str, wall_s: float) -
     lines = [
         "# Mutation check",
         "",
-        f"Generated by `python tests/mutation.py` (`nox -s mutants`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"Generated by `python -m tests.mutation` (`nox -s mutants`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
         "not edited by hand.",
         "",
         f"- mutated: `{TARGET}` (sha256 {digest}...), each mutant in a temporary copy of the project",
@@ -431,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             mutant.apply(source)  # every mutant must still apply before anything runs
         print(f"checking the suite passes on the unmutated {TARGET} ...", flush=True)
         _check_the_unmutated_copy(source, args.profile, args.timeout)
-    except (LookupError, RuntimeError, subprocess.CalledProcessError) as e:
+    except (UnplacedMutant, RuntimeError, subprocess.CalledProcessError) as e:
         print(f"mutation check not run: {e}", file=sys.stderr)
         return 2
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_equivalence as properties
-import test_stateful as stateful
-from defect_classes import PLAIN_COLLECTOR
-from differential import Mismatch, side_by_side
-from threadpool_candidate import ThreadPoolSave
 
 import storage
+import tests.test_equivalence as properties
+import tests.test_stateful as stateful
+from tests.common.defect_classes import PLAIN_COLLECTOR
+from tests.common.differential import Mismatch, side_by_side
+from tests.common.threadpool_candidate import ThreadPoolSave
 
 PROPOSED = storage.CANDIDATES["proposed"]
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,9 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("spec", "exit_code", "verdict"),
     [
-        pytest.param("wrong_candidate:RecentRunsAscending", pytest.ExitCode.TESTS_FAILED, "1 failed", id="wrong"),
+        pytest.param(
+            "tests.common.wrong_candidate:RecentRunsAscending", pytest.ExitCode.TESTS_FAILED, "1 failed", id="wrong"
+        ),
         pytest.param("storage.optimized:MetricsStorage", pytest.ExitCode.OK, "1 passed", id="matching"),
     ],
 )

@@ -11,12 +11,13 @@ import types
 from pathlib import Path
 from typing import Any
 
-import defect_classes as known
 import pytest
-from differential import FILE_TIMES, Differential, first_difference, side_by_side
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import (
+
+import tests.common.defect_classes as known
+from tests.common.differential import FILE_TIMES, Differential, first_difference, side_by_side
+from tests.common.strategies import (
     DEFAULT_RESULTS_DIR,
     RAW_NAME,
     SUMMARY_NAME,

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bench import gate
-from bench.fixtures import Fixtures
-from bench.operations import case_name, cases
-from bench.planted import planted_class
-from bench.stats import RatioInterval
-from bench.verdict import Verdict
+from bench.errors import ExitCode, UsageError
+from bench.gate import check as gate
+from bench.gate.planted import planted_class
+from bench.model.fixtures import Fixtures
+from bench.model.operations import case_name, cases
+from bench.model.stats import RatioInterval
+from bench.model.verdict import Verdict
 from storage import optimized
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,7 @@ def test_decision_rule_naming_an_unknown_benchmark_is_refused(tmp_path: Path) ->
         "[tool.bench.gate]\nfalse_alarm_rate = 0.05\nminimum_effect = 0.05\ninstruction_tolerance = 0.005\n"
         '[tool.bench.gate.minimum_effect_per_benchmark]\n"no_such[1]" = 0.1\n'
     )
-    with pytest.raises(gate.UsageError, match=r"names no benchmark: \['no_such\[1\]'\]"):
+    with pytest.raises(UsageError, match=r"names no benchmark: \['no_such\[1\]'\]"):
         gate.load_config(pyproject)
 
 
@@ -98,7 +99,7 @@ def test_decision_rule_out_of_range_is_refused_with_its_value(tmp_path: Path) ->
     pyproject.write_text(
         "[tool.bench.gate]\nfalse_alarm_rate = 0.05\nminimum_effect = 5.0\ninstruction_tolerance = 0.005\n"
     )
-    with pytest.raises(gate.UsageError, match=r"minimum_effect = 5\.0"):
+    with pytest.raises(UsageError, match=r"minimum_effect = 5\.0"):
         gate.load_config(pyproject)
 
 
@@ -115,12 +116,12 @@ def test_saved_ratios_with_another_baseline_hash_are_refused(tmp_path: Path) -> 
     saved.write_text(
         json.dumps({"format": 1, "provenance": {**expected, "baseline_sha256": "0" * 64}, "benchmarks": {}})
     )
-    with pytest.raises(gate.UsageError, match="provenance mismatch on baseline_sha256"):
+    with pytest.raises(UsageError, match="provenance mismatch on baseline_sha256"):
         gate.load_saved(saved, expected)
 
 
 def test_missing_saved_ratios_say_how_to_create_them(tmp_path: Path) -> None:
-    with pytest.raises(gate.UsageError, match="nox -s rebaseline"):
+    with pytest.raises(UsageError, match="nox -s rebaseline"):
         gate.load_saved(tmp_path / "none.json", gate.provenance(Fixtures()))
 
 
@@ -134,28 +135,28 @@ def test_planted_class_spends_the_planted_share_on_top(tmp_path: Path) -> None:
     slow = planted_class("optimized", "get_recent_runs", 100)
     assert issubclass(slow, optimized.MetricsStorage)
     assert slow.get_recent_runs(str(tmp_path)) == []
-    with pytest.raises(LookupError, match="cannot plant"):
+    with pytest.raises(UsageError, match="cannot plant"):
         planted_class("optimized", "reset", 10)
 
 
 def _gate(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "bench.gate", "--only", SMALLEST, "--processes", "3", *args]
+    command = [sys.executable, "-m", "bench", "gate", "--only", SMALLEST, "--processes", "3", *args]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
 
 
 def test_gate_fails_a_planted_2x_regression() -> None:
-    run = _gate("--candidate", "bench.planted:optimized__get_recent_runs__plus100")
-    assert run.returncode == gate.REGRESSION, run.stdout + run.stderr
+    run = _gate("--candidate", "bench.gate.planted:optimized__get_recent_runs__plus100")
+    assert run.returncode == ExitCode.FAILED, run.stdout + run.stderr
     assert f"REGRESSED  {SMALLEST}: candidate/baseline" in run.stdout
 
 
 def test_gate_passes_the_unchanged_store() -> None:
     run = _gate("--candidate", "optimized")
-    assert run.returncode == gate.PASS, run.stdout + run.stderr
+    assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     assert "0 failed, 1 passed" in run.stdout
 
 
 def test_gate_reports_a_usage_error_with_exit_2() -> None:
     run = _gate("--candidate", "no_such_store")
-    assert run.returncode == gate.USAGE
+    assert run.returncode == ExitCode.USAGE
     assert "unknown candidate 'no_such_store'" in run.stderr

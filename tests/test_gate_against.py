@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from store_repository import REPO_ROOT, commit, git, new_repository
 
-from bench import gate, revision
-from bench.gate_calibration import clopper_pearson
-from bench.planted import plant_slowdown_in_source, plant_work_in_source
+from bench.errors import ExitCode
+from bench.gate.calibration import clopper_pearson
+from bench.gate.planted import plant_slowdown_in_source, plant_work_in_source
+from bench.runners import revision
+from tests.common.store_repository import REPO_ROOT, commit, git, new_repository
 
 SLOWED = "get_recent_runs"
 # The smallest benchmark of the slowed method, and one of another method that must stay unchanged.
@@ -42,7 +43,7 @@ def _gate_on(history: dict[str, str | Path], checkout: str, *args: str) -> subpr
     git(repo, "checkout", "-q", "--detach", checkout)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(REPO_ROOT)])}
     only = [arg for name in BENCHMARKS for arg in ("--only", name)]
-    command = [sys.executable, "-m", "bench.gate", *only, "--processes", "3", "--rounds", "6", *args]
+    command = [sys.executable, "-m", "bench", "gate", *only, "--processes", "3", "--rounds", "6", *args]
     return subprocess.run(command, cwd=repo, env=environment, capture_output=True, text=True, timeout=600)
 
 
@@ -57,7 +58,7 @@ def _verdict_lines(run: subprocess.CompletedProcess[str]) -> dict[str, str]:
 
 def test_a_commit_that_changes_only_a_comment_passes(history: dict[str, str | Path]) -> None:
     run = _gate_on(history, str(history["comment"]), "--against", str(history["reference"]))
-    assert run.returncode == gate.PASS, run.stdout + run.stderr
+    assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     lines = _verdict_lines(run)
     assert set(lines) == set(BENCHMARKS), run.stdout
     assert all(line.startswith(("UNCHANGED", "IMPROVED")) for line in lines.values()), run.stdout
@@ -67,7 +68,7 @@ def test_a_commit_30_percent_slower_in_one_method_fails_on_that_methods_benchmar
     history: dict[str, str | Path],
 ) -> None:
     run = _gate_on(history, str(history["slower"]), "--against", str(history["reference"]))
-    assert run.returncode == gate.REGRESSION, run.stdout + run.stderr
+    assert run.returncode == ExitCode.FAILED, run.stdout + run.stderr
     lines = _verdict_lines(run)
     assert lines["get_recent_runs[100]"].startswith("REGRESSED"), run.stdout
     assert not lines["get_run_metrics_warm[5000]"].startswith("REGRESSED"), run.stdout
@@ -76,7 +77,7 @@ def test_a_commit_30_percent_slower_in_one_method_fails_on_that_methods_benchmar
 
 def test_a_revision_that_does_not_resolve_is_a_usage_error_naming_it(history: dict[str, str | Path]) -> None:
     run = _gate_on(history, str(history["comment"]), "--against", "no-such-revision")
-    assert run.returncode == gate.USAGE, run.stdout + run.stderr
+    assert run.returncode == ExitCode.USAGE, run.stdout + run.stderr
     assert "revision 'no-such-revision' does not name a commit" in run.stderr
 
 
@@ -90,7 +91,7 @@ def test_a_revision_whose_answers_fail_the_check_is_a_usage_error_naming_it(
     optimized.write_text(optimized.read_text() + answers_nothing)
     wrong = commit(repo, "answers nothing")
     run = _gate_on(history, str(history["comment"]), "--against", wrong)
-    assert run.returncode == gate.USAGE, run.stdout + run.stderr
+    assert run.returncode == ExitCode.USAGE, run.stdout + run.stderr
     assert f"the store at {wrong[:12]} fails the answer check" in run.stderr
 
 

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from store_repository import REPO_ROOT, commit, new_repository
 
-from bench import gate
-from bench.planted import plant_slowdown_in_source
+from bench.errors import ExitCode
+from bench.gate.planted import plant_slowdown_in_source
+from tests.common.store_repository import REPO_ROOT, commit, new_repository
 
 BENCHMARK = "get_recent_runs[100]"
 FAST = ("--processes", "3", "--rounds", "4")
@@ -44,8 +44,8 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"repo": repo, "commits": commits}
 
 
-def _bench(module: str, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", module, *args]
+def _bench(command_name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "bench", command_name, *args]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False)
 
 
@@ -55,8 +55,8 @@ def history(repository: dict[str, object], tmp_path_factory: pytest.TempPathFact
     summary = output / "history.json"
     repo = str(repository["repo"])
     args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, *FAST]
-    run = _bench("bench.history", "--last", "10", *args, "--json", str(summary))
-    assert run.returncode == gate.PASS, run.stdout + run.stderr
+    run = _bench("history", "--last", "10", *args, "--json", str(summary))
+    assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     return {"run": run, "document": json.loads(summary.read_text()), "output": output, "args": args}
 
 
@@ -88,13 +88,13 @@ def test_history_records_a_commit_whose_store_does_not_import_as_skipped_with_th
 def test_history_resumes_skipping_what_this_machine_measured(history: dict[str, object]) -> None:
     args = history["args"]
     assert isinstance(args, list)
-    again = _bench("bench.history", "--last", "10", *args)
-    assert again.returncode == gate.PASS, again.stdout + again.stderr
+    again = _bench("history", "--last", "10", *args)
+    assert again.returncode == ExitCode.OK, again.stdout + again.stderr
     assert again.stdout.count("already measured here") == 10
 
 
 def test_shards_split_the_commits_between_runners(repository: dict[str, object], tmp_path: Path) -> None:
-    from bench.history import Commit, shard
+    from bench.history.points import Commit, shard
 
     commits = [Commit(str(n), "", "") for n in range(10)]
     shares = [shard(commits, f"{k}/3") for k in (1, 2, 3)]
@@ -105,8 +105,8 @@ def test_find_names_the_commit_that_doubled_the_cost(repository: dict[str, objec
     commits = repository["commits"]
     assert isinstance(commits, dict)
     repo = str(repository["repo"])
-    run = _bench("bench.find", commits["reference"], commits["after it 4"], "--only", BENCHMARK, "--repo", repo, *FAST)
-    assert run.returncode == gate.PASS, run.stdout + run.stderr
+    run = _bench("find", commits["reference"], commits["after it 4"], "--only", BENCHMARK, "--repo", repo, *FAST)
+    assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     lines = run.stdout.strip().splitlines()
     slow = commits["get_recent_runs twice as slow"]
     assert lines[-1] == f"first slow commit: {slow} get_recent_runs twice as slow"
@@ -117,7 +117,7 @@ def test_find_names_the_commit_that_doubled_the_cost(repository: dict[str, objec
 def test_the_report_shows_the_history_and_its_change_point(
     repository: dict[str, object], history: dict[str, object], tmp_path: Path
 ) -> None:
-    from bench import report
+    from bench.report import build as report
 
     sample = Path(__file__).parent / "data" / "report_sample"
     shutil.copytree(sample, tmp_path / "results")

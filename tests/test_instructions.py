@@ -6,9 +6,10 @@ import shutil
 
 import pytest
 
-from bench import instructions
-from bench.fixtures import Fixtures
-from bench.planted import planted_work_name
+from bench.gate import instructions as saved_counts
+from bench.gate.planted import planted_work_name
+from bench.model.fixtures import Fixtures
+from bench.runners import instructions
 
 SMALLEST = "get_recent_runs[100]"
 SEED = Fixtures().seed
@@ -37,11 +38,11 @@ def test_planted_extra_work_is_counted_and_fails_the_instruction_gate(
     base = unchanged_counts[0].instructions
     spread = abs(unchanged_counts[1].instructions / base - 1)
     planted = instructions.count(
-        SMALLEST, f"bench.planted:{planted_work_name('optimized', 'get_recent_runs', 100)}", 1, SEED
+        SMALLEST, f"bench.gate.planted:{planted_work_name('optimized', 'get_recent_runs', 100)}", 1, SEED
     )
     assert planted.instructions > base * 1.02
     saved = {SMALLEST: {"optimized": {"instructions_per_call": base, "tolerance": max(4 * spread, 0.001)}}}
-    ((failed, line),) = instructions.check(saved, {SMALLEST: {"optimized": planted}}, "optimized")
+    ((failed, line),) = saved_counts.check(saved, {SMALLEST: {"optimized": planted}}, "optimized")
     assert failed, line
-    ((passed_failed, _),) = instructions.check(saved, {SMALLEST: {"optimized": unchanged_counts[1]}}, "optimized")
+    ((passed_failed, _),) = saved_counts.check(saved, {SMALLEST: {"optimized": unchanged_counts[1]}}, "optimized")
     assert not passed_failed

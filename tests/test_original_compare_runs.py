@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_equivalence as properties
-from differential import Mismatch
-from old_baseline_candidate import TruthyCompare
 
+import tests.test_equivalence as properties
 from storage import baseline, optimized
 from storage.latency import LatencyCollector
+from tests.common.differential import Mismatch
+from tests.common.old_baseline_candidate import TruthyCompare
 
 RESULTS = Path("astraguard/hil/results")  # compare_runs looks the other run up under the default folder
 NOT_LOADED_B = {"error": "Could not load metrics for run b", "metrics": {}}

@@ -11,7 +11,8 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from concurrent_store_workers import (
+
+from tests.common.concurrent_store_workers import (
     Listing,
     Read,
     Save,

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tagged_collectors import (
+
+from storage import optimized
+from tests.common.tagged_collectors import (
     expected_csv,
     expected_summary,
     tag_of_csv,
@@ -29,11 +31,9 @@ from tagged_collectors import (
     without_timestamp,
 )
 
-from storage import optimized
-
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
-WORKER = TESTS_DIR / "save_loop_worker.py"
+WORKER = TESTS_DIR / "common" / "save_loop_worker.py"
 RUN_ID = "killed-run"
 SIZE = 2000  # measurements per save: a ~100 KB CSV, so kills land inside writes as well as between them
 MAX_KILL_DELAY_S = 0.04  # after "ready": spans several saves, and often none has completed yet

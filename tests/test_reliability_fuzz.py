@@ -13,14 +13,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from call_outcomes import Outcome, outcome_of
-from differential import DivergenceRules, declared_divergences
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from strategies import ResultTree, limits, result_trees, summary_texts
-from tagged_collectors import expected_summary
 
 from storage import baseline, optimized
+from tests.common.call_outcomes import Outcome, outcome_of
+from tests.common.differential import DivergenceRules, declared_divergences
+from tests.common.strategies import ResultTree, limits, result_trees, summary_texts
+from tests.common.tagged_collectors import expected_summary
 
 SUMMARY = optimized.SUMMARY_NAME
 SOAK_SUMMARIES = 10_000  # about 3 ms each

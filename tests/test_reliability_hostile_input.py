@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from call_outcomes import Outcome, outcome_of
-from tagged_collectors import tagged_collector
 
 from storage import baseline, optimized
 from storage.latency import LatencyCollector
+from tests.common.call_outcomes import Outcome, outcome_of
+from tests.common.tagged_collectors import tagged_collector
 
 SUMMARY = optimized.SUMMARY_NAME
 BLOCKED_READ_TIMEOUT_S = 10

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from call_outcomes import Outcome, outcome_of
-from tagged_collectors import expected_csv, expected_summary, tag_of_csv, tag_of_summary, tagged_collector
 
 from storage import optimized, resolve
+from tests.common.call_outcomes import Outcome, outcome_of
+from tests.common.tagged_collectors import expected_csv, expected_summary, tag_of_csv, tag_of_summary, tagged_collector
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
@@ -93,7 +93,8 @@ def _error(attempt: Attempt, candidate_dir: Path) -> tuple[type[BaseException], 
 def _save_under_limit(candidate: str, results_dir: Path, limit: int) -> dict[str, object]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, str(TESTS_DIR / "save_under_file_size_limit.py"), candidate, str(results_dir), RUN_ID]
+    worker = TESTS_DIR / "common" / "save_under_file_size_limit.py"
+    command = [sys.executable, str(worker), candidate, str(results_dir), RUN_ID]
     command += ["--limit", str(limit), "--size", str(SECOND_SIZE)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=True)
     return json.loads(done.stdout)

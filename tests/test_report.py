@@ -1,4 +1,4 @@
-"""bench.report builds REPORT.md and its figures from saved results only: a small sample of real runs.
+"""bench.report.build builds REPORT.md and its figures from saved results only: a small sample of real runs.
 
 tests/data/report_sample holds trimmed copies of real result files: three candidates' pyperf runs, one
 pytest-benchmark run, a floors run and an equivalence record.
@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from bench import claims, equivalence, floors, report
-from bench.claims import CLAIMS, Claim
-from bench.fixtures import Fixtures
-from bench.floors import REFERENCE
-from bench.stats import RatioInterval
-from bench.summary import load_pyperf
+from bench.errors import UsageError
+from bench.model import floors
+from bench.model.fixtures import Fixtures
+from bench.model.floors import REFERENCE
+from bench.model.results import load_pyperf
+from bench.model.stats import RatioInterval
+from bench.report import build as report
+from bench.report import claims
+from bench.report.claims import CLAIMS, Claim
+from bench.runners import equivalence
 
 SAMPLE = Path(__file__).parent / "data" / "report_sample"
 CANDIDATES_IN_SAMPLE = ("baseline", "optimized", "proposed")
@@ -173,14 +177,14 @@ def test_report_runs_no_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr("subprocess.run", refuse)
     monkeypatch.setattr("subprocess.Popen", refuse)
     monkeypatch.setattr("pyperf.Runner", refuse)
-    monkeypatch.setattr("bench.operations.prepare", refuse)
+    monkeypatch.setattr("bench.model.operations.prepare", refuse)
     assert report.write_report(SAMPLE, tmp_path / "REPORT.md", fallback=SAMPLE).is_file()
 
 
 def test_report_without_a_baseline_run_fails_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "pyperf").mkdir()
     shutil.copy(SAMPLE / "pyperf" / "optimized.json", tmp_path / "pyperf")
-    with pytest.raises(FileNotFoundError, match=r"baseline\.json"):
+    with pytest.raises(UsageError, match=r"baseline\.json"):
         report.load(tmp_path, fallback=tmp_path)
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from differential import FILE_TIMES, Differential, StorePair, file_times, frozen_clocks
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule, run_state_machine_as_test
-from strategies import (
+
+from tests.common.differential import FILE_TIMES, Differential, StorePair, file_times, frozen_clocks
+from tests.common.strategies import (
     DEFAULT_RESULTS_DIR,
     RAW_NAME,
     SUMMARY_NAME,

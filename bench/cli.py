@@ -1,0 +1,89 @@
+"""The one entry point, `python -m bench <command>`, and the one place where errors become exit codes.
+
+Each command is a module with `HELP`, `add_arguments(parser)` and `run(args) -> ExitCode`; only the chosen
+command's module is imported (start-up cost: `python -m bench --help` needs none of them). A bare
+`python -m bench [options]` is `python -m bench run [options]`, the main job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+from bench.errors import BenchError, ExitCode
+
+
+class Command(Protocol):
+    """What a command module offers the CLI."""
+
+    HELP: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> ExitCode: ...
+
+
+# name: (module, one line for `python -m bench --help`); the module's HELP says the same at greater length.
+COMMANDS: Final = {
+    "run": ("bench.jobs.run", "the main job: both suites, candidates interleaved, one table, the report (default)"),
+    "gate": ("bench.gate.check", "the CI perf gate: the working tree against a git revision or the saved ratios"),
+    "report": ("bench.report.build", "results/REPORT.md and its plots from saved results (never benchmarks)"),
+    "summary": ("bench.report.summary", "the main job's table again, from a results folder"),
+    "instructions": ("bench.gate.instructions", "instruction (callgrind) and system-call (strace) counts per call"),
+    "calibrate": ("bench.gate.calibration", "the gate's false-alarm and detection rates; regenerates results/GATE.md"),
+    "floors": ("bench.runners.pyperf_floors", "the least work each answer needs, beside the store (floors.json)"),
+    "equivalence": ("bench.runners.equivalence", "the equivalence suite per candidate: results/equivalence.json"),
+    "soak": ("bench.jobs.soak", "reliability tests long and short, the fsync cost, then results/RELIABILITY.md"),
+    "history": ("bench.history.points", "a point per commit, and the change points in them (E-Divisive)"),
+    "find": ("bench.history.bisect", "bisect GOOD..BAD for the first commit that slowed the --only benchmarks"),
+}
+DEFAULT_COMMAND: Final = "run"
+EPILOG: Final = (
+    "exit status: 0 all held; 1 a regression or a failed check; 2 a usage error, or saved files that do not "
+    "match (provenance); 130 interrupted. An unexpected exception prints its traceback (exit 1)."
+)
+
+
+def _chosen(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """(command, argv with the command spelled out): the first word names it, else it is the main job."""
+    argv = list(argv)
+    if argv and argv[0] in ("-h", "--help"):
+        return None, argv
+    if argv and argv[0] in COMMANDS:
+        return argv[0], argv
+    return DEFAULT_COMMAND, [DEFAULT_COMMAND, *argv]
+
+
+def parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; only the chosen command's module is imported to add its arguments."""
+    top = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmarks, the CI perf gate, history and reports for the latency metrics stores.",
+        epilog=EPILOG,
+    )
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
+        if name == chosen:
+            command: Command = importlib.import_module(module_name)  # type: ignore[assignment]
+            sub.description = command.HELP
+            command.add_arguments(sub)
+            sub.set_defaults(run=command.run)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    chosen, argv = _chosen(sys.argv[1:] if argv is None else argv)
+    args = parser(chosen).parse_args(argv)  # --help and bad options exit here, through argparse (0 and 2)
+    assert chosen is not None  # no command is chosen only by --help, which has exited
+    try:
+        return int(args.run(args))
+    except BenchError as e:  # only the harness's own: any other exception is a bug, and keeps its traceback
+        print(f"python -m bench {chosen}: error: {e}", file=sys.stderr)
+        return int(e.exit_code)
+    except KeyboardInterrupt:
+        print(f"python -m bench {chosen}: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)

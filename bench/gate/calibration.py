@@ -1,0 +1,572 @@
+"""`python -m bench calibrate`: how often the gate cries wolf, and how often it catches a real regression.
+
+Runs the gate many times on small benchmarks: with the unchanged optimized store (A/A against its
+saved ratio) and with +10%, +25% and +100% planted on the benchmark's own method (bench.gate.planted).
+Writes the measured rates and the time it took to results/GATE.md. A gate whose power is not
+measured is a gate that may never fire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from bench.errors import ExitCode, UsageError
+from bench.gate import check as gate
+from bench.gate import instructions
+from bench.gate.planted import method_timed_by, plant_work_in_source, planted_name
+from bench.model import results
+from bench.model.fixtures import Fixtures
+from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases, find_case
+from bench.model.options import add_only_option, add_seed_option
+from bench.model.verdict import Verdict
+from bench.runners import instructions as counting
+from bench.runners import revision
+
+HELP: Final = (
+    "Calibrate `gate --against`: A/A runs against HEAD, planted slowdowns, instruction counts; writes the JSON "
+    "and regenerates results/GATE.md. --saved-ratios and --saved-counts run the older calibrations of the "
+    "saved-ratio and saved-count checks. A timing job: nothing else may use the CPU."
+)
+GATE_REPORT: Final = results.GATE_REPORT
+WALL_CLOCK_CALIBRATION: Final = results.SAVED_RATIO_CALIBRATION.path
+AGAINST_CALIBRATION: Final = results.AGAINST_CALIBRATION.path
+DEFAULT_BENCHMARKS: Final = ("get_recent_runs[100]", "save_latency_stats[1000]")
+PLANTED_PERCENTS: Final = (10, 25, 100)
+DEFAULT_RUNS: Final = 20
+TARGETS: Final = "false alarms <= 5%; detection >= 95% at +25% and 100% at +100%"
+
+
+@dataclass(frozen=True)
+class Trial:
+    benchmark: str
+    planted_percent: int  # 0 for the unchanged store
+    runs: int
+    failures: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.failures / self.runs
+
+
+def candidate_for(benchmark: str, percent: int) -> str:
+    if percent == 0:
+        return gate.DEFAULT_CANDIDATE
+    operation, _ = find_case(benchmark)
+    return f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method_timed_by(operation.name), percent)}"
+
+
+def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, gate.Band], args: argparse.Namespace) -> Trial:
+    candidate = candidate_for(benchmark, percent)
+    arms = gate.Arms(gate.Arm(candidate))
+    measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS, lambda _: None)
+    failures = 0
+    started = time.monotonic()
+    for run in range(runs):
+        (outcome,) = gate.judge([benchmark], saved, measure, args.processes, args.max_reruns)
+        failures += outcome.fails
+        print(f"{benchmark} +{percent}% run {run + 1}/{runs}: {outcome.line()}", file=sys.stderr, flush=True)
+    return Trial(benchmark, percent, runs, failures, time.monotonic() - started)
+
+
+def render_wall_clock(calibration: dict) -> list[str]:
+    settings = calibration["settings"]
+    lines = [
+        "## Wall-clock gate",
+        "",
+        f"Each row runs the CI gate (`python -m bench gate`) {settings['runs']} times on one benchmark: the",
+        "unchanged optimized store against its saved ratio (A/A), and the same store with a planted extra",
+        "cost on the benchmark's own method (`bench.gate.planted`: each call busy-waits that share of its own",
+        f"duration). Gate settings: {settings['processes']} worker processes, {settings['rounds']} interleaved",
+        f"rounds each, up to {settings['max_reruns']} re-runs of an inconclusive verdict, a regression",
+        f"confirmed in fresh processes. Targets: {TARGETS}.",
+        "",
+        "| benchmark | saved ratio | tolerance | planted | runs | failed | rate | what the rate is | time per run |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    trials = [Trial(**t) for t in calibration["trials"]]
+    for t in trials:
+        what = "false alarms" if t.planted_percent == 0 else "detection"
+        s = calibration["saved"][t.benchmark]
+        lines.append(
+            f"| `{t.benchmark}` | {s['ratio']:.4f} | {s['tolerance']:.1%} | +{t.planted_percent}% | {t.runs} | "
+            f"{t.failures} | {t.rate:.0%} | {what} | {t.seconds / t.runs:.1f} s |"
+        )
+    lines += ["", "Against the targets:", ""]
+    for benchmark in dict.fromkeys(t.benchmark for t in trials):
+        by_percent = {t.planted_percent: t for t in trials if t.benchmark == benchmark}
+        checks = []
+        if 0 in by_percent:
+            checks.append(_check("false alarms", by_percent[0].rate, by_percent[0].rate <= 0.05))
+        if 25 in by_percent:
+            checks.append(_check("detection at +25%", by_percent[25].rate, by_percent[25].rate >= 0.95))
+        if 100 in by_percent:
+            checks.append(_check("detection at +100%", by_percent[100].rate, by_percent[100].rate == 1.0))
+        if 10 in by_percent:
+            checks.append(f"detection at +10% {by_percent[10].rate:.0%} (no target)")
+        lines.append(f"- `{benchmark}`: " + "; ".join(checks))
+    lines += ["", f"Wall-clock calibration took {calibration['seconds'] / 60:.1f} minutes in all.", ""]
+    return lines
+
+
+def render_instructions(calibration: dict) -> list[str]:
+    repeats = ", ".join(f"{r:,.0f}" for r in calibration["repeat_instructions"])
+    return [
+        "## Instruction-count gate",
+        "",
+        "Written by `python -m bench calibrate --saved-counts`. The count of the unchanged optimized store,",
+        f"repeated {len(calibration['repeat_instructions'])} times on `{calibration['benchmark']}` "
+        f"({calibration['calls_per_run']} calls per counted run, PYTHONHASHSEED fixed):",
+        "",
+        f"- instructions per call: {repeats}",
+        f"- largest deviation from their median: {calibration['spread']:.4%}; saved tolerance: "
+        f"{calibration['saved_tolerance']:.4%}",
+        f"- planted +2% work ({calibration['planted_iterations']:,} loop iterations per call, `bench.gate.planted` "
+        f"`__work`): measured growth {calibration['planted_growth']:+.3%}, "
+        f"{'caught' if calibration['planted_fails'] else 'NOT caught'}; unchanged store "
+        f"{'failed (a false alarm)' if calibration['unchanged_fails'] else 'passed'}",
+        "",
+        "```",
+        *calibration["lines"],
+        "```",
+        "",
+        f"Instruction calibration took {calibration['seconds']:.0f} s.",
+        "",
+    ]
+
+
+def write_gate_report(output: Path = GATE_REPORT, against: Path = AGAINST_CALIBRATION) -> str:
+    """GATE.md from whichever calibrations have been saved: against a revision, then the older saved-ratio ones."""
+    lines = [
+        "# Gate calibration",
+        "",
+        f"Generated from {results.shown(against)} (`python -m bench calibrate`), and for the older saved-ratio",
+        "gate from",
+        "results/gate/calibration.json (`python -m bench calibrate --saved-ratios`) and",
+        "results/instructions/calibration.json (`python -m bench calibrate --saved-counts`); never edited by hand.",
+        "",
+    ]
+    sections = (
+        (against, render_against),
+        (WALL_CLOCK_CALIBRATION, render_wall_clock),
+        (instructions.CALIBRATION, render_instructions),
+    )
+    for path, render in sections:
+        if path.is_file():
+            lines += render(json.loads(path.read_text()))
+        else:
+            lines += [f"(No {path} yet.)", ""]
+    report = "\n".join(lines)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
+    return report
+
+
+def _check(what: str, rate: float, met: bool) -> str:
+    return f"{what} {rate:.0%} ({'met' if met else 'NOT met'})"
+
+
+# --- against a revision: whole-gate A/A, planted regressions, instruction counts -----------------
+
+AA_RUNS: Final = 30
+PLANTED_RUNS: Final = {10: 20, 5: 10, 25: 10}  # planted percent: gate runs on each operation's benchmarks
+INSTRUCTION_AA_RUNS: Final = 10
+INSTRUCTION_PLANTED_GROWTH: Final = 0.01
+# Each instruction A/A run grows the environment and the temporary folder's name by a different amount.
+PADDING_STEP: Final = 211
+AGAINST_TARGETS: Final = {
+    "wall_aa": "0 false alarms in at least 30 whole-gate runs",
+    "wall_10": "at least 95% detection of +10% on every benchmark",
+    "wall_25": "100% detection of +25%",
+    "instructions": "0 false alarms; +1% caught on every operation",
+}
+
+
+def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) binomial interval for successes/trials, by bisection on the binomial tail."""
+    if not 0 <= successes <= trials or trials < 1:
+        raise ValueError(f"need 0 <= successes <= trials, trials >= 1; got {successes}/{trials}")
+    tail = (1 - confidence) / 2
+
+    def at_most(k: int, p: float) -> float:
+        return sum(math.comb(trials, i) * p**i * (1 - p) ** (trials - i) for i in range(k + 1))
+
+    def solve(too_low: Callable[[float], bool]) -> float:
+        low, high = 0.0, 1.0
+        for _ in range(100):
+            middle = (low + high) / 2
+            low, high = (middle, high) if too_low(middle) else (low, middle)
+        return (low + high) / 2
+
+    # Upper: the p at which seeing at most `successes` has probability tail; lower: at least `successes`.
+    upper = 1.0 if successes == trials else solve(lambda p: at_most(successes, p) > tail)
+    lower = 0.0 if successes == 0 else solve(lambda p: 1 - at_most(successes - 1, p) < tail)
+    return lower, upper
+
+
+def _require_clean_store(head: revision.Snapshot) -> None:
+    """An A/A against HEAD is only one if the working tree's store is HEAD's."""
+    changed = subprocess.run(
+        ["git", "-C", str(revision.working_repository()), "status", "--porcelain", "--", revision.PACKAGE],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if changed:
+        raise UsageError(
+            f"{revision.PACKAGE}/ differs from {head.label} ({changed.splitlines()[0].strip()} ...): "
+            "commit or stash it, the A/A runs compare the working tree with HEAD"
+        )
+
+
+def _chosen(name: str, args: Any) -> bool:
+    return not args.only or name in args.only
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _gate_run(names: list[str], candidate: str, head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
+    started = time.monotonic()
+    outcomes = gate.judge_against(
+        names,
+        candidate,
+        head,
+        config,
+        processes=args.processes,
+        rounds=args.rounds,
+        max_reruns=args.max_reruns,
+        seed=args.seed,
+    )
+    for outcome in outcomes:
+        _say(gate.against_line(outcome, head, None))
+    return {
+        "candidate": candidate,
+        "failed": [o.name for o in outcomes if o.fails],
+        "estimates": {o.name: o.interval.estimate for o in outcomes if o.interval},
+        "detectable": {o.name: gate.detectable_slowdown(o.interval, o.band) for o in outcomes if o.interval and o.band},
+        "processes": {o.name: o.processes for o in outcomes},
+        "seconds": time.monotonic() - started,
+    }
+
+
+def wall_clock_calibration(head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
+    """Whole-gate A/A runs, then each operation's benchmarks with planted slowdowns."""
+    names = [case_name(op, size) for op, size in cases() if _chosen(case_name(op, size), args)]
+    aa = []
+    for run in range(args.aa_runs):
+        _say(f"A/A run {run + 1}/{args.aa_runs} against {head.label}")
+        aa.append(_gate_run(names, gate.DEFAULT_CANDIDATE, head, config, args))
+    planted = []
+    for operation in OPERATIONS:
+        op_names = [case_name(operation, size) for size in operation.sizes if _chosen(case_name(operation, size), args)]
+        if not op_names:
+            continue
+        method = method_timed_by(operation.name)
+        for percent, runs in args.planted_runs.items():
+            candidate = f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method, percent)}"
+            for run in range(runs):
+                _say(f"{operation.name} +{percent}% run {run + 1}/{runs}")
+                planted.append(
+                    {
+                        "operation": operation.name,
+                        "percent": percent,
+                        **_gate_run(op_names, candidate, head, config, args),
+                    }
+                )
+    return {"aa": aa, "planted": planted}
+
+
+def instruction_calibration(head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
+    """Instruction A/A runs (each in another environment size and temporary path), then +1% planted per operation."""
+    names = [name for name in counting.selected_names(True, None) if _chosen(name, args)]
+    aa = []
+    for run in range(args.instruction_runs):
+        padding = run * PADDING_STEP
+        started = time.monotonic()
+        pairs = counting.measure_against(
+            names, gate.DEFAULT_CANDIDATE, head, args.seed, _say, paddings=(padding, padding)
+        )
+        verdicts = {name: instructions.decide(pair, config.instruction_tolerance) for name, pair in pairs.items()}
+        aa.append(
+            {
+                "padding": padding,
+                "growth": {name: pair.growth for name, pair in pairs.items()},
+                "failed": [name for name, v in verdicts.items() if v.fails],
+                "seconds": time.monotonic() - started,
+            }
+        )
+    planted = [_instruction_planted(name, head, config, args) for name in names]
+    return {"aa": aa, "planted": planted}
+
+
+def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
+    """+1% planted in the committed source of the method `name` times (a loop line), against HEAD's count."""
+    operation, _ = find_case(name)
+    method = method_timed_by(operation.name)
+    started = time.monotonic()
+    store_module = revision.DEFAULT_STORE.partition(":")[0]
+    source = head.modules()[store_module]
+
+    def with_work(iterations: int) -> revision.Snapshot:
+        return head.with_source(store_module, plant_work_in_source(source, method, iterations), f"work{iterations}")
+
+    def count_with(iterations: int) -> float:
+        snapshot = with_work(iterations)
+        _say(f"counting {name} with {iterations} planted iterations")
+        return counting.count(
+            name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot
+        ).instructions
+
+    build_fixtures(Fixtures(seed=args.seed), [find_case(name)])
+    base = counting.count(name, head.spec(), counting.DEFAULT_CALLS, args.seed, at=head)
+    iterations, fixed = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
+    snapshot = with_work(iterations)
+    pair = counting.Pair(
+        counting.count(name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot), base
+    )
+    return {
+        "benchmark": name,
+        "method": method,
+        "iterations": iterations,
+        "fixed_instructions": fixed,
+        "growth": pair.growth,
+        "caught": instructions.decide(pair, config.instruction_tolerance) is Verdict.REGRESSED,
+        "seconds": time.monotonic() - started,
+    }
+
+
+def render_against(calibration: dict) -> list[str]:
+    """GATE.md's section on the gate against a revision, from its calibration JSON."""
+    settings, config = calibration["settings"], calibration["config"]
+    lines = [
+        "## Against a revision (`python -m bench gate --against REV`, what CI runs)",
+        "",
+        f"Reference: the working tree's store against HEAD ({calibration['reference'][:12]}), the same code (A/A),",
+        f"and with a planted slowdown. Gate settings: {settings['processes']} processes, {settings['rounds']} rounds",
+        f"each, up to {settings['max_reruns']} re-runs; rule from pyproject.toml: minimum effect "
+        f"{config['default_minimum_effect']:.0%}, {config['false_alarm_rate']:.0%} nominal false alarms per run "
+        "(Bonferroni over its benchmarks), a regression confirmed in fresh processes.",
+        f"Interval upper bounds are Clopper-Pearson 95%. Targets: {'; '.join(AGAINST_TARGETS.values())}.",
+        "",
+    ]
+    wall = calibration.get("wall_clock")
+    if wall:
+        aa = wall["aa"]
+        alarms, upper = _alarms(aa)
+        lines += [
+            "### Wall clock: A/A, whole gate (all benchmarks)",
+            "",
+            f"- {len(aa)} runs, **{alarms} with any false alarm** (rate {alarms / max(len(aa), 1):.0%}, "
+            f"95% upper bound {upper:.1%}); {_met(alarms == 0 and len(aa) >= AA_RUNS)}",
+            f"- time per whole-gate run: median {statistics.median(r['seconds'] for r in aa):.0f} s" if aa else "",
+            "",
+            "| benchmark | false alarms | median estimate | median smallest slowdown caught |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name in aa[0]["estimates"] if aa else []:
+            failures = sum(name in run["failed"] for run in aa)
+            estimate = statistics.median(run["estimates"][name] for run in aa)
+            detectable = statistics.median(run["detectable"][name] for run in aa)
+            lines.append(f"| `{name}` | {failures}/{len(aa)} | {estimate:.4f} | +{detectable:.1%} |")
+        lines += [
+            "",
+            "### Wall clock: planted slowdowns, each run on the planted operation's benchmarks",
+            "",
+            "The planted copy wraps the method (`bench.gate.planted`); on a call of a few microseconds the wrapper's",
+            "own cost adds to the planted share, so the median measured ratio is shown beside each row.",
+            "",
+            "| benchmark | planted | median measured | runs | detected | rate | 95% interval | target |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        ]
+        rows: dict[tuple[str, int], list[tuple[bool, float]]] = {}
+        for run in wall["planted"]:
+            for name, estimate in run["estimates"].items():
+                rows.setdefault((name, run["percent"]), []).append((name in run["failed"], estimate))
+        for (name, percent), row in sorted(rows.items()):
+            detected = sum(caught for caught, _ in row)
+            low, high = clopper_pearson(detected, len(row))
+            target = {10: detected / len(row) >= 0.95, 25: detected == len(row)}.get(percent)
+            lines.append(
+                f"| `{name}` | +{percent}% | {statistics.median(e for _, e in row):.3f} | {len(row)} | {detected} | "
+                f"{detected / len(row):.0%} | {low:.0%}..{high:.0%} | {'-' if target is None else _met(target)} |"
+            )
+        lines += ["", f"Wall-clock calibration took {wall['seconds'] / 60:.1f} minutes.", ""]
+    counts = calibration.get("instructions")
+    if counts:
+        aa = counts["aa"]
+        alarms, upper = _alarms(aa)
+        lines += [
+            "### Instruction counts (`--against REV --instructions`, quick sizes)",
+            "",
+            f"Tolerance {config['instruction_tolerance']:.2%} (pyproject.toml). A/A: {len(aa)} runs, each in fresh",
+            f"processes with the environment and the temporary folder's name grown by another amount (0, "
+            f"{PADDING_STEP}, {2 * PADDING_STEP} ... characters; both sides of a run alike).",
+            "",
+            f"- **{alarms} runs with any false alarm** (95% upper bound {upper:.1%})",
+            "",
+            "| benchmark | largest A/A difference | planted +1%: iterations | measured growth | caught |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        planted = {row["benchmark"]: row for row in counts["planted"]}
+        for name in aa[0]["growth"] if aa else planted:
+            largest = max(abs(run["growth"][name]) for run in aa) if aa else math.nan
+            row = planted.get(name)
+            tail = f"{row['iterations']:,} | {row['growth']:+.3%} | {_met(row['caught'])}" if row else "- | - | -"
+            lines.append(f"| `{name}` | {largest:.4%} | {tail} |")
+        lines += ["", f"Instruction calibration took {counts['seconds'] / 60:.1f} minutes.", ""]
+    return lines
+
+
+def _alarms(runs: list[dict]) -> tuple[int, float]:
+    """Runs with any false alarm, and the Clopper-Pearson 95% upper bound of that rate."""
+    alarms = sum(bool(run["failed"]) for run in runs)
+    return alarms, clopper_pearson(alarms, len(runs))[1] if runs else math.nan
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--saved-ratios", action="store_true", help="the older calibration of the saved-ratio gate")
+    mode.add_argument(
+        "--saved-counts",
+        action="store_true",
+        help=f"the older calibration of the saved instruction counts: {instructions.CALIBRATION_BENCHMARK} "
+        f"counted {instructions.CALIBRATION_REPEATS}x, and +2%% work planted",
+    )
+    parser.add_argument("--aa-runs", type=int, default=AA_RUNS, help="whole-gate A/A runs (default: %(default)s)")
+    parser.add_argument(
+        "--planted-runs",
+        type=_planted_runs,
+        default=PLANTED_RUNS,
+        metavar="PERCENT=RUNS,...",
+        help="gate runs per planted slowdown, on each operation (default: 10=20,5=10,25=10)",
+    )
+    parser.add_argument("--instruction-runs", type=int, default=INSTRUCTION_AA_RUNS, help="instruction A/A runs")
+    parser.add_argument("--no-wall-clock", action="store_true", help="instruction counts only")
+    parser.add_argument("--no-instructions", action="store_true", help="wall clock only")
+    parser.add_argument("--processes", type=int, default=gate.DEFAULT_PROCESSES, help="default: %(default)s")
+    parser.add_argument("--rounds", type=int, default=gate.DEFAULT_ROUNDS, help="default: %(default)s")
+    parser.add_argument("--max-reruns", type=int, default=gate.DEFAULT_MAX_RERUNS, help="default: %(default)s")
+    add_seed_option(parser.add_argument)
+    parser.add_argument("--json", type=Path, default=AGAINST_CALIBRATION, help="default: results/gate/")
+    parser.add_argument("--output", type=Path, default=GATE_REPORT, help="GATE.md to regenerate (default: results/)")
+    add_only_option(parser.add_argument)
+    parser.add_argument(
+        "--benchmark", action="append", help=f"--saved-ratios: which (default: {', '.join(DEFAULT_BENCHMARKS)})"
+    )
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="--saved-ratios: gate runs per row")
+    parser.add_argument("--saved", type=Path, help="--saved-ratios: saved ratios; --saved-counts: saved counts")
+    parser.add_argument(
+        "--calls", type=int, default=counting.DEFAULT_CALLS, help="--saved-counts: calls per counted run"
+    )
+
+
+def _planted_runs(text: str) -> dict[int, int]:
+    runs = {}
+    for item in text.split(","):
+        percent, _, count = item.partition("=")
+        if not (percent.strip().isdigit() and count.strip().isdigit()):
+            raise argparse.ArgumentTypeError(f"{item!r} is not PERCENT=RUNS")
+        runs[int(percent)] = int(count)
+    return runs
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    if args.saved_ratios:
+        return _run_saved_ratios(args)
+    if args.saved_counts:
+        return _run_saved_counts(args)
+    if min(args.aa_runs, args.instruction_runs, *args.planted_runs.values()) < 0 or args.processes < 2:
+        raise UsageError("run counts must not be negative, --processes at least 2")
+    for name in args.only or ():
+        find_case(name)  # a UsageError naming it
+    config = gate.load_config()
+    head = revision.snapshot("HEAD")
+    _require_clean_store(head)
+    started = time.monotonic()
+    calibration: dict[str, Any] = {
+        "reference": head.commit,
+        "settings": {
+            "only": args.only,
+            "processes": args.processes,
+            "rounds": args.rounds,
+            "max_reruns": args.max_reruns,
+            "seed": args.seed,
+        },
+        "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
+        "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    if not args.no_wall_clock:
+        part = time.monotonic()
+        calibration["wall_clock"] = wall_clock_calibration(head, config, args)
+        calibration["wall_clock"]["seconds"] = time.monotonic() - part
+    if not args.no_instructions:
+        part = time.monotonic()
+        calibration["instructions"] = instruction_calibration(head, config, args)
+        calibration["instructions"]["seconds"] = time.monotonic() - part
+    calibration["seconds"] = time.monotonic() - started
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(calibration, indent=2) + "\n")
+    print(write_gate_report(args.output, against=args.json))
+    return ExitCode.OK
+
+
+def _run_saved_counts(args: argparse.Namespace) -> ExitCode:
+    """The older calibration of the saved instruction counts: their spread, and +2% planted work caught."""
+    counting.require("valgrind")
+    saved = args.saved or instructions.SAVED_COUNTS
+    result = instructions.calibrate(instructions.CALIBRATION_BENCHMARK, args.calls, args.seed, saved, _say)
+    print("\n".join(result["lines"]))
+    write_gate_report(args.output)
+    return ExitCode.OK
+
+
+def _run_saved_ratios(args: argparse.Namespace) -> ExitCode:
+    """The older calibration: the saved-ratio gate on a few benchmarks, A/A and planted."""
+    if args.runs < 1:
+        raise UsageError("--runs must be at least 1")
+    args.saved = args.saved or gate.SAVED_RATIOS
+    saved = gate.load_saved(args.saved, gate.provenance(Fixtures(seed=args.seed)))
+    benchmarks = args.benchmark or list(DEFAULT_BENCHMARKS)
+    for benchmark in benchmarks:
+        if benchmark not in saved:
+            raise UsageError(f"{benchmark} has no saved ratio in {args.saved}")
+    started = time.monotonic()
+    trials = [
+        run_trial(benchmark, percent, args.runs, saved, args)
+        for benchmark in benchmarks
+        for percent in (0, *PLANTED_PERCENTS)
+    ]
+    calibration = {
+        "settings": {
+            "runs": args.runs,
+            "processes": args.processes,
+            "rounds": args.rounds,
+            "max_reruns": args.max_reruns,
+        },
+        "saved": {t.benchmark: asdict(saved[t.benchmark]) for t in trials},
+        "trials": [asdict(t) for t in trials],
+        "seconds": time.monotonic() - started,
+    }
+    WALL_CLOCK_CALIBRATION.parent.mkdir(parents=True, exist_ok=True)
+    WALL_CLOCK_CALIBRATION.write_text(json.dumps(calibration, indent=2) + "\n")
+    print(write_gate_report(args.output))
+    return ExitCode.OK
+

@@ -1,0 +1,267 @@
+"""Instruction counts as a gate: saved counts with a tolerance, both sides counted in one run, and the
+`instructions` command (`python -m bench instructions`).
+
+The counting itself (callgrind, strace, the counted worker) is bench.runners.instructions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final
+
+import storage
+from bench.errors import ExitCode, UsageError
+from bench.gate.planted import method_timed_by, planted_work_name
+from bench.model import results
+from bench.model.candidates import resolve as resolve_candidate
+from bench.model.fixtures import FORMAT_VERSION, Fixtures
+from bench.model.operations import build_fixtures, find_case
+from bench.model.options import add_candidates_option, add_fixture_options, add_only_option, add_quick_option
+from bench.model.verdict import Verdict
+from bench.runners import revision
+from bench.runners.instructions import (
+    DEFAULT_CALLS,
+    HASH_SEED,
+    Count,
+    Pair,
+    count,
+    measure_all,
+    require,
+    selected_names,
+    syscalls_text,
+)
+
+HELP: Final = (
+    "Count instructions (callgrind) and system calls (strace) per call of each benchmark; --save rewrites "
+    "the saved counts the `gate --instructions` check reads."
+)
+SAVED_COUNTS: Final = results.SAVED_COUNTS.path
+CALIBRATION: Final = results.COUNT_CALIBRATION.path
+# Large enough that 2% exceeds the planted wrapper's own fixed cost (about 14k instructions per call).
+CALIBRATION_BENCHMARK: Final = "get_recent_runs[1000]"
+CALIBRATION_REPEATS: Final = 5
+PLANTED_GROWTH: Final = 0.02  # the extra work the calibration plants: +2%, below what wall clock resolves
+REPEATS_FOR_TOLERANCE: Final = 3
+# The saved tolerance is this many times the largest relative spread of the repeats. Counts repeat
+# far more closely than wall-clock ratios (bench.gate.check's own factor is 2.0 over a larger spread).
+SAVED_COUNT_TOLERANCE_PER_SPREAD: Final = 4.0
+
+
+# --- saved counts and the gate ---------------------------------------------------------------------
+
+
+def provenance(seed: int) -> dict[str, object]:
+    """Counts are only comparable for the same interpreter build, control and fixtures."""
+    return {
+        "python": sys.version,
+        "python_sha256": hashlib.sha256(Path(os.path.realpath(sys.executable)).read_bytes()).hexdigest(),
+        "machine": platform.machine(),
+        "baseline_sha256": hashlib.sha256(Path(storage.baseline.__file__).read_bytes()).hexdigest(),
+        "fixture_seed": seed,
+        "fixture_version": FORMAT_VERSION,
+        "hash_seed": HASH_SEED,
+    }
+
+
+def save(path: Path, repeats: list[dict[str, dict[str, Count]]], prov: dict[str, object], calls: int) -> str:
+    """Median counts of the repeats, and per benchmark a tolerance from their spread."""
+    document: dict[str, object] = {"format": results.SAVED_COUNTS.format, "provenance": prov, "calls": calls}
+    document["counts"] = {}
+    lines = []
+    for name, per_candidate in repeats[0].items():
+        entry = {}
+        for candidate in per_candidate:
+            values = sorted(run[name][candidate].instructions for run in repeats)
+            median = statistics.median(values)
+            spread = max(abs(v / median - 1) for v in values)
+            entry[candidate] = {
+                "instructions_per_call": median,
+                "syscalls_per_call": repeats[0][name][candidate].syscalls,
+                "repeat_instructions": values,
+                "spread": spread,
+                "tolerance": SAVED_COUNT_TOLERANCE_PER_SPREAD * spread,
+            }
+            lines.append(f"{name} {candidate}: {median:,.0f} instructions/call, spread {spread:.4%}")
+        document["counts"][name] = entry  # type: ignore[index]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return "\n".join(lines)
+
+
+def load(path: Path, prov: dict[str, object]) -> dict[str, dict[str, dict[str, float]]]:
+    document = results.SAVED_COUNTS.load(path)  # absent, unparsable or another format: a UsageError
+    for key, value in prov.items():
+        if document["provenance"].get(key) != value:
+            raise UsageError(
+                f"instruction counts provenance mismatch on {key}: saved {document['provenance'].get(key)!r}, "
+                f"now {value!r}; counts depend on the exact interpreter build: re-save them on this machine"
+            )
+    return document["counts"]
+
+
+def check(
+    saved: dict[str, dict[str, dict[str, float]]], now: dict[str, dict[str, Count]], candidate: str
+) -> list[tuple[bool, str]]:
+    """(failed, line) per benchmark: a count that grew beyond its saved tolerance fails."""
+    results = []
+    for name, per_candidate in now.items():
+        measured = per_candidate[candidate].instructions
+        # A candidate without saved counts of its own (a planted copy, an outside store) answers to optimized's.
+        entry = saved.get(name, {}).get(candidate if candidate in saved.get(name, {}) else "optimized")
+        if entry is None:
+            results.append((True, f"UNSAVED    {name}: {measured:,.0f} instructions/call, no saved count"))
+            continue
+        limit = entry["instructions_per_call"] * (1 + entry["tolerance"])
+        growth = measured / entry["instructions_per_call"] - 1
+        failed = measured > limit
+        verdict = "REGRESSED" if failed else "UNCHANGED"
+        syscalls = per_candidate[candidate].syscalls
+        results.append(
+            (
+                failed,
+                f"{verdict:<11}{name}: {measured:,.0f} instructions/call ({growth:+.3%}), "
+                f"saved {entry['instructions_per_call']:,.0f} (tolerance {entry['tolerance']:.3%}, "
+                f"regression above {limit:,.0f}); syscalls/call {syscalls_text(syscalls)}",
+            )
+        )
+    return results
+
+
+def decide(pair: Pair, tolerance: float) -> Verdict:
+    """Counts repeat closely: a growth past the tolerance is a regression, a fall past it an improvement."""
+    if pair.growth > tolerance:
+        return Verdict.REGRESSED
+    if pair.growth < -tolerance:
+        return Verdict.IMPROVED
+    return Verdict.UNCHANGED
+
+
+def against_line(name: str, pair: Pair, verdict: Verdict, reference: revision.Snapshot) -> str:
+    short = reference.commit[:12]
+    return (
+        f"{verdict.name:<11}{name}: {pair.candidate.instructions:,.0f} instructions/call, at {short} "
+        f"{pair.reference.instructions:,.0f} ({pair.growth:+.3%}); syscalls/call "
+        f"{syscalls_text(pair.candidate.syscalls)}, at {short} {syscalls_text(pair.reference.syscalls)}"
+    )
+
+
+def planted_iterations(base: float, growth: float, count_with: Callable[[int], float]) -> tuple[int, float]:
+    """(iterations, fixed cost): planted loop iterations that add `growth` (a fraction) to a count of `base`.
+
+    Planted work costs a fixed amount per call plus a cost per loop iteration: two probes give both.
+    `count_with(iterations)` is the count per call with that many planted iterations.
+    """
+    probes = {iterations: count_with(iterations) for iterations in (1_000, 20_000)}
+    per_iteration = (probes[20_000] - probes[1_000]) / 19_000
+    fixed = probes[1_000] - base - 1_000 * per_iteration
+    return max(1, round((growth * base - fixed) / per_iteration)), fixed
+
+
+def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Callable[[str], None]) -> dict:
+    """Repeat the count to show its spread; plant +2% extra work and show the saved tolerance catches it."""
+    operation, _ = find_case(name)
+    method = method_timed_by(operation.name)
+    started = time.monotonic()
+    build_fixtures(Fixtures(seed=seed), [find_case(name)])
+    repeats: list[Count] = []
+    for i in range(CALIBRATION_REPEATS):
+        progress(f"[{i + 1}/{CALIBRATION_REPEATS}] counting {name} for optimized")
+        repeats.append(count(name, "optimized", calls, seed))
+    base = statistics.median(r.instructions for r in repeats)
+
+    def planted_count(iterations: int) -> float:
+        progress(f"counting {iterations} iterations of planted work on {name}")
+        planted = f"bench.gate.planted:{planted_work_name('optimized', method, iterations)}"
+        return count(name, planted, calls, seed).instructions
+
+    iterations, fixed = planted_iterations(base, PLANTED_GROWTH, planted_count)
+    planted = f"bench.gate.planted:{planted_work_name('optimized', method, iterations)}"
+    progress(f"counting {planted}")
+    planted_count = count(name, planted, calls, seed)
+    saved = load(saved_path, provenance(seed))
+    verdicts = {
+        "unchanged": check(saved, {name: {"optimized": repeats[-1]}}, "optimized")[0],
+        "planted": check(saved, {name: {"optimized": planted_count}}, "optimized")[0],
+    }
+    result = {
+        "benchmark": name,
+        "calls_per_run": calls,
+        "repeat_instructions": [r.instructions for r in repeats],
+        "spread": max(abs(r.instructions / base - 1) for r in repeats),
+        "planted_wrapper_fixed_instructions": fixed,
+        "saved_tolerance": saved[name]["optimized"]["tolerance"],
+        "planted_iterations": iterations,
+        "planted_growth": planted_count.instructions / base - 1,
+        "unchanged_fails": verdicts["unchanged"][0],
+        "planted_fails": verdicts["planted"][0],
+        "lines": [verdicts["unchanged"][1], verdicts["planted"][1]],
+        "seconds": time.monotonic() - started,
+    }
+    CALIBRATION.parent.mkdir(parents=True, exist_ok=True)
+    CALIBRATION.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def table(counts: dict[str, dict[str, Count]]) -> str:
+    rows = [
+        "| benchmark | store | instructions/call | vs baseline | syscalls/call |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for name, per_candidate in counts.items():
+        base = per_candidate.get("baseline")
+        for candidate, c in per_candidate.items():
+            ratio = f"{c.instructions / base.instructions:.3f}" if base else "-"
+            rows.append(f"| `{name}` | {candidate} | {c.instructions:,.0f} | {ratio} | {syscalls_text(c.syscalls)} |")
+    return "\n".join(rows)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_candidates_option(parser.add_argument, "baseline,optimized")
+    add_quick_option(parser.add_argument)
+    add_only_option(parser.add_argument)
+    parser.add_argument("--calls", type=int, default=DEFAULT_CALLS, help="calls per counted run (default: %(default)s)")
+    add_fixture_options(parser.add_argument)
+    parser.add_argument(
+        "--save", action="store_true", help=f"repeat {REPEATS_FOR_TOLERANCE}x and rewrite the saved counts"
+    )
+    parser.add_argument("--saved", type=Path, default=SAVED_COUNTS, help="default: results/instructions/")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def count_and_print(
+    candidates: Sequence[str], names: Sequence[str], seed: int, calls: int = DEFAULT_CALLS
+) -> ExitCode:
+    """The counts of every candidate, as a table: what `python -m bench --instructions` prints."""
+    require("valgrind")
+    started = time.monotonic()
+    print(table(measure_all(names, candidates, calls, seed, _progress)))
+    print(f"counted in {time.monotonic() - started:.0f} s")
+    return ExitCode.OK
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    candidates = [c.strip() for c in (args.candidates or "baseline,optimized").split(",") if c.strip()]
+    for candidate in candidates:
+        resolve_candidate(candidate)
+    names = selected_names(args.quick, args.only)
+    if not args.save:
+        return count_and_print(candidates, names, args.seed, args.calls)
+    require("valgrind")
+    started = time.monotonic()
+    repeats = [measure_all(names, candidates, args.calls, args.seed, _progress) for _ in range(REPEATS_FOR_TOLERANCE)]
+    print(save(args.saved, repeats, provenance(args.seed), args.calls))
+    print(table(repeats[0]))
+    print(f"counted in {time.monotonic() - started:.0f} s")
+    return ExitCode.OK

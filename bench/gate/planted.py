@@ -1,0 +1,174 @@
+"""Candidates with a known regression planted on one operation, to prove the gate can fire.
+
+`bench.gate.planted:<store>__<method>__plus<percent>` is a candidate class that behaves exactly like the
+registered store `<store>` but spends `<percent>`% more time in `<method>`: each call measures its own
+duration and then busy-waits that fraction of it (for the wall-clock gate).
+`bench.gate.planted:<store>__<method>__work<iterations>` instead runs a fixed integer loop of that many
+iterations after each call: the same extra instructions every time (for the instruction-count gate,
+where a time-based wait would count valgrind's slowness). Built on demand (PEP 562 module
+__getattr__), so `storage.resolve()` finds them by name in any worker process. Nothing here
+touches storage/.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import wraps
+from time import perf_counter
+from typing import Any, Final
+
+from bench.errors import UsageError
+from storage import CANDIDATES
+
+_NAME: Final = re.compile(r"(?P<store>[a-z]+)__(?P<method>[a-z_]+?)__(?P<kind>plus|work)(?P<amount>\d+)")
+PLANTABLE_METHODS: Final = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
+
+
+def method_timed_by(operation: str) -> str:
+    """The store method an operation of bench/operations.py times ("get_run_metrics_cold": get_run_metrics)."""
+    for method in PLANTABLE_METHODS:
+        if operation == method or operation.startswith(f"{method}_"):
+            return method
+    raise UsageError(f"operation {operation!r} times none of {', '.join(PLANTABLE_METHODS)}")
+
+
+def planted_name(store: str, method: str, percent: int) -> str:
+    """The class name __getattr__ below understands, for a share of extra time."""
+    return f"{store}__{method}__plus{percent}"
+
+
+def planted_work_name(store: str, method: str, iterations: int) -> str:
+    """The class name for a fixed amount of extra work per call."""
+    return f"{store}__{method}__work{iterations}"
+
+
+def _work(iterations: int) -> int:
+    state = 1
+    for _ in range(iterations):
+        state = (state * 1103515245 + 12345) & 0xFFFFFFFF
+    return state
+
+
+def _spin(seconds: float) -> None:
+    # Busy-wait, not sleep: a planted cost must be CPU time the way a real regression is.
+    deadline = perf_counter() + seconds
+    while perf_counter() < deadline:
+        pass
+
+
+def _slowed(function: Any, fraction: float) -> Any:
+    @wraps(function)
+    def slowed(*args: Any, **kwargs: Any) -> Any:
+        started = perf_counter()
+        result = function(*args, **kwargs)
+        _spin((perf_counter() - started) * fraction)
+        return result
+
+    return slowed
+
+
+def _burdened(function: Any, iterations: int) -> Any:
+    @wraps(function)
+    def burdened(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        _work(iterations)
+        return result
+
+    return burdened
+
+
+def planted_class(store: str, method: str, percent: int, *, work_iterations: int | None = None) -> type:
+    """`store`'s class with `method` made `percent`% slower, or given `work_iterations` of extra work."""
+    if store not in CANDIDATES:
+        raise UsageError(f"no registered store {store!r} to plant a regression in")
+    if method not in PLANTABLE_METHODS:
+        raise UsageError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}")
+    base = CANDIDATES[store]
+    if work_iterations is None:
+        wrapped = _slowed(getattr(base, method), percent / 100)
+        name = planted_name(store, method, percent)
+    else:
+        wrapped = _burdened(getattr(base, method), work_iterations)
+        name = planted_work_name(store, method, work_iterations)
+    replacement: Any = staticmethod(wrapped) if method == "get_recent_runs" else wrapped
+    # Same module as the store it wraps, for the clock and cache a test may patch there.
+    return type(name, (base,), {method: replacement, "__module__": base.__module__, "__qualname__": name})
+
+
+def __getattr__(name: str) -> type:
+    match = _NAME.fullmatch(name)
+    if match is None:
+        raise AttributeError(
+            f"module {__name__!r} has no attribute {name!r} (want <store>__<method>__plus<percent> or __work<n>)"
+        )
+    amount = int(match["amount"])
+    if match["kind"] == "work":
+        return planted_class(match["store"], match["method"], 0, work_iterations=amount)
+    return planted_class(match["store"], match["method"], amount)
+
+
+# --- planted in a store's source text: a commit that is slower, for the gate --against a revision ----
+
+_SLOWED_TEMPLATE: Final = """
+
+# Planted by bench.gate.planted: {method} spends {percent}% more time (busy-waits that share of its own duration).
+def _planted_slowed(function, fraction):
+    from functools import wraps as _wraps
+    from time import perf_counter as _clock
+
+    @_wraps(function)
+    def slowed(*args, **kwargs):
+        started = _clock()
+        result = function(*args, **kwargs)
+        deadline = _clock() + (_clock() - started) * fraction
+        while _clock() < deadline:
+            pass
+        return result
+
+    return slowed
+
+
+_planted_original = {cls}.__dict__["{method}"]
+if isinstance(_planted_original, staticmethod):
+    {cls}.{method} = staticmethod(_planted_slowed(_planted_original.__func__, {fraction!r}))
+else:
+    {cls}.{method} = _planted_slowed(_planted_original, {fraction!r})
+"""
+
+
+def plant_slowdown_in_source(source: str, method: str, percent: int, cls: str = "MetricsStorage") -> str:
+    """The module's source with `cls.method` made `percent`% slower in wall time, as a commit would be."""
+    if method not in PLANTABLE_METHODS:
+        raise UsageError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}")
+    _method_node(source, cls, method)  # present, or a UsageError naming it
+    return source + _SLOWED_TEMPLATE.format(method=method, percent=percent, cls=cls, fraction=percent / 100)
+
+
+def plant_work_in_source(source: str, method: str, iterations: int, cls: str = "MetricsStorage") -> str:
+    """The source with a fixed integer loop as `cls.method`'s first statement: extra instructions, nothing else.
+
+    Inserted as a line of its own, so every other line and all other bytecode stay as they were; far
+    cheaper per call than a wrapper, so a +1% growth can be planted even on a fast method.
+    """
+    node = _method_node(source, cls, method)
+    body = node.body
+    first = body[1] if len(body) > 1 and _is_docstring(body[0]) else body[0]
+    lines = source.splitlines(keepends=True)
+    indent = " " * first.col_offset
+    planted = f"{indent}for _planted in range({iterations}): _planted = (_planted * 1103515245 + 12345) & 0xFFFFFFFF\n"
+    lines.insert(first.lineno - 1, planted)
+    return "".join(lines)
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _method_node(source: str, cls: str, method: str) -> ast.FunctionDef:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == method:
+                    return item
+    raise UsageError(f"no method {cls}.{method} in the source to plant in")

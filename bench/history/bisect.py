@@ -1,0 +1,115 @@
+"""`python -m bench find GOOD BAD --only NAME`: bisect a slowdown to its first commit, timing each step's store
+and GOOD's in the same processes (the gate's --against measurement)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from bench.errors import ExitCode, RevisionError, UsageError
+from bench.gate import check as gate
+from bench.history.points import Commit, add_timing_options, commits_in, git, names_of
+from bench.model.verdict import Verdict
+from bench.runners import revision
+
+HELP: Final = (
+    "Bisect the commits between GOOD and BAD for the first whose store is slower than GOOD's on the --only "
+    "benchmarks: each step times the midpoint's store and GOOD's in the same processes. Exit 0: found (last "
+    "line: first slow commit: <sha> <subject>); 1: BAD is not slower than GOOD, or every candidate was skipped."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("good", metavar="GOOD")
+    parser.add_argument("bad", metavar="BAD")
+    parser.add_argument("--only", action="append", required=True, metavar="NAME", help='benchmark "op[size]"')
+    add_timing_options(parser)
+
+
+@dataclass(frozen=True)
+class Step:
+    commit: Commit
+    slow: bool | None  # None: could not be measured (skipped, as `git bisect skip`)
+    text: str
+
+
+def _judge_step(
+    commit: Commit, good: revision.Snapshot, names: list[str], args: argparse.Namespace, repo: Path
+) -> Step:
+    try:
+        snapshot = revision.snapshot(commit.sha, repo)
+        revision.load(snapshot)
+        arms = gate.Arms(gate.Arm(snapshot.spec(), snapshot), reference=gate.Arm(good.spec(), good))
+        measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS, lambda _: None)
+        timings = measure(names, args.processes)
+    except RevisionError as e:
+        return Step(commit, None, f"skipped: {e}")
+    config = gate.load_config()
+    parts, slow = [], False
+    for name in names:
+        band = gate.Band(1.0, config.minimum_effect(name))
+        interval = gate.against_ratio(timings[name], config.confidence(len(names)))
+        verdict = gate.decide(interval, band)
+        if verdict is Verdict.INCONCLUSIVE:  # pool once more before deciding by the estimate
+            timings[name] += measure([name], args.processes)[name]
+            interval = gate.against_ratio(timings[name], config.confidence(len(names)))
+            verdict = gate.decide(interval, band)
+        is_slow = verdict is Verdict.REGRESSED or (verdict is Verdict.INCONCLUSIVE and interval.estimate > band.upper)
+        slow = slow or is_slow
+        parts.append(f"{name} {interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}] of GOOD's")
+    return Step(commit, slow, ("slow: " if slow else "not slow: ") + "; ".join(parts))
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    if args.processes < 2 or args.rounds < 1:
+        raise UsageError("need --processes >= 2 and --rounds >= 1")
+    repo = (args.repo or revision.working_repository()).resolve()
+    names = names_of(args.only)
+    good = revision.snapshot(args.good, repo)
+    revision.load(good)
+    bad = revision.snapshot(args.bad, repo).commit
+    candidates = commits_in(repo, f"{good.commit}..{bad}", None, ())
+    ancestry = set(git(repo, "rev-list", "--ancestry-path", f"{good.commit}..{bad}").split())
+    candidates = [c for c in candidates if c.sha in ancestry]
+    if not candidates:
+        raise UsageError(f"no commits between {args.good} and {args.bad}: is GOOD an ancestor of BAD?")
+    print(f"bisecting {len(candidates)} commits after {good.label} up to {bad[:12]} on {', '.join(names)}")
+    low, high = -1, len(candidates) - 1  # candidates[low] (GOOD) is fast; candidates[high] is assumed slow
+    skipped: set[int] = set()
+    high_checked = False
+    step_number = 0
+    while True:
+        untried = [i for i in range(low + 1, high) if i not in skipped]
+        if not high_checked:
+            probe = high  # first make sure BAD is slower at all
+        elif not untried:
+            break
+        else:
+            middle = (low + high) // 2
+            probe = min(untried, key=lambda i: (abs(i - middle), i))
+        step_number += 1
+        step = _judge_step(candidates[probe], good, names, args, repo)
+        print(
+            f"step {step_number}: {candidates[probe].sha[:12]} {candidates[probe].subject[:50]}: {step.text}",
+            flush=True,
+        )
+        if probe == high and not high_checked:
+            high_checked = True
+            if step.slow is not True:
+                print(f"{args.bad} is not measurably slower than {args.good} ({step.text}): nothing to bisect")
+                return ExitCode.FAILED
+            continue
+        if step.slow is None:
+            skipped.add(probe)
+        elif step.slow:
+            high = probe
+        else:
+            low = probe
+    unresolved = [candidates[i] for i in range(low + 1, high) if i in skipped]
+    first = candidates[high]
+    if unresolved:
+        print(f"could not measure {len(unresolved)} commits before it: the first slow one is one of them or it")
+    print(f"first slow commit: {first.sha} {first.subject}")
+    return ExitCode.OK

@@ -1,0 +1,58 @@
+"""The options several commands share, defined once with one name each.
+
+`add` is argparse's `parser.add_argument` or pytest's `group.addoption`: the CLI, the pyperf workers
+and the pytest-benchmark suite all take the same spelling of the same option.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.model.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
+
+Add = Callable[..., Any]
+
+
+def add_fixture_options(add: Add) -> None:
+    """--seed and --fixture-cache: the two values every fixture is built from (bench.model.fixtures)."""
+    add_seed_option(add)
+    add_fixture_cache_option(add)
+
+
+def add_seed_option(add: Add) -> None:
+    """--seed alone, for commands whose worker processes build fixtures in the default cache."""
+    add("--seed", type=int, default=DEFAULT_SEED, help="seed of every fixture (default: %(default)s)")
+
+
+def add_fixture_cache_option(add: Add) -> None:
+    add(
+        "--fixture-cache",
+        type=Path,
+        default=None,
+        help="where built fixtures are kept (default: $METRICS_STORE_BENCH_CACHE, else ~/.cache/metrics-store-bench)",
+    )
+
+
+def fixtures_from(args: argparse.Namespace | Any) -> Fixtures:
+    """The Fixtures named by --seed and --fixture-cache (an argparse namespace or a pytest config's options)."""
+    return Fixtures(args.seed, getattr(args, "fixture_cache", None) or default_cache_dir())
+
+
+def add_quick_option(add: Add, what: str = "each operation's quick sizes only") -> None:
+    add("--quick", action="store_true", help=what)
+
+
+def add_only_option(add: Add) -> None:
+    add("--only", action="append", metavar="NAME", help='only the benchmark "operation[size]"; repeatable')
+
+
+def add_candidates_option(add: Add, default: str) -> None:
+    add(
+        "--candidates",
+        default=None,
+        help=f"comma-separated registered names, 'deployed' or package.module:Class (default: {default}); "
+        "the baseline is always measured, every ratio needs it",
+    )

@@ -1,0 +1,264 @@
+"""Instructions (callgrind) and system calls (strace) per call: a deterministic companion to wall time.
+
+On a shared 2-core machine wall-clock ratios wobble by several percent; callgrind's instruction
+count for the same interpreter, inputs and environment repeats to a few thousandths of a percent.
+A file store spends real time in the kernel, which callgrind cannot see, so the system calls per
+call are counted beside it (strace -f -c). Neither replaces the wall-clock gate.
+
+Per-call counts are the difference of two runs with identical set-up: one makes N calls (each
+after the operation's untimed refresh, if it has one), the other performs the same N refreshes
+and no call. Interpreter start-up, imports, fixture set-up and refreshes cancel out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import storage
+from bench.errors import ToolMissing
+from bench.model.fixtures import Fixtures
+from bench.model.operations import build_fixtures, case_name, cases, find_case, prepare
+from bench.runners import revision
+
+DEFAULT_CALLS: Final = 3
+WARM_UP_CALLS: Final = 2  # untimed, in both runs of a count
+HASH_SEED: Final = "0"
+# Calibration varies the environment's size and the temporary folder's name length by this many
+# characters, to show a count does not hang on either (the stack and path strings move with them).
+PADDING_ENV: Final = "BENCH_COUNT_PADDING"
+_TOTALS: Final = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Count:
+    """Per call of one operation at one size for one store."""
+
+    instructions: float
+    syscalls: float | None  # None when strace is not installed
+
+
+# --- the measured process ---------------------------------------------------------------------------
+
+
+def run_worker(
+    name: str, candidate: str, calls: int, with_calls: bool, seed: int, at: revision.Snapshot | None = None
+) -> None:
+    """Set up the case, then `calls` iterations of (refresh; call) or of refresh alone.
+
+    `at` installs that revision's package first, so `candidate` may name its store.
+    """
+    operation, size = find_case(name)
+    if at is not None:
+        revision.install(at)
+    prefix = "bench-count-" + "p" * (len(os.environ.get(PADDING_ENV, "")) % 64)
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        case = prepare(operation, size, storage.resolve(candidate), Path(scratch), Fixtures(seed=seed))
+        refresh, call = case.subject.refresh, case.subject.call
+        with case.entered():
+            # Untimed calls first, in both runs: the count is of calls in a steady state, after a cache's
+            # first-hit work and after the allocator has grown its arenas for one call's objects. Without
+            # them, how much the first calls cost hung on the heap the imports left (up to 28% on the
+            # warm read between two loadings of the same source).
+            for _ in range(WARM_UP_CALLS):
+                if refresh is not None:
+                    refresh()
+                call()
+        # Every call starts from the same collector state: set-up objects frozen out of the collector's
+        # reach, generation counts zeroed. Otherwise whether a collection falls inside a call hangs on
+        # how much was allocated before it (imports, environment size), and moved counts by up to 10%.
+        gc.collect()
+        gc.freeze()
+        with case.entered():
+            for _ in range(calls):
+                if refresh is not None:
+                    refresh()
+                gc.collect()
+                if with_calls:
+                    call()
+
+
+# --- counting from outside --------------------------------------------------------------------------
+
+
+def require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise ToolMissing(f"{tool} is not installed: `apt-get install {tool}` (a Debian package)")
+    return path
+
+
+def _worker_command(
+    name: str, candidate: str, calls: int, with_calls: bool, seed: int, snapshot_file: Path | None
+) -> list[str]:
+    mode = "calls" if with_calls else "refresh-only"
+    command = [sys.executable, "-m", "bench.runners.instructions"]
+    command += ["--worker", name, candidate, str(calls), mode, str(seed)]
+    if snapshot_file is not None:
+        # The revision's sources from a file, read identically by both runs: no git under valgrind.
+        command += ["--worker-snapshot", str(snapshot_file)]
+    return command
+
+
+def _environment(padding: int = 0) -> dict[str, str]:
+    # A fixed hash seed: str hashing decides dict and set layouts, and so the instruction count.
+    environment = {**os.environ, "PYTHONHASHSEED": HASH_SEED, "PYTHONDONTWRITEBYTECODE": "1"}
+    if padding:
+        environment[PADDING_ENV] = "x" * padding
+    return environment
+
+
+def _callgrind_total(command: list[str], padding: int = 0) -> int:
+    valgrind = require("valgrind")
+    with tempfile.TemporaryDirectory(prefix="callgrind-") as scratch:
+        out = Path(scratch, "callgrind.out")
+        run = subprocess.run(
+            [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+            env=_environment(padding),
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode != 0:
+            raise RuntimeError(f"callgrind run failed ({run.returncode}): {' '.join(command)}\n{run.stderr[-2000:]}")
+        match = _TOTALS.search(out.read_text())
+    if match is None:
+        raise RuntimeError(f"no totals line in callgrind's output for {' '.join(command)}")
+    return int(match.group(1))
+
+
+def _strace_total(command: list[str], padding: int = 0) -> int | None:
+    strace = shutil.which("strace")
+    if strace is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="strace-") as scratch:
+        out = Path(scratch, "strace.txt")
+        run = subprocess.run(
+            [strace, "-f", "-c", "-o", str(out), *command], env=_environment(padding), capture_output=True
+        )
+        if run.returncode != 0:
+            raise RuntimeError(f"strace run failed ({run.returncode}): {' '.join(command)}")
+        for line in out.read_text().splitlines():
+            fields = line.split()
+            if fields and fields[-1] == "total":
+                return int(fields[3])  # % time, seconds, usecs/call, calls, [errors,] syscall
+    raise RuntimeError(f"no total line in strace's summary for {' '.join(command)}")
+
+
+def count(
+    name: str, candidate: str, calls: int, seed: int, at: revision.Snapshot | None = None, padding: int = 0
+) -> Count:
+    """Instructions and system calls per call of `name` for `candidate` (a store of revision `at`, if given).
+
+    `padding` grows the environment and the temporary folder's name by that many characters.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as scratch:
+        snapshot_file = None
+        if at is not None:
+            snapshot_file = Path(scratch, "snapshot.json")
+            snapshot_file.write_text(at.to_json())
+        full = _worker_command(name, candidate, calls, True, seed, snapshot_file)
+        empty = _worker_command(name, candidate, calls, False, seed, snapshot_file)
+        instructions = (_callgrind_total(full, padding) - _callgrind_total(empty, padding)) / calls
+        full_syscalls, empty_syscalls = _strace_total(full, padding), _strace_total(empty, padding)
+    syscalls = None if full_syscalls is None or empty_syscalls is None else (full_syscalls - empty_syscalls) / calls
+    return Count(instructions, syscalls)
+
+
+# --- many counts -----------------------------------------------------------------------------------
+
+
+def measure_all(
+    names: Sequence[str], candidates: Sequence[str], calls: int, seed: int, progress: Callable[[str], None]
+) -> dict[str, dict[str, Count]]:
+    build_fixtures(Fixtures(seed=seed), [find_case(name) for name in names])  # built natively, not under valgrind
+    counts: dict[str, dict[str, Count]] = {}
+    total = len(names) * len(candidates)
+    for i, (name, candidate) in enumerate((n, c) for n in names for c in candidates):
+        progress(f"[{i + 1}/{total}] counting {name} for {candidate}")
+        counts.setdefault(name, {})[candidate] = count(name, candidate, calls, seed)
+    return counts
+
+
+# --- both sides in the same run: the working tree against a revision ------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One benchmark counted for the working tree's store and for the store at a revision, in one run."""
+
+    candidate: Count
+    reference: Count
+
+    @property
+    def growth(self) -> float:
+        return self.candidate.instructions / self.reference.instructions - 1
+
+
+def measure_against(
+    names: Sequence[str],
+    candidate: str,
+    reference: revision.Snapshot,
+    seed: int,
+    progress: Callable[[str], None],
+    *,
+    calls: int = DEFAULT_CALLS,
+    paddings: tuple[int, int] = (0, 0),
+) -> dict[str, Pair]:
+    """Counts of `candidate` and of the revision's store per benchmark, no saved counts involved.
+
+    `paddings` (candidate's, reference's) run each side with a differently sized environment and
+    temporary folder name: the calibration's A/A uses it, the gate runs both sides alike.
+    """
+    require("valgrind")
+    build_fixtures(Fixtures(seed=seed), [find_case(name) for name in names])  # built natively, not under valgrind
+    # A store of the package is counted as loaded from the working tree's files by the revision's loader:
+    # imported the usual way instead, the same code counted up to 50% apart (another heap, other names).
+    store_class = storage.resolve(candidate)
+    module = store_class.__module__.removeprefix(f"{revision.PACKAGE}.")
+    own = revision.working_tree_snapshot() if store_class.__module__ == f"{revision.PACKAGE}.{module}" else None
+    candidate_spec = own.spec(f"{module}:{store_class.__name__}") if own else candidate
+    pairs = {}
+    for i, name in enumerate(names):
+        progress(f"[{i + 1}/{len(names)}] counting {name} for {candidate} and at {reference.label}")
+        pairs[name] = Pair(
+            count(name, candidate_spec, calls, seed, at=own, padding=paddings[0]),
+            count(name, reference.spec(), calls, seed, at=reference, padding=paddings[1]),
+        )
+    return pairs
+
+
+def syscalls_text(value: float | None) -> str:
+    return "n/a (strace not installed)" if value is None else f"{value:g}"
+
+
+def selected_names(quick: bool, only: Sequence[str] | None) -> list[str]:
+    if only:
+        return [case_name(*find_case(name)) for name in only]
+    return [case_name(op, size) for op, size in cases(quick=quick)]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """A counted worker process: `python -m bench.runners.instructions --worker NAME CANDIDATE CALLS MODE SEED`."""
+    parser = argparse.ArgumentParser(prog="python -m bench.runners.instructions", description="a counted worker")
+    parser.add_argument(
+        "--worker", nargs=5, required=True, metavar=("NAME", "CANDIDATE", "CALLS", "MODE", "SEED"), help="the case"
+    )
+    parser.add_argument("--worker-snapshot", type=Path, metavar="FILE", help="a revision's sources, as JSON")
+    args = parser.parse_args(argv)
+    name, candidate, calls, mode, seed = args.worker
+    at = revision.Snapshot.from_json(args.worker_snapshot.read_text()) if args.worker_snapshot else None
+    run_worker(name, candidate, int(calls), mode == "calls", int(seed), at)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Test helpers shared by every suite: strategies, the differential harness, candidates built to fail, workers."""

@@ -1,0 +1,148 @@
+"""Every defect class the suite knows, as explicit examples that run first, for every candidate, on every run.
+
+The derandomized search finds these only if it happens to draw them; an @example is tried before any
+generated input, under every profile. Each entry names the class; tests/test_equivalence.py applies them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from hypothesis import example
+
+from tests.common.strategies import (
+    CollectorRecipe,
+    DictMutation,
+    Raises,
+    Record,
+    ResultTree,
+    Returns,
+    Rewrite,
+    RewriteKeepingSize,
+    SetsKey,
+    TreeEntry,
+    WritesText,
+)
+
+_ONE_RECORD: Final = (Record("record_fault_detection", "SAT-1", 1.5, 12.25),)
+_TWO_RECORDS: Final = (*_ONE_RECORD, Record("record_agent_decision", "SAT-2", 2.5, 80.0))
+
+
+def _scripted(*script: tuple[str, Any], steps: tuple[Record, ...] = _ONE_RECORD) -> CollectorRecipe:
+    return CollectorRecipe(steps, tuple(script))
+
+
+# An exception where a save starts, raised in the caller's thread by the collector, or in whichever thread
+# writes a file (a store that writes in a worker thread must still raise it to the caller).
+SAVE_ERRORS: Final = {
+    "export_csv raises": _scripted(("export_csv", Raises(OSError))),
+    "export_csv writes part of the file, then raises": _scripted(("export_csv", WritesText("partial\r\n", OSError))),
+    "get_stats raises": _scripted(("get_stats", Raises(RuntimeError))),
+    "get_summary raises": _scripted(("get_summary", Raises(KeyError))),
+    "the summary cannot be serialised (json.dumps raises)": _scripted(("get_summary", SetsKey("extra", {(1,): 1}))),
+    "the CSV write cannot encode a satellite id": CollectorRecipe((Record("record_fault_detection", "\ud800", 1, 2),)),
+    "get_summary returns a non-dict": _scripted(("get_summary", Returns([1, 2]))),
+}
+
+_T0: Final = 1_600_000_000
+# Names that tie on modification time, differ only in case, or sort differently as text than by time.
+RECENT_RUN_TREES: Final = {
+    "a tie on modification time": ResultTree(
+        (TreeEntry("run1", "run", _T0, b"{}"), TreeEntry("0000", "run", _T0, b"{}"))
+    ),
+    "case variants, the older one sorting first": ResultTree(
+        (TreeEntry("run1", "run", _T0, b"{}"), TreeEntry("Run1", "run", _T0 + 60, b"{}"))
+    ),
+    "newest by name is oldest by time": ResultTree(
+        (
+            TreeEntry("run2", "run", _T0, b"{}"),
+            TreeEntry("run10", "run", _T0 + 60, b"{}"),
+            TreeEntry("run_9", "folder-without-summary", _T0 + 120),
+        )
+    ),
+}
+LIMITS_BELOW_ONE: Final = (0, -1)
+
+_SAVED: Final = CollectorRecipe(_ONE_RECORD)
+_SAVED_AGAIN: Final = CollectorRecipe(_TWO_RECORDS)
+PLAIN_COLLECTOR: Final = _SAVED_AGAIN  # a collector whose save cannot fail
+_ANOTHER_SUMMARY: Final = b'{"run_id": "run-a", "total_measurements": 7, "stats": {}}'
+# A cache must notice a file that another process changed, even when its size stays the same.
+OUTSIDE_EDITS: Final = {
+    "another process replaces the summary": Rewrite(_ANOTHER_SUMMARY, in_place=False),
+    "another process rewrites it in place": Rewrite(_ANOTHER_SUMMARY, in_place=True),
+    "an edit that keeps the size": RewriteKeepingSize(position=0, shift=1),
+}
+# A caller that changes an answer must not change what the store says next.
+SHARED_DICT_MUTATIONS: Final = {
+    "the caller clears a returned dict": DictMutation("clear", "stats", None),
+    "the caller changes a nested value": DictMutation("nested", "mean_ms", -1.0),
+}
+# compare_runs between cached runs: a p95 that is a dict must not be shared between answers and the cache.
+SHARED_COMPARISON: Final = (
+    b'{"stats": {"a": {"mean_ms": 1.5, "p95_ms": {"x": [1]}}}}',
+    b'{"stats": {"a": {"mean_ms": 2.0, "p95_ms": 3.0}}}',
+    DictMutation("nested", "extra", 1),
+)
+# compare_runs: the other run missing (this run then never read), or a summary that is {}, [] or null.
+COMPARE_OTHERS: Final = {
+    "the other run is missing and this one unreadable": (("run-b", None, b"{"), ("missing",)),
+    "the other run's summary is {}": (("run-b", None, b"{}"), ()),
+    "the other run's summary is []": (("run-b", None, b"[]"), ()),
+    "the other run's summary is null": (("run-b", None, b"null"), ()),
+    "the other run's summary is false": (("run-b", None, b"false"), ()),
+}
+
+
+def save_examples() -> list[Any]:
+    return [example(run_id="run-a", results_dir=None, saves=[recipe]) for recipe in SAVE_ERRORS.values()]
+
+
+def recent_runs_examples(listed_same_as_tree: str) -> list[Any]:
+    return [example(tree=tree, tree_dir=None, listed=listed_same_as_tree) for tree in RECENT_RUN_TREES.values()]
+
+
+def limit_examples() -> list[Any]:
+    tree = RECENT_RUN_TREES["a tie on modification time"]
+    return [example(tree=tree, tree_dir=None, limit=limit) for limit in LIMITS_BELOW_ONE]
+
+
+def second_save_examples() -> list[Any]:
+    return [
+        example(run_id="run-a", results_dir=None, first=_SAVED, second=_SAVED_AGAIN, use_cache=use_cache)
+        for use_cache in (True, False)
+    ]
+
+
+def outside_edit_examples() -> list[Any]:
+    return [
+        example(collector=_SAVED_AGAIN, file_name="latency_summary.json", edits=[edit])
+        for edit in OUTSIDE_EDITS.values()
+    ]
+
+
+def shared_dict_examples() -> list[Any]:
+    return [example(collector=_SAVED_AGAIN, mutations=[mutation]) for mutation in SHARED_DICT_MUTATIONS.values()]
+
+
+def compare_examples() -> list[Any]:
+    return [
+        example(this=("run-a", None, _SAVED), others=[other], asked=list(asked))
+        for other, asked in COMPARE_OTHERS.values()
+    ]
+
+
+def shared_comparison_examples() -> list[Any]:
+    this_summary, other_summary, mutation = SHARED_COMPARISON
+    return [example(this_summary=this_summary, other_summary=other_summary, mutations=[mutation])]
+
+
+def apply(examples: list[Any]) -> Any:
+    """Stacks the examples on a test, in the order listed (the first listed is tried first)."""
+
+    def decorate(test: Any) -> Any:
+        for add_example in reversed(examples):
+            test = add_example(test)
+        return test
+
+    return decorate
