@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bench.model.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
+from bench.model.fixtures import Fixtures
+from bench.model.options import add_fixture_options, add_quick_option, fixtures_from
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -17,13 +16,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated registered names or package.module:Class (default: every registered one); "
         "the baseline is always measured, every ratio needs it",
     )
-    group.addoption("--quick", action="store_true", help="only each operation's quick sizes, fewer cold rounds")
-    group.addoption("--fixture-seed", type=int, default=DEFAULT_SEED, help="seed of every fixture")
-    group.addoption("--fixture-cache", type=Path, default=None, help="where built fixtures are kept")
+    add_quick_option(group.addoption, "only each operation's quick sizes, fewer cold rounds")
+    add_fixture_options(group.addoption)
     group.addoption("--bench-run", default=None, help="label of one `python -m bench` run, kept in extra_info")
 
 
 @pytest.fixture(scope="session")
 def seeded_fixtures(pytestconfig: pytest.Config) -> Fixtures:
-    cache = pytestconfig.getoption("fixture_cache") or default_cache_dir()
-    return Fixtures(pytestconfig.getoption("fixture_seed"), cache)
+    return fixtures_from(pytestconfig.option)
