@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 from bench.errors import BenchError, ExitCode
+from bench.model.results import require_checkout
 
 
 class Command(Protocol):
@@ -80,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser(chosen).parse_args(argv)  # --help and bad options exit here, through argparse (0 and 2)
     assert chosen is not None  # no command is chosen only by --help, which has exited
     try:
+        require_checkout()  # default paths resolve from the repository root: it must be a checkout
         return int(args.run(args))
     except BenchError as e:  # only the harness's own: any other exception is a bug, and keeps its traceback
         print(f"python -m bench {chosen}: error: {e}", file=sys.stderr)

@@ -168,9 +168,7 @@ def load_points(folder: Path) -> list[dict[str, Any]]:
     for path in sorted(folder.glob("*.json")):
         if not POINT_FILE.fullmatch(path.name):
             continue  # not a point: e.g. a --json summary written beside them
-        document = json.loads(path.read_text())
-        if document.get("format") != POINT_FORMAT:
-            raise UsageError(f"{path} has format {document.get('format')!r}; this history reads {POINT_FORMAT}")
+        document = results.HISTORY_POINT.load(path)  # unreadable or another format: a UsageError naming it
         check_control(document["provenance"]["baseline_sha256"], str(path))
         points.append(document)
     return points

@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--rebaseline",
         action="store_true",
-        help=f"write the committed runs under {RESULTS}/ (a full run of every registered store and the "
+        help="write the committed runs under results/ (a full run of every registered store and the "
         "deployed layout)",
     )
     where.add_argument("--output", type=Path, default=LATEST, help="where results go (default: results/latest)")
