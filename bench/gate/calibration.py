@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import statistics
 import subprocess
@@ -180,7 +181,8 @@ def _check(what: str, rate: float, met: bool) -> str:
 # --- against a revision: whole-gate A/A, planted regressions, instruction counts -----------------
 
 AA_RUNS: Final = 30
-PLANTED_RUNS: Final = {10: 20, 5: 10, 25: 10}  # planted percent: gate runs on each operation's benchmarks
+# planted percent: gate runs on each operation's benchmarks, in this order (the targets first)
+PLANTED_RUNS: Final = {10: 20, 25: 10, 5: 10}
 INSTRUCTION_AA_RUNS: Final = 10
 INSTRUCTION_PLANTED_GROWTH: Final = 0.01
 # Each instruction A/A run grows the environment and the temporary folder's name by a different amount.
@@ -215,19 +217,23 @@ def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tu
     return lower, upper
 
 
-def _require_clean_store(head: revision.Snapshot) -> None:
-    """An A/A against HEAD is only one if the working tree's store is HEAD's."""
+def _require_store_is(reference: revision.Snapshot) -> None:
+    """An A/A against `reference` is only one if the working tree's store is the reference's."""
+    repo = str(revision.working_repository())
     changed = subprocess.run(
-        ["git", "-C", str(revision.working_repository()), "status", "--porcelain", "--", revision.PACKAGE],
+        ["git", "-C", repo, "status", "--porcelain", "--", revision.PACKAGE],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
     if changed:
         raise UsageError(
-            f"{revision.PACKAGE}/ differs from {head.label} ({changed.splitlines()[0].strip()} ...): "
-            "commit or stash it, the A/A runs compare the working tree with HEAD"
+            f"{revision.PACKAGE}/ differs from HEAD ({changed.splitlines()[0].strip()} ...): "
+            "commit or stash it, the A/A runs compare the working tree with the reference"
         )
+    differs = subprocess.run(["git", "-C", repo, "diff", "--quiet", reference.commit, "HEAD", "--", revision.PACKAGE])
+    if differs.returncode != 0:
+        raise UsageError(f"{revision.PACKAGE}/ at HEAD differs from the calibration's reference {reference.label}")
 
 
 def _chosen(name: str, args: Any) -> bool:
@@ -262,22 +268,28 @@ def _gate_run(names: list[str], candidate: str, head: revision.Snapshot, config:
     }
 
 
-def wall_clock_calibration(head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
-    """Whole-gate A/A runs, then each operation's benchmarks with planted slowdowns."""
+def wall_clock_calibration(
+    wall: dict, head: revision.Snapshot, config: gate.GateConfig, args: Any, checkpoint: Callable[[], None]
+) -> None:
+    """Whole-gate A/A runs, then each operation's benchmarks with planted slowdowns; skips runs already saved."""
     names = [case_name(op, size) for op, size in cases() if _chosen(case_name(op, size), args)]
-    aa = []
-    for run in range(args.aa_runs):
+    aa = wall.setdefault("aa", [])
+    planted = wall.setdefault("planted", [])
+    for run in range(len(aa), args.aa_runs):
         _say(f"A/A run {run + 1}/{args.aa_runs} against {head.label}")
         aa.append(_gate_run(names, gate.DEFAULT_CANDIDATE, head, config, args))
-    planted = []
-    for operation in OPERATIONS:
-        op_names = [case_name(operation, size) for size in operation.sizes if _chosen(case_name(operation, size), args)]
-        if not op_names:
-            continue
-        method = method_timed_by(operation.name)
-        for percent, runs in args.planted_runs.items():
+        checkpoint()
+    for percent, runs in args.planted_runs.items():
+        for operation in OPERATIONS:
+            op_names = [
+                case_name(operation, size) for size in operation.sizes if _chosen(case_name(operation, size), args)
+            ]
+            if not op_names:
+                continue
+            method = method_timed_by(operation.name)
             candidate = f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method, percent)}"
-            for run in range(runs):
+            done = sum(1 for row in planted if row["operation"] == operation.name and row["percent"] == percent)
+            for run in range(done, runs):
                 _say(f"{operation.name} +{percent}% run {run + 1}/{runs}")
                 planted.append(
                     {
@@ -286,16 +298,20 @@ def wall_clock_calibration(head: revision.Snapshot, config: gate.GateConfig, arg
                         **_gate_run(op_names, candidate, head, config, args),
                     }
                 )
-    return {"aa": aa, "planted": planted}
+                checkpoint()
 
 
-def instruction_calibration(head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
+def instruction_calibration(
+    counts: dict, head: revision.Snapshot, config: gate.GateConfig, args: Any, checkpoint: Callable[[], None]
+) -> None:
     """Instruction A/A runs (each in another environment size and temporary path), then +1% planted per operation."""
     names = [name for name in counting.selected_names(True, None) if _chosen(name, args)]
-    aa = []
-    for run in range(args.instruction_runs):
+    aa = counts.setdefault("aa", [])
+    planted = counts.setdefault("planted", [])
+    for run in range(len(aa), args.instruction_runs):
         padding = run * PADDING_STEP
         started = time.monotonic()
+        _say(f"instruction A/A run {run + 1}/{args.instruction_runs} (padding {padding})")
         pairs = counting.measure_against(
             names, gate.DEFAULT_CANDIDATE, head, args.seed, _say, paddings=(padding, padding)
         )
@@ -308,8 +324,12 @@ def instruction_calibration(head: revision.Snapshot, config: gate.GateConfig, ar
                 "seconds": time.monotonic() - started,
             }
         )
-    planted = [_instruction_planted(name, head, config, args) for name in names]
-    return {"aa": aa, "planted": planted}
+        checkpoint()
+    for name in names:
+        if any(row["benchmark"] == name for row in planted):
+            continue
+        planted.append(_instruction_planted(name, head, config, args))
+        checkpoint()
 
 
 def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
@@ -326,17 +346,13 @@ def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateCo
     def count_with(iterations: int) -> float:
         snapshot = with_work(iterations)
         _say(f"counting {name} with {iterations} planted iterations")
-        return counting.count(
-            name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot
-        ).instructions
+        return counting.count(name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot).instructions
 
     build_fixtures(Fixtures(seed=args.seed), [find_case(name)])
     base = counting.count(name, head.spec(), counting.DEFAULT_CALLS, args.seed, at=head)
     iterations, fixed = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
     snapshot = with_work(iterations)
-    pair = counting.Pair(
-        counting.count(name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot), base
-    )
+    pair = counting.Pair(counting.count(name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot), base)
     return {
         "benchmark": name,
         "method": method,
@@ -362,6 +378,12 @@ def render_against(calibration: dict) -> list[str]:
         f"Interval upper bounds are Clopper-Pearson 95%. Targets: {'; '.join(AGAINST_TARGETS.values())}.",
         "",
     ]
+    if not calibration.get("complete"):
+        lines += [
+            "**Partial calibration**: the run stopped before every planned run was done; the rows below hold",
+            "the runs it finished. `python -m bench calibrate --resume` does the rest.",
+            "",
+        ]
     wall = calibration.get("wall_clock")
     if wall:
         aa = wall["aa"]
@@ -455,9 +477,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_planted_runs,
         default=PLANTED_RUNS,
         metavar="PERCENT=RUNS,...",
-        help="gate runs per planted slowdown, on each operation (default: 10=20,5=10,25=10)",
+        help="gate runs per planted slowdown, on each operation, in this order (default: 10=20,25=10,5=10)",
     )
     parser.add_argument("--instruction-runs", type=int, default=INSTRUCTION_AA_RUNS, help="instruction A/A runs")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs the --json file already holds (saved after every run) and do only the missing ones",
+    )
     parser.add_argument("--no-wall-clock", action="store_true", help="instruction counts only")
     parser.add_argument("--no-instructions", action="store_true", help="wall clock only")
     parser.add_argument("--processes", type=int, default=gate.DEFAULT_PROCESSES, help="default: %(default)s")
@@ -497,35 +524,93 @@ def run(args: argparse.Namespace) -> ExitCode:
     for name in args.only or ():
         find_case(name)  # a UsageError naming it
     config = gate.load_config()
-    head = revision.snapshot("HEAD")
-    _require_clean_store(head)
-    started = time.monotonic()
-    calibration: dict[str, Any] = {
-        "reference": head.commit,
-        "settings": {
-            "only": args.only,
-            "processes": args.processes,
-            "rounds": args.rounds,
-            "max_reruns": args.max_reruns,
-            "seed": args.seed,
-        },
-        "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
-        "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
-        "date": time.strftime("%Y-%m-%d"),
+    settings = {
+        "only": args.only,
+        "processes": args.processes,
+        "rounds": args.rounds,
+        "max_reruns": args.max_reruns,
+        "seed": args.seed,
     }
+    if args.resume and args.json.is_file():
+        calibration = _resumable(args.json, settings, config)
+        head = revision.snapshot(calibration["reference"])
+        _say(f"resuming {results.shown(args.json)}: the runs it holds are kept")
+    else:
+        head = revision.snapshot("HEAD")
+        calibration = {
+            "reference": head.commit,
+            "settings": settings,
+            "config": _config_record(config),
+            "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
+            "date": time.strftime("%Y-%m-%d"),
+            "seconds": 0.0,
+        }
+    _require_store_is(head)
+    previous = calibration["seconds"]
+    started = time.monotonic()
+
+    def checkpoint() -> None:
+        calibration["seconds"] = previous + time.monotonic() - started
+        _write_atomically(args.json, calibration)
+
     if not args.no_wall_clock:
-        part = time.monotonic()
-        calibration["wall_clock"] = wall_clock_calibration(head, config, args)
-        calibration["wall_clock"]["seconds"] = time.monotonic() - part
+        _timed_part(
+            calibration, "wall_clock", lambda part: wall_clock_calibration(part, head, config, args, checkpoint)
+        )
     if not args.no_instructions:
-        part = time.monotonic()
-        calibration["instructions"] = instruction_calibration(head, config, args)
-        calibration["instructions"]["seconds"] = time.monotonic() - part
-    calibration["seconds"] = time.monotonic() - started
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(calibration, indent=2) + "\n")
+        _timed_part(
+            calibration, "instructions", lambda part: instruction_calibration(part, head, config, args, checkpoint)
+        )
+    calibration["complete"] = _complete(calibration, args)
+    checkpoint()
     print(write_gate_report(args.output, against=args.json))
     return ExitCode.OK
+
+
+def _timed_part(calibration: dict, key: str, body: Callable[[dict], None]) -> None:
+    """Runs one part of the calibration; its seconds add up over resumed sessions."""
+    part = calibration.setdefault(key, {"seconds": 0.0})
+    started, before = time.monotonic(), part["seconds"]
+    try:
+        body(part)
+    finally:
+        part["seconds"] = before + time.monotonic() - started
+
+
+def _complete(calibration: dict, args: Any) -> bool:
+    wall, counts = calibration.get("wall_clock", {}), calibration.get("instructions", {})
+    chosen = [op for op in OPERATIONS if any(_chosen(case_name(op, size), args) for size in op.sizes)]
+    planted_done = all(
+        sum(1 for row in wall.get("planted", []) if row["percent"] == percent) >= runs * len(chosen)
+        for percent, runs in args.planted_runs.items()
+    )
+    return (
+        len(wall.get("aa", [])) >= args.aa_runs
+        and planted_done
+        and len(counts.get("aa", [])) >= args.instruction_runs
+        and bool(counts.get("planted"))
+    )
+
+
+def _config_record(config: gate.GateConfig) -> dict:
+    return asdict(config) | {"minimum_effects": dict(config.minimum_effects)}
+
+
+def _resumable(path: Path, settings: dict, config: gate.GateConfig) -> dict:
+    """The saved partial calibration, if it was run with these settings and this decision rule."""
+    calibration = json.loads(path.read_text())
+    if calibration.get("settings") != settings:
+        raise UsageError(f"--resume: {results.shown(path)} was run with {calibration.get('settings')}, not {settings}")
+    if calibration.get("config") != json.loads(json.dumps(_config_record(config))):
+        raise UsageError(f"--resume: {results.shown(path)} was run with another decision rule (pyproject.toml)")
+    return calibration
+
+
+def _write_atomically(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(path.name + ".partial")
+    staging.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(staging, path)
 
 
 def _run_saved_counts(args: argparse.Namespace) -> ExitCode:
@@ -569,4 +654,3 @@ def _run_saved_ratios(args: argparse.Namespace) -> ExitCode:
     WALL_CLOCK_CALIBRATION.write_text(json.dumps(calibration, indent=2) + "\n")
     print(write_gate_report(args.output))
     return ExitCode.OK
-
