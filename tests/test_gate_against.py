@@ -7,16 +7,19 @@ committed source. The gate runs on each checkout against the reference, as CI ru
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bench.errors import ExitCode
 from bench.gate.calibration import clopper_pearson
 from bench.gate.planted import plant_slowdown_in_source, plant_work_in_source
+from bench.model.publish import SCHEMA, STEP_SUMMARY_VARIABLE
 from bench.runners import revision
 from tests.common.store_repository import REPO_ROOT, commit, git, new_repository
 
@@ -37,11 +40,16 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | Path]:
     return {"repo": repo, "reference": reference, "comment": comment, "slower": slower}
 
 
-def _gate_on(history: dict[str, str | Path], checkout: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _gate_on(
+    history: dict[str, str | Path], checkout: str, *args: str, step_summary: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """The gate with the temporary repository's checkout as the working tree (its storage/ first on the path)."""
     repo = Path(history["repo"])
     git(repo, "checkout", "-q", "--detach", checkout)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(REPO_ROOT)])}
+    environment.pop(STEP_SUMMARY_VARIABLE, None)
+    if step_summary is not None:
+        environment[STEP_SUMMARY_VARIABLE] = str(step_summary)
     only = [arg for name in BENCHMARKS for arg in ("--only", name)]
     command = [sys.executable, "-m", "bench", "gate", *only, "--processes", "3", "--rounds", "6", *args]
     return subprocess.run(command, cwd=repo, env=environment, capture_output=True, text=True, timeout=600)
@@ -65,14 +73,33 @@ def test_a_commit_that_changes_only_a_comment_passes(history: dict[str, str | Pa
 
 
 def test_a_commit_30_percent_slower_in_one_method_fails_on_that_methods_benchmarks_only(
-    history: dict[str, str | Path],
+    history: dict[str, str | Path], tmp_path: Path
 ) -> None:
-    run = _gate_on(history, str(history["slower"]), "--against", str(history["reference"]))
+    published = {"--json": tmp_path / "gate.json", "--markdown": tmp_path / "gate.md"}
+    options = [str(item) for pair in published.items() for item in pair]
+    step_summary = tmp_path / "step_summary.md"
+    run = _gate_on(
+        history, str(history["slower"]), "--against", str(history["reference"]), *options, step_summary=step_summary
+    )
     assert run.returncode == ExitCode.FAILED, run.stdout + run.stderr
     lines = _verdict_lines(run)
     assert lines["get_recent_runs[100]"].startswith("REGRESSED"), run.stdout
     assert not lines["get_run_metrics_warm[5000]"].startswith("REGRESSED"), run.stdout
     assert "1 failed, 1 passed" in run.stdout
+
+    # The same verdicts, published: JSON by its schema, Markdown with the failure first, the job summary.
+    document = json.loads(published["--json"].read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    assert not document["passed"] and document["details"]["against"]["commit"] == history["reference"]
+    assert {row["benchmark"]: row["fails"] for row in document["rows"]} == {
+        "get_recent_runs[100]": True,
+        "get_run_metrics_warm[5000]": False,
+    }
+    text = published["--markdown"].read_text()
+    assert text.startswith("### Perf gate: FAILED")
+    first_row = next(line for line in text.splitlines() if line.startswith("| `"))
+    assert first_row.startswith("| `get_recent_runs[100]` |") and "**regressed**" in first_row
+    assert step_summary.read_text() == text
 
 
 def test_a_revision_that_does_not_resolve_is_a_usage_error_naming_it(history: dict[str, str | Path]) -> None:

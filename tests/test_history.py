@@ -67,7 +67,7 @@ def test_history_reports_a_change_point_at_the_commit_that_doubled_the_cost(
     assert isinstance(commits, dict)
     document = history["document"]
     assert isinstance(document, dict)
-    found = [cp for cp in document["change_points"] if cp["benchmark"] == BENCHMARK]
+    found = [cp for cp in document["details"]["change_points"] if cp["benchmark"] == BENCHMARK]
     assert [cp["commit"] for cp in found] == [commits["get_recent_runs twice as slow"]], history["run"]
     assert 1.5 < found[0]["step"]["low"] <= found[0]["step"]["estimate"] <= found[0]["step"]["high"]
 
@@ -79,10 +79,10 @@ def test_history_records_a_commit_whose_store_does_not_import_as_skipped_with_th
     assert isinstance(commits, dict)
     document = history["document"]
     assert isinstance(document, dict)
-    skipped = {p["commit"]: p["skipped"] for p in document["points"] if p["skipped"] is not None}
+    skipped = {p["commit"]: p["skipped"] for p in document["details"]["points"] if p["skipped"] is not None}
     assert list(skipped) == [commits["does not import"]]
     assert "cannot be imported" in skipped[commits["does not import"]]
-    assert len(document["points"]) == 10
+    assert len(document["details"]["points"]) == 10
 
 
 def test_history_resumes_skipping_what_this_machine_measured(history: dict[str, object]) -> None:

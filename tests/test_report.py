@@ -114,8 +114,12 @@ def test_floors_are_set_beside_the_optimized_time(built: tuple[Path, str]) -> No
     for name in floors_only:
         case, floor = name.split("/")
         assert f"{case}/{REFERENCE}" in measured  # the floors run times the store beside each floor
-        row = rf"^\| {re.escape(case)} \|.*\| {re.escape(floor)}: .*\| [0-9.]+ (ms|us|ns) \| [0-9.]+x \|$"
-        assert re.search(row, section, re.M), name
+        distance = r"([0-9.]+)x \[([0-9.]+), ([0-9.]+)\]"
+        row = rf"^\| {re.escape(case)} \|.*\| {re.escape(floor)}: .*\| [0-9.]+ (ms|us|ns) \| {distance} \|$"
+        found = re.search(row, section, re.M)
+        assert found, name  # the store's distance to its floor, with its interval
+        estimate, low, high = map(float, found.groups()[1:])
+        assert low <= estimate <= high, found.group(0)
 
 
 def test_provenance_carries_machine_commit_hashes_seed_and_dates(built: tuple[Path, str]) -> None:

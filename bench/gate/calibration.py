@@ -26,7 +26,7 @@ from bench.errors import ExitCode, UsageError
 from bench.gate import check as gate
 from bench.gate import instructions
 from bench.gate.planted import method_timed_by, plant_work_in_source, planted_name
-from bench.model import results
+from bench.model import progress, results
 from bench.model.fixtures import Fixtures
 from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases, find_case
 from bench.model.options import add_only_option, add_seed_option
@@ -71,7 +71,7 @@ def candidate_for(benchmark: str, percent: int) -> str:
 def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, gate.Band], args: argparse.Namespace) -> Trial:
     candidate = candidate_for(benchmark, percent)
     arms = gate.Arms(gate.Arm(candidate))
-    measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS, lambda _: None)
+    measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS)
     failures = 0
     started = time.monotonic()
     for run in range(runs):
@@ -275,30 +275,41 @@ def wall_clock_calibration(
     names = [case_name(op, size) for op, size in cases() if _chosen(case_name(op, size), args)]
     aa = wall.setdefault("aa", [])
     planted = wall.setdefault("planted", [])
-    for run in range(len(aa), args.aa_runs):
-        _say(f"A/A run {run + 1}/{args.aa_runs} against {head.label}")
-        aa.append(_gate_run(names, gate.DEFAULT_CANDIDATE, head, config, args))
-        checkpoint()
+    with progress.task(f"A/A gate runs against {head.label}", max(args.aa_runs - len(aa), 0)) as step:
+        for run in range(len(aa), args.aa_runs):
+            step(f"A/A run {run + 1}/{args.aa_runs}")
+            aa.append(_gate_run(names, gate.DEFAULT_CANDIDATE, head, config, args))
+            checkpoint()
     for percent, runs in args.planted_runs.items():
-        for operation in OPERATIONS:
-            op_names = [
-                case_name(operation, size) for size in operation.sizes if _chosen(case_name(operation, size), args)
-            ]
-            if not op_names:
-                continue
-            method = method_timed_by(operation.name)
-            candidate = f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method, percent)}"
-            done = sum(1 for row in planted if row["operation"] == operation.name and row["percent"] == percent)
-            for run in range(done, runs):
-                _say(f"{operation.name} +{percent}% run {run + 1}/{runs}")
-                planted.append(
-                    {
-                        "operation": operation.name,
-                        "percent": percent,
-                        **_gate_run(op_names, candidate, head, config, args),
-                    }
-                )
-                checkpoint()
+        _planted_runs_of(percent, runs, planted, head, config, args, checkpoint)
+
+
+def _planted_runs_of(
+    percent: int,
+    runs: int,
+    planted: list[dict],
+    head: revision.Snapshot,
+    config: gate.GateConfig,
+    args: Any,
+    checkpoint: Callable[[], None],
+) -> None:
+    """Gate runs with +percent planted on each operation's method, on that operation's benchmarks."""
+    todo: list[tuple[str, list[str], str, int]] = []
+    for operation in OPERATIONS:
+        op_names = [case_name(operation, size) for size in operation.sizes if _chosen(case_name(operation, size), args)]
+        if not op_names:
+            continue
+        method = method_timed_by(operation.name)
+        candidate = f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method, percent)}"
+        done = sum(1 for row in planted if row["operation"] == operation.name and row["percent"] == percent)
+        todo += [(operation.name, op_names, candidate, run) for run in range(done, runs)]
+    with progress.task(f"gate runs with +{percent}% planted", len(todo)) as step:
+        for operation_name, op_names, candidate, run in todo:
+            step(f"{operation_name} +{percent}% run {run + 1}/{runs}")
+            planted.append(
+                {"operation": operation_name, "percent": percent, **_gate_run(op_names, candidate, head, config, args)}
+            )
+            checkpoint()
 
 
 def instruction_calibration(
@@ -312,9 +323,7 @@ def instruction_calibration(
         padding = run * PADDING_STEP
         started = time.monotonic()
         _say(f"instruction A/A run {run + 1}/{args.instruction_runs} (padding {padding})")
-        pairs = counting.measure_against(
-            names, gate.DEFAULT_CANDIDATE, head, args.seed, _say, paddings=(padding, padding)
-        )
+        pairs = counting.measure_against(names, gate.DEFAULT_CANDIDATE, head, args.seed, paddings=(padding, padding))
         verdicts = {name: instructions.decide(pair, config.instruction_tolerance) for name, pair in pairs.items()}
         aa.append(
             {

@@ -59,11 +59,18 @@ from typing import Any, Final
 import storage
 from bench.errors import ExitCode, RevisionError, UsageError
 from bench.gate import instructions
-from bench.model import results
+from bench.model import progress, results
 from bench.model.candidates import resolve
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import AnswerCheckError, Case, case_name, cases, find_case, prepare
-from bench.model.options import add_only_option, add_quick_option, add_seed_option, fixtures_from
+from bench.model.options import (
+    add_only_option,
+    add_publish_options,
+    add_quick_option,
+    add_seed_option,
+    fixtures_from,
+)
+from bench.model.publish import Row, Summary, publish
 from bench.model.results import PYPROJECT
 from bench.model.stats import CONFIDENCE, RatioInterval, ratio_interval
 from bench.model.verdict import Verdict
@@ -224,21 +231,19 @@ def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_s
 Measure = Callable[[list[str], int], dict[str, list[ProcessTiming]]]
 
 
-def measure_interleaved(
-    arms: Arms, seed: int, rounds: int, sample_seconds: float, progress: Callable[[str], None]
-) -> Measure:
+def measure_interleaved(arms: Arms, seed: int, rounds: int, sample_seconds: float) -> Measure:
     """A measure(names, processes) that runs each process fresh (spawned), benchmarks interleaved across them."""
 
     def measure(names: list[str], processes: int) -> dict[str, list[ProcessTiming]]:
         results: dict[str, list[ProcessTiming]] = {name: [] for name in names}
-        total = len(names) * processes
-        done = 0
         # One process per task, one task at a time: no two timings compete for the 2 cores.
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
+        with (
+            ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool,
+            progress.task(f"timing {len(names)} benchmarks", len(names) * processes) as step,
+        ):
             for replicate in range(processes):
                 for name in names:
-                    done += 1
-                    progress(f"[{done}/{total}] {name} process {replicate + 1}/{processes}")
+                    step(f"{name} process {replicate + 1}/{processes}")
                     timing = pool.submit(time_in_this_process, name, arms, seed, rounds, sample_seconds)
                     results[name].append(timing.result())
         return results
@@ -429,13 +434,12 @@ def judge_against(
     rounds: int = DEFAULT_ROUNDS,
     max_reruns: int = DEFAULT_MAX_RERUNS,
     seed: int | None = None,
-    progress: Callable[[str], None] = lambda _: None,
 ) -> list[Outcome]:
     """The verdicts of `candidate` (working tree) against the store at `reference`, by the stated rule."""
     revision.load(reference)  # an unimportable revision is a usage error before any process starts
     arms = Arms(candidate=Arm(candidate), reference=Arm(reference.spec(), reference))
     seed = Fixtures().seed if seed is None else seed
-    measure = measure_interleaved(arms, seed, rounds, DEFAULT_SAMPLE_SECONDS, progress)
+    measure = measure_interleaved(arms, seed, rounds, DEFAULT_SAMPLE_SECONDS)
     bands = {name: Band(1.0, config.minimum_effect(name)) for name in names}
     interval_of = partial(against_ratio, confidence=config.confidence(len(names)))
     return judge(names, bands, measure, processes, max_reruns, interval_of)
@@ -607,7 +611,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="interleaved timing rounds per process")
     parser.add_argument("--max-reruns", type=int, default=DEFAULT_MAX_RERUNS, help="re-runs of inconclusive ones")
     add_only_option(parser.add_argument)
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every outcome as JSON here")
+    add_publish_options(parser.add_argument)
     add_seed_option(parser.add_argument)
     parser.add_argument(
         "--rebaseline",
@@ -627,10 +631,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print every verdict but exit 0 on a regression (usage errors still exit 2): what CI does with counts",
     )
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -669,7 +669,7 @@ def _run(args: argparse.Namespace) -> ExitCode:
     prov = provenance(fixtures)
     all_names = prov["benchmarks"]
     names = _selected(args, all_names)
-    measure = measure_interleaved(Arms(Arm(args.candidate)), args.seed, args.rounds, DEFAULT_SAMPLE_SECONDS, _progress)
+    measure = measure_interleaved(Arms(Arm(args.candidate)), args.seed, args.rounds, DEFAULT_SAMPLE_SECONDS)
     started = time.monotonic()
     if args.rebaseline:
         if args.only:
@@ -684,10 +684,12 @@ def _run(args: argparse.Namespace) -> ExitCode:
     outcomes += [Outcome(n, Verdict.UNSAVED, None, None, 0) for n in names if n not in saved]
     if not args.only:
         outcomes += [Outcome(n, Verdict.MISSING, None, saved[n], 0) for n in saved if n not in all_names]
-    print(f"candidate {args.candidate} vs baseline, ratios against {args.saved}:")
-    for outcome in outcomes:
-        print(outcome.line())
-    return _finish(outcomes, started, args.json, {"candidate": args.candidate, "saved": str(args.saved)})
+    text = [f"candidate {args.candidate} vs baseline, ratios against {results.shown(args.saved)}:"]
+    text += [outcome.line() for outcome in outcomes]
+    rows = [_saved_row(o) for o in outcomes]
+    what = f"{args.candidate}/baseline against the saved ratios"
+    context = {"candidate": args.candidate, "saved": results.shown(args.saved)}
+    return _finish(outcomes, rows, text, started, args, what, context)
 
 
 def _saved_for_information(path: Path, seed: int) -> tuple[dict[str, Band], str]:
@@ -712,29 +714,87 @@ def _run_against(args: argparse.Namespace, reference: revision.Snapshot) -> Exit
         rounds=args.rounds,
         max_reruns=args.max_reruns,
         seed=args.seed,
-        progress=_progress,
     )
-    print(f"candidate {args.candidate} (working tree) against the store at {reference.label}; {saved_note}")
-    print(_rule_text(config, names))
-    for outcome in outcomes:
-        print(against_line(outcome, reference, saved.get(outcome.name)))
+    text = [
+        f"candidate {args.candidate} (working tree) against the store at {reference.label}; {saved_note}",
+        _rule_text(config, names),
+    ]
+    text += [against_line(outcome, reference, saved.get(outcome.name)) for outcome in outcomes]
+    rows = [_against_row(o, reference) for o in outcomes]
     context = {
         "candidate": args.candidate,
         "against": {"rev": reference.rev, "commit": reference.commit},
         "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
+        "rule": _rule_text(config, names),
     }
-    return _finish(outcomes, started, args.json, context)
+    what = f"working tree against {reference.label}"
+    return _finish(outcomes, rows, text, started, args, what, context)
 
 
-def _finish(outcomes: list[Outcome], started: float, json_path: Path | None, context: dict[str, Any]) -> ExitCode:
+def _against_row(outcome: Outcome, reference: revision.Snapshot) -> Row:
+    interval, band = outcome.interval, outcome.band
+    assert interval is not None and band is not None
+    baseline = cost_ratio(outcome.timings)
+    return Row.of(
+        outcome.name,
+        f"working tree / {reference.commit[:12]}",
+        interval,
+        outcome.verdict.value,
+        fails=outcome.fails,
+        smallest_detectable=detectable_slowdown(interval, band),
+        note=f"regression above {band.upper:.3f}; vs baseline {_ratio_text(baseline)}; {outcome.processes} processes"
+        + (f"; {outcome.note}" if outcome.note else ""),
+    )
+
+
+def _saved_row(outcome: Outcome) -> Row:
+    interval, band = outcome.interval, outcome.band
+    return Row.of(
+        outcome.name,
+        "candidate / baseline",
+        interval,
+        outcome.verdict.value,
+        fails=outcome.fails,
+        smallest_detectable=detectable_slowdown(interval, band) if interval and band else None,
+        note=(f"saved {band.ratio:.4f} +-{band.tolerance:.1%}" if band else "no saved ratio")
+        + (f"; {outcome.note}" if outcome.note else ""),
+    )
+
+
+def _finish(
+    outcomes: list[Outcome],
+    rows: list[Row],
+    text: list[str],
+    started: float,
+    args: argparse.Namespace,
+    what: str,
+    context: dict[str, Any],
+) -> ExitCode:
+    """Prints the verdicts and the tally, and publishes the summary (Markdown, JSON) if asked."""
     failed = [o for o in outcomes if o.fails]
     elapsed = time.monotonic() - started
-    print(f"{len(failed)} failed, {len(outcomes) - len(failed)} passed in {elapsed:.0f} s")
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        document = {**context, "seconds": elapsed, "outcomes": [_as_json(o) for o in outcomes]}
-        json_path.write_text(json.dumps(document, indent=2) + "\n")
+    text.append(f"{len(failed)} failed, {len(outcomes) - len(failed)} passed in {elapsed:.0f} s")
+    print("\n".join(text))
+    summary = Summary(
+        kind="gate",
+        title="Perf gate",
+        headline=_headline(failed, outcomes, what),
+        passed=not failed,
+        rows=rows,
+        seconds=elapsed,
+        report="\n".join(text),
+        details={**context, "outcomes": [_as_json(o) for o in outcomes]},
+    )
+    for path in publish(summary, args.markdown, args.json):
+        print(f"summary written to {path}", file=sys.stderr)
     return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def _headline(failed: list[Outcome], outcomes: list[Outcome], what: str) -> str:
+    if not failed:
+        return f"no regression in {len(outcomes)} benchmarks: {what}"
+    names = ", ".join(o.name for o in failed)
+    return f"{len(failed)} of {len(outcomes)} benchmarks {'fail' if len(failed) > 1 else 'fails'}: {names} ({what})"
 
 
 def _run_instructions(args: argparse.Namespace) -> ExitCode:
@@ -742,7 +802,7 @@ def _run_instructions(args: argparse.Namespace) -> ExitCode:
     saved = instructions.load(saved_path, instructions.provenance(args.seed))
     names = counting.selected_names(args.quick, args.only)
     started = time.monotonic()
-    now = counting.measure_all(names, [args.candidate], counting.DEFAULT_CALLS, args.seed, _progress)
+    now = counting.measure_all(names, [args.candidate], counting.DEFAULT_CALLS, args.seed)
     checked = instructions.check(saved, now, args.candidate)
     print(f"candidate {args.candidate}, instruction counts against {saved_path}:")
     for _, line in checked:
@@ -757,7 +817,7 @@ def _run_instructions_against(args: argparse.Namespace, reference: revision.Snap
     revision.load(reference)  # an unimportable revision is a usage error before valgrind starts
     names = counting.selected_names(args.quick, args.only)
     started = time.monotonic()
-    pairs = counting.measure_against(names, args.candidate, reference, args.seed, _progress)
+    pairs = counting.measure_against(names, args.candidate, reference, args.seed)
     print(
         f"candidate {args.candidate} (working tree) against the store at {reference.label}, instructions per call; "
         f"regression above +{config.instruction_tolerance:.2%}"
@@ -781,4 +841,3 @@ def _as_json(outcome: Outcome) -> dict[str, Any]:
     if outcome.interval is not None and outcome.band is not None:
         document["detectable_slowdown"] = detectable_slowdown(outcome.interval, outcome.band)
     return document
-

@@ -236,17 +236,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--saved", type=Path, default=SAVED_COUNTS, help="default: results/instructions/")
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def count_and_print(
-    candidates: Sequence[str], names: Sequence[str], seed: int, calls: int = DEFAULT_CALLS
-) -> ExitCode:
+def count_and_print(candidates: Sequence[str], names: Sequence[str], seed: int, calls: int = DEFAULT_CALLS) -> ExitCode:
     """The counts of every candidate, as a table: what `python -m bench --instructions` prints."""
     require("valgrind")
     started = time.monotonic()
-    print(table(measure_all(names, candidates, calls, seed, _progress)))
+    print(table(measure_all(names, candidates, calls, seed)))
     print(f"counted in {time.monotonic() - started:.0f} s")
     return ExitCode.OK
 
@@ -260,7 +254,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         return count_and_print(candidates, names, args.seed, args.calls)
     require("valgrind")
     started = time.monotonic()
-    repeats = [measure_all(names, candidates, args.calls, args.seed, _progress) for _ in range(REPEATS_FOR_TOLERANCE)]
+    repeats = [measure_all(names, candidates, args.calls, args.seed) for _ in range(REPEATS_FOR_TOLERANCE)]
     print(save(args.saved, repeats, provenance(args.seed), args.calls))
     print(table(repeats[0]))
     print(f"counted in {time.monotonic() - started:.0f} s")

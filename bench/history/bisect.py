@@ -42,7 +42,7 @@ def _judge_step(
         snapshot = revision.snapshot(commit.sha, repo)
         revision.load(snapshot)
         arms = gate.Arms(gate.Arm(snapshot.spec(), snapshot), reference=gate.Arm(good.spec(), good))
-        measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS, lambda _: None)
+        measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS)
         timings = measure(names, args.processes)
     except RevisionError as e:
         return Step(commit, None, f"skipped: {e}")

@@ -27,7 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -37,11 +37,12 @@ from signal_processing_algorithms.energy_statistics import energy_statistics
 
 from bench.errors import ExitCode, RevisionError, UsageError
 from bench.gate import check as gate
-from bench.model import results
+from bench.model import progress, results
 from bench.model.candidates import BASELINE, check_control, source_sha256
 from bench.model.fixtures import FORMAT_VERSION
 from bench.model.operations import case_name, cases, find_case
-from bench.model.options import add_only_option, add_seed_option
+from bench.model.options import add_only_option, add_publish_options, add_seed_option
+from bench.model.publish import Row, Summary, publish
 from bench.model.stats import RatioInterval
 from bench.runners import revision
 
@@ -185,7 +186,6 @@ def measure_commit(
     processes: int,
     rounds: int,
     seed: int,
-    progress: Callable[[str], None],
 ) -> dict[str, Any]:
     """The commit's point: its store against the frozen baseline, or why it was skipped."""
     document: dict[str, Any] = {
@@ -209,7 +209,7 @@ def measure_commit(
         snapshot = revision.snapshot(commit.sha, repo)
         revision.load(snapshot)  # fails fast, in this process, when the store does not import
         arms = gate.Arms(gate.Arm(snapshot.spec(), snapshot))
-        measure = gate.measure_interleaved(arms, seed, rounds, gate.DEFAULT_SAMPLE_SECONDS, progress)
+        measure = gate.measure_interleaved(arms, seed, rounds, gate.DEFAULT_SAMPLE_SECONDS)
         timings = measure(names, processes)
     except RevisionError as e:
         document["skipped"] = str(e)
@@ -332,10 +332,6 @@ def step_text(cp: dict[str, Any]) -> str:
 # --- command line: history ---------------------------------------------------------------------------
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def names_of(only: Sequence[str] | None) -> list[str]:
     """The benchmarks named by --only, else the quick ones: a history is many commits."""
     if not only:
@@ -349,7 +345,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--last", type=int, metavar="N", help="the last N commits (of those changing --paths)")
     which.add_argument("--points-only", action="store_true", help="measure nothing: change points of saved points")
     add_only_option(parser.add_argument)
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the points and change points here")
+    add_publish_options(parser.add_argument)
     parser.add_argument("--shard", metavar="K/N", help="measure only the K-th of N interleaved shares of the commits")
     parser.add_argument(
         "--paths",
@@ -379,38 +375,53 @@ def run(args: argparse.Namespace) -> ExitCode:
         here = machine()
         started = time.monotonic()
         print(f"history: {len(commits)} commits x {len(names)} benchmarks on machine {here['id']} ({here['cpu']})")
-        for number, commit in enumerate(commits, start=1):
-            path = point_path(args.output, commit.sha, here["id"])
-            elapsed = time.monotonic() - started
-            remaining = (
-                "" if number == 1 else f", about {elapsed / (number - 1) * (len(commits) - number + 1):.0f} s left"
-            )
-            if path.is_file():
-                print(f"[{number}/{len(commits)}] {commit.sha[:12]} already measured here: {path.name}")
-                continue
-            print(f"[{number}/{len(commits)}] {commit.sha[:12]} {commit.subject[:60]} ({elapsed:.0f} s{remaining})")
-            point = measure_commit(
-                commit,
-                names,
-                repo=repo,
-                processes=args.processes,
-                rounds=args.rounds,
-                seed=args.seed,
-                progress=_progress,
-            )
-            write_point(path, point)
-            if point["skipped"] is not None:
-                print(f"    skipped: {point['skipped']}")
-            else:
-                for name, found in point["benchmarks"].items():
-                    print(f"    {name}: {found['estimate']:.4f} [{found['low']:.4f}, {found['high']:.4f}] of baseline")
+        with progress.task("history", len(commits)) as step:
+            for commit in commits:
+                step(f"{commit.sha[:12]} {commit.subject[:60]}")
+                path = point_path(args.output, commit.sha, here["id"])
+                if path.is_file():
+                    print(f"{commit.sha[:12]} already measured here: {path.name}")
+                    continue
+                point = measure_commit(
+                    commit, names, repo=repo, processes=args.processes, rounds=args.rounds, seed=args.seed
+                )
+                write_point(path, point)
+                if point["skipped"] is not None:
+                    print(f"{commit.sha[:12]} skipped: {point['skipped']}")
+                else:
+                    for name, found in point["benchmarks"].items():
+                        print(
+                            f"{commit.sha[:12]} {name}: {found['estimate']:.4f} "
+                            f"[{found['low']:.4f}, {found['high']:.4f}] of baseline"
+                        )
         print(f"measured in {time.monotonic() - started:.0f} s")
     points = [p for p in load_points(args.output) if p["skipped"] is not None or set(names) & set(p["benchmarks"])]
     found = [cp for cp in all_change_points(points, repo) if cp["benchmark"] in names]
-    print(f"change points ({len(found)}), E-Divisive means, p < {CHANGE_POINT_PVALUE}:")
-    for cp in found:
-        print(f"  {cp['benchmark']}: at {cp['commit'][:12]} {cp['subject'][:60]}: step {step_text(cp)}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"points": points, "change_points": found}, indent=2) + "\n")
+    text = [f"change points ({len(found)}), E-Divisive means, p < {CHANGE_POINT_PVALUE}:"]
+    text += [f"  {cp['benchmark']}: at {cp['commit'][:12]} {cp['subject'][:60]}: step {step_text(cp)}" for cp in found]
+    print("\n".join(text))
+    measured = [p for p in points if p["skipped"] is None]
+    summary = Summary(
+        kind="history",
+        title="Store history",
+        headline=f"{len(found)} change point{'s' if len(found) != 1 else ''} in {len(measured)} measured commits "
+        f"x {len(names)} benchmarks ({len(points) - len(measured)} skipped)",
+        passed=True,
+        rows=[_change_point_row(cp) for cp in found],
+        report="\n".join(text),
+        details={"points": points, "change_points": found},
+    )
+    for path in publish(summary, args.markdown, args.json):
+        print(f"summary written to {path}", file=sys.stderr)
     return ExitCode.OK
+
+
+def _change_point_row(cp: dict[str, Any]) -> Row:
+    step = cp["step"]
+    return Row.of(
+        cp["benchmark"],
+        f"level after / before {cp['commit'][:12]}",
+        RatioInterval(step["estimate"], step["low"], step["high"], step["confidence"], 0),
+        "slower from here" if step["estimate"] > 1 else "faster from here",
+        note=f"{cp['subject'][:60]}; ratio to baseline {cp['level_before']:.4f} -> {cp['level_after']:.4f}",
+    )

@@ -20,10 +20,12 @@ from bench.model.operations import build_fixtures, cases
 from bench.model.options import (
     add_candidates_option,
     add_fixture_options,
+    add_publish_options,
     add_quick_option,
     fixtures_from,
 )
-from bench.model.results import LATEST, RESULTS
+from bench.model.publish import publish as publish_summary
+from bench.model.results import LATEST, RESULTS, shown
 from bench.report import build, summary
 from bench.runners.suites import FULL, QUICK, Clock, publish, run_pyperf, run_pytest_benchmark
 
@@ -48,8 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--rebaseline",
         action="store_true",
-        help="write the committed runs under results/ (a full run of every registered store and the "
-        "deployed layout)",
+        help="write the committed runs under results/ (a full run of every registered store and the deployed layout)",
     )
     where.add_argument("--output", type=Path, default=LATEST, help="where results go (default: results/latest)")
     parser.add_argument(
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(the instructions command; needs valgrind)",
     )
     add_fixture_options(parser.add_argument)
+    add_publish_options(parser.add_argument)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -89,11 +91,18 @@ def run(args: argparse.Namespace) -> ExitCode:
 
     pyperf_results, pytest_results = summary.collect(pyperf_files, pytest_file)
     print(f"\n[{clock}] results in {output}/pyperf/ and {pytest_file}\n")
-    print(summary.render(summary.build_rows(pyperf_results, pytest_results, [label(s) for s in specs])))
+    rows = summary.build_rows(pyperf_results, pytest_results, [label(s) for s in specs])
+    table = summary.render(rows)
+    print(table)
     try:
         written = build.write_report(output)
     except StaleControl as e:  # the run itself is saved; a file the report also reads is not comparable
         raise StaleControl(f"the run is saved in {output}, but the report was not written: {e}") from e
     print(f"\n[{clock}] report written to {written} (the report command, from the files above)")
+    published = summary.bench_summary(rows, output, bench_run, table)
+    published.seconds = clock.seconds()
+    published.link = shown(written)
+    for path in publish_summary(published, args.markdown, args.json):
+        print(f"[{clock}] summary written to {path}")
     print(f"\nfinished in {clock}; {_load_average()}")
     return ExitCode.OK

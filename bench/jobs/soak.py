@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 from typing import Final
 
 from bench.errors import ExitCode, SuiteFailed, UsageError
-from bench.model import results
+from bench.model import progress, results
 from bench.model.options import add_fixture_options, fixtures_from
 from bench.report import reliability
 from bench.runners import fsync
@@ -33,20 +34,28 @@ def run(args: argparse.Namespace) -> ExitCode:
     if args.rounds < 1 or args.values < 1:
         raise UsageError(f"--rounds {args.rounds} and --values {args.values} must both be at least 1")
     junit, fsync_dir = results.RELIABILITY_JUNIT.path, results.FSYNC.path
-    if not args.no_tests:
-        tests = sorted(str(path) for path in results.TESTS.glob("test_reliability_*.py"))
-        cmd = [sys.executable, "-m", "pytest", *tests, "-m", "slow or not slow", "-o", "junit_family=xunit1"]
-        done = subprocess.run([*cmd, f"--junitxml={junit}", *args.pytest_args], cwd=results.REPO_ROOT, check=False)
-        if done.returncode not in (0, 1):  # 1: a test failed, which the report shows; anything else: no report
-            raise SuiteFailed(f"the reliability tests could not run (pytest exit {done.returncode})")
-    fsync.measure(fsync_dir, args.rounds, args.values, fixtures_from(args))
-    for cost in reliability.fsync_costs(fsync_dir):
-        r = cost.ratio
-        bar = "over" if r.estimate > reliability.WORTH_AN_OPTION else "under"
-        print(
-            f"save_latency_stats[{cost.size}]: plain {cost.plain_median_s * 1e3:.2f} ms, "
-            f"fsync {cost.fsynced_median_s * 1e3:.2f} ms; fsync/plain {r.estimate:.3f} "
-            f"[{r.low:.3f}, {r.high:.3f}] over {r.pairs} pairs ({bar} the {reliability.WORTH_AN_OPTION:.2f} bar)"
-        )
-    bad = reliability.write(junit, fsync_dir, results.RELIABILITY_REPORT)
+    with progress.task("soak", 2 if args.no_tests else 3) as step:
+        if not args.no_tests:
+            step("the reliability tests, long and short")
+            _reliability_tests(junit, args.pytest_args)
+        step("the fsync benchmark")
+        fsync.measure(fsync_dir, args.rounds, args.values, fixtures_from(args))
+        step("RELIABILITY.md")
+        for cost in reliability.fsync_costs(fsync_dir):
+            r = cost.ratio
+            bar = "over" if r.estimate > reliability.WORTH_AN_OPTION else "under"
+            print(
+                f"save_latency_stats[{cost.size}]: plain {cost.plain_median_s * 1e3:.2f} ms, "
+                f"fsync {cost.fsynced_median_s * 1e3:.2f} ms; fsync/plain {r.estimate:.3f} "
+                f"[{r.low:.3f}, {r.high:.3f}] over {r.pairs} pairs ({bar} the {reliability.WORTH_AN_OPTION:.2f} bar)"
+            )
+        bad = reliability.write(junit, fsync_dir, results.RELIABILITY_REPORT)
     return ExitCode.FAILED if bad else ExitCode.OK
+
+
+def _reliability_tests(junit: Path, pytest_args: list[str]) -> None:
+    tests = sorted(str(path) for path in results.TESTS.glob("test_reliability_*.py"))
+    cmd = [sys.executable, "-m", "pytest", *tests, "-m", "slow or not slow", "-o", "junit_family=xunit1"]
+    done = subprocess.run([*cmd, f"--junitxml={junit}", *pytest_args], cwd=results.REPO_ROOT, check=False)
+    if done.returncode not in (0, 1):  # 1: a test failed, which the report shows; anything else: no report
+        raise SuiteFailed(f"the reliability tests could not run (pytest exit {done.returncode})")

@@ -20,6 +20,7 @@ from time import perf_counter
 from typing import Any, Final
 
 from bench.errors import UsageError
+from bench.model import progress
 from bench.model.fixtures import COLLECTOR_SIZES, SUMMARY_NAME, TREE_SIZES, Fixtures
 from storage import MetricsStoreClass, collector_class_for
 
@@ -300,8 +301,10 @@ def cases(quick: bool = False) -> list[tuple[Operation, int]]:
 
 def build_fixtures(fixtures: Fixtures, selected: list[tuple[Operation, int]]) -> None:
     """Builds (or finds in the cache) every fixture the cases read, before anything is timed."""
-    for operation, size in selected:
-        if operation.builds is not None:
+    building = [(operation, size) for operation, size in selected if operation.builds is not None]
+    with progress.task("fixtures", len(building)) as step:
+        for operation, size in building:
+            step(case_name(operation, size))
             operation.builds(fixtures, size)
 
 

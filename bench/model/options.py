@@ -56,3 +56,20 @@ def add_candidates_option(add: Add, default: str) -> None:
         help=f"comma-separated registered names, 'deployed' or package.module:Class (default: {default}); "
         "the baseline is always measured, every ratio needs it",
     )
+
+
+def add_publish_options(add: Add) -> None:
+    """--markdown and --json: the command's summary for people and for machines (bench.model.publish)."""
+    add(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="write the summary as Markdown here, for a pull-request comment (also appended to "
+        "$GITHUB_STEP_SUMMARY whenever that is set)",
+    )
+    add(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="write the summary as JSON here (schemas/summary.v1.schema.json)",
+    )

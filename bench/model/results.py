@@ -140,5 +140,3 @@ def latest_pytest_benchmark(folder: Path) -> Path | None:
     """The newest run saved in a --benchmark-storage folder (any machine), by its own timestamp."""
     saved = list(folder.glob("*/[0-9][0-9][0-9][0-9]_*.json"))
     return max(saved, key=lambda path: json.loads(path.read_text())["datetime"], default=None)
-
-

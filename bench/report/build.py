@@ -28,9 +28,9 @@ from bench.model.candidates import BASELINE, check_control, source_sha256
 from bench.model.deployment import DEPLOYED
 from bench.model.floors import FLOORS, REFERENCE, floor_name, reference_name
 from bench.model.operations import OPERATIONS, case_name
-from bench.model.results import RESULTS, Results, latest_pytest_benchmark, load_pyperf
+from bench.model.results import RESULTS, Measured, Results, latest_pytest_benchmark, load_pyperf
 from bench.model.results import shown as shown_path
-from bench.model.stats import RatioInterval
+from bench.model.stats import RatioInterval, ratio_interval
 from bench.model.stats import verdict as target_verdict
 from bench.report import claims, plots
 from bench.report.summary import Row, build_rows, collect, render, seconds_text
@@ -488,7 +488,7 @@ def floors_section(inputs: Inputs) -> str:
                         seconds_text(beside.median if beside else None),
                         f"{floor.name}: {floor.what}",
                         seconds_text(measured.median),
-                        f"{beside.median / measured.median:.2f}x" if beside else "-",
+                        _distance(measured, beside),
                     )
                 )
     headers = (
@@ -504,12 +504,25 @@ def floors_section(inputs: Inputs) -> str:
             f"The floors are pyperf benchmarks of the least work each answer needs (`bench/floors.py`), each checked "
             "to produce the operation's real answer before it is timed, read from "
             f"`{shown_path(inputs.floors.path)}`. The "
-            f"floors run times the {REFERENCE} store too, and the last column divides those two medians of one run "
-            "(a ratio of medians, no interval). Above 1x is what the store spends beyond the floor (atomic writes, "
+            f"floors run times the {REFERENCE} store too, and the last column is its time over the floor's "
+            "(the median of per-process ratios, processes paired in run order, with its bootstrap 95% interval; "
+            "the floor and the store ran one after the other, not interleaved). Above 1x is what the store spends "
+            "beyond the floor (atomic writes, "
             "checks, generality); below 1x means the store does less work than that floor does.",
             _table(headers, rows),
         ]
     )
+
+
+def _distance(floor: Measured, store: Measured | None) -> str:
+    """store / floor with its interval; a median ratio alone where either has a single process."""
+    if store is None:
+        return "-"
+    pairs = min(len(floor.process_medians), len(store.process_medians))
+    if pairs < 2:
+        return f"{store.median / floor.median:.2f}x (1 process, no interval)"
+    r = ratio_interval(floor.process_medians[:pairs], store.process_medians[:pairs])
+    return f"{r.estimate:.2f}x [{r.low:.2f}, {r.high:.2f}]"
 
 
 def _suite_provenance(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -597,11 +610,17 @@ def exponents_section(curves: Sequence[plots.Curve]) -> str:
             curve.candidate,
             f"{curve.sizes[0]:,} to {curve.sizes[-1]:,}",
             f"{curve.exponent:.2f}" if curve.exponent is not None else "-",
-            f"{curve.seconds[-1] / curve.seconds[0]:.3g}x for {curve.sizes[-1] / curve.sizes[0]:.3g}x the size",
+            f"{curve.seconds[-1] / curve.seconds[0]:.3g}x [{curve.lowest[-1] / curve.highest[0]:.3g}, "
+            f"{curve.highest[-1] / curve.lowest[0]:.3g}] for {curve.sizes[-1] / curve.sizes[0]:.3g}x the size",
         )
         for curve in curves
     ]
-    return _table(("operation", "candidate", "sizes", "scaling exponent", "time grows"), rows)
+    legend = (
+        "The exponent is the least-squares slope of log median time on log size. Time grows: the ratio of the "
+        "medians at the largest and smallest size, in brackets the widest ratio the worker processes' spread "
+        "allows (fastest against slowest)."
+    )
+    return _table(("operation", "candidate", "sizes", "scaling exponent", "time grows"), rows) + "\n\n" + legend
 
 
 def closing_note(verdicts: Sequence[ClaimVerdict], inputs: Inputs) -> str:

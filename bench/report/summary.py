@@ -18,8 +18,20 @@ from typing import Final
 
 from bench.errors import ExitCode, UsageError
 from bench.model.candidates import BASELINE
+from bench.model.deployment import DEPLOYED
 from bench.model.operations import MEMORY_TARGET_RATIO, case_name, cases
-from bench.model.results import LATEST, Measured, Results, latest_pytest_benchmark, load_pyperf, load_pytest_benchmark
+from bench.model.options import add_publish_options
+from bench.model.publish import Row as PublishedRow
+from bench.model.publish import Summary, publish
+from bench.model.results import (
+    LATEST,
+    Measured,
+    Results,
+    latest_pytest_benchmark,
+    load_pyperf,
+    load_pytest_benchmark,
+    shown,
+)
 from bench.model.stats import RatioInterval, ratio_interval, verdict
 
 HELP: Final = "The main job's table again, from the result files saved in a folder (never benchmarks)."
@@ -98,13 +110,30 @@ def _bytes(value: int | None) -> str:
     return f"{value / 1024:,.1f} KiB"
 
 
+def no_difference(interval: RatioInterval) -> bool:
+    """The interval holds 1: this run cannot tell the two apart (an A/A comparison reads so)."""
+    return interval.low <= 1 <= interval.high
+
+
+def speedup_text(interval: RatioInterval) -> str:
+    """A speed-up with its interval; one whose interval holds 1 reads "no difference", with the interval."""
+    bounds = f"[{interval.low:.2f}, {interval.high:.2f}]"
+    return f"no difference {bounds}" if no_difference(interval) else f"{interval.estimate:.2f}x {bounds}"
+
+
 def _interval(row: Row) -> str:
     if row.candidate == BASELINE:
         return "1 (reference)"
     if row.speedup is None:
         return "-"
-    s = row.speedup
-    return f"{s.estimate:.2f}x [{s.low:.2f}, {s.high:.2f}]"
+    return speedup_text(row.speedup)
+
+
+def cross_check_text(row: Row) -> str:
+    """pytest-benchmark's ratio: one process, the stores one after another, so no interval and no finding."""
+    if row.candidate == BASELINE or row.pytest_speedup is None:
+        return "-"
+    return f"{row.pytest_speedup:.2f}x (1 process)"
 
 
 def _target(row: Row) -> str:
@@ -126,7 +155,7 @@ HEADERS: Final = (
     "speedup [95% CI]",
     "target",
     "median (pytest-bm)",
-    "speedup (pytest-bm)",
+    "cross-check, not a finding (pytest-bm)",
     "peak memory",
     "memory vs baseline",
 )
@@ -142,7 +171,7 @@ def render(rows: Sequence[Row]) -> str:
             _interval(row),
             _target(row),
             seconds_text(row.pytest.median if row.pytest else None),
-            f"{row.pytest_speedup:.2f}x" if row.pytest_speedup is not None else "-",
+            cross_check_text(row),
             _bytes(row.peak_memory),
             _memory(row),
         )
@@ -155,11 +184,67 @@ def render(rows: Sequence[Row]) -> str:
 
     legend = (
         "speedup = baseline time / candidate time (above 1: faster), the median of per-process ratios "
-        "with a bootstrap 95% interval;\n"
+        "with a bootstrap 95% interval; 'no difference' where that interval holds 1;\n"
+        "cross-check: pytest-benchmark's median ratio from one process, the stores timed one after another: no "
+        "interval, so it is a cross-check of the pyperf figure and never a finding of its own;\n"
         "target: met/missed by the median, '?' where the interval reaches across the target; "
         f"peak memory: tracemalloc, one call; memory target: at most {MEMORY_TARGET_RATIO:g}x the baseline's."
     )
     return "\n".join([line(HEADERS), line(["-" * w for w in widths]), *map(line, cells), "", legend])
+
+
+# The stores this project ships: a missed target of theirs is a failure; the proposal is measured beside them.
+SHIPPED: Final = ("optimized", DEPLOYED)
+
+
+def bench_summary(rows: Sequence[Row], results_dir: Path, bench_run: str | None, report: str) -> Summary:
+    """The main job's summary: each candidate's speed-up with its interval, and the shipped stores' targets."""
+    published = []
+    for row in rows:
+        if row.candidate == BASELINE or row.speedup is None:
+            continue
+        s = row.speedup
+        if row.target is not None:
+            met = verdict(s, row.target)
+            outcome = f">={row.target:g}x {met}"
+        else:
+            met = None
+            outcome = "no difference" if no_difference(s) else ("faster" if s.estimate > 1 else "slower")
+        published.append(
+            PublishedRow.of(
+                row.case,
+                f"{row.candidate}: speed-up over {BASELINE}",
+                s,
+                outcome,
+                fails=met is not None and not met.met and row.candidate in SHIPPED,
+                note=f"{s.pairs} process pairs"
+                + (f"; peak memory {row.memory_ratio:.2f}x the baseline's" if row.memory_ratio is not None else ""),
+            )
+        )
+    targets = [r for r in rows if r.candidate in SHIPPED and r.target is not None and r.speedup is not None]
+    missed = [f"{r.case} ({r.candidate})" for r in targets if not verdict(r.speedup, r.target).met]  # type: ignore[arg-type]
+    headline = f"{len(targets) - len(missed)} of {len(targets)} targets of the shipped stores met" + (
+        f"; missed: {', '.join(missed)}" if missed else ""
+    )
+    cross_checks = [
+        {"benchmark": r.case, "candidate": r.candidate, "estimate": r.pytest_speedup, "low": None, "high": None}
+        for r in rows
+        if r.candidate != BASELINE and r.pytest_speedup is not None
+    ]
+    return Summary(
+        kind="bench",
+        title="Benchmarks",
+        headline=headline,
+        passed=not missed,
+        rows=published,
+        report=report,
+        details={
+            "results": shown(results_dir),
+            "bench_run": bench_run,
+            "candidates": list(dict.fromkeys(r.candidate for r in rows)),
+            "cross_checks": cross_checks,
+        },
+    )
 
 
 def collect(pyperf_files: Mapping[str, Path], pytest_file: Path | None) -> tuple[Results, Results]:
@@ -169,8 +254,8 @@ def collect(pyperf_files: Mapping[str, Path], pytest_file: Path | None) -> tuple
     return pyperf_results, pytest_results
 
 
-def table_for(results_dir: Path, candidates: Sequence[str] | None = None) -> str:
-    """The table of the runs saved under results_dir (pyperf/*.json and the newest pytest-benchmark run)."""
+def rows_for(results_dir: Path, candidates: Sequence[str] | None = None) -> list[Row]:
+    """The rows of the runs saved under results_dir (pyperf/*.json and the newest pytest-benchmark run)."""
     pyperf_dir = results_dir / "pyperf"
     files = {path.stem: path for path in sorted(pyperf_dir.glob("*.json"))}
     if candidates is not None:
@@ -181,14 +266,22 @@ def table_for(results_dir: Path, candidates: Sequence[str] | None = None) -> str
     pyperf_results, pytest_results = collect(files, pytest_file)
     found = list(dict.fromkeys([*pyperf_results, *pytest_results]))
     order = candidates or [BASELINE, *sorted(name for name in found if name != BASELINE)]
-    return render(build_rows(pyperf_results, pytest_results, order))
+    return build_rows(pyperf_results, pytest_results, order)
+
+
+def table_for(results_dir: Path, candidates: Sequence[str] | None = None) -> str:
+    return render(rows_for(results_dir, candidates))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results_dir", nargs="?", type=Path, default=LATEST, help="default: results/latest")
     parser.add_argument("--candidates", help="comma-separated labels to show, in this order (default: all)")
+    add_publish_options(parser.add_argument)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    print(table_for(args.results_dir, args.candidates.split(",") if args.candidates else None))
+    rows = rows_for(args.results_dir, args.candidates.split(",") if args.candidates else None)
+    table = render(rows)
+    print(table)
+    publish(bench_summary(rows, args.results_dir, None, table), args.markdown, args.json)
     return ExitCode.OK

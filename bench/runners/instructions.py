@@ -20,13 +20,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import storage
 from bench.errors import ToolMissing
+from bench.model import progress
 from bench.model.fixtures import Fixtures
 from bench.model.operations import build_fixtures, case_name, cases, find_case, prepare
 from bench.runners import revision
@@ -177,15 +178,14 @@ def count(
 # --- many counts -----------------------------------------------------------------------------------
 
 
-def measure_all(
-    names: Sequence[str], candidates: Sequence[str], calls: int, seed: int, progress: Callable[[str], None]
-) -> dict[str, dict[str, Count]]:
+def measure_all(names: Sequence[str], candidates: Sequence[str], calls: int, seed: int) -> dict[str, dict[str, Count]]:
     build_fixtures(Fixtures(seed=seed), [find_case(name) for name in names])  # built natively, not under valgrind
     counts: dict[str, dict[str, Count]] = {}
     total = len(names) * len(candidates)
-    for i, (name, candidate) in enumerate((n, c) for n in names for c in candidates):
-        progress(f"[{i + 1}/{total}] counting {name} for {candidate}")
-        counts.setdefault(name, {})[candidate] = count(name, candidate, calls, seed)
+    with progress.task("counting instructions", total) as step:
+        for name, candidate in ((n, c) for n in names for c in candidates):
+            step(f"{name} for {candidate}")
+            counts.setdefault(name, {})[candidate] = count(name, candidate, calls, seed)
     return counts
 
 
@@ -209,7 +209,6 @@ def measure_against(
     candidate: str,
     reference: revision.Snapshot,
     seed: int,
-    progress: Callable[[str], None],
     *,
     calls: int = DEFAULT_CALLS,
     paddings: tuple[int, int] = (0, 0),
@@ -228,12 +227,13 @@ def measure_against(
     own = revision.working_tree_snapshot() if store_class.__module__ == f"{revision.PACKAGE}.{module}" else None
     candidate_spec = own.spec(f"{module}:{store_class.__name__}") if own else candidate
     pairs = {}
-    for i, name in enumerate(names):
-        progress(f"[{i + 1}/{len(names)}] counting {name} for {candidate} and at {reference.label}")
-        pairs[name] = Pair(
-            count(name, candidate_spec, calls, seed, at=own, padding=paddings[0]),
-            count(name, reference.spec(), calls, seed, at=reference, padding=paddings[1]),
-        )
+    with progress.task("counting instructions", len(names)) as step:
+        for name in names:
+            step(f"{name} for {candidate} and at {reference.label}")
+            pairs[name] = Pair(
+                count(name, candidate_spec, calls, seed, at=own, padding=paddings[0]),
+                count(name, reference.spec(), calls, seed, at=reference, padding=paddings[1]),
+            )
     return pairs
 
 

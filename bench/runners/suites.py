@@ -20,6 +20,7 @@ from typing import Final
 import pyperf
 
 from bench.errors import SuiteFailed
+from bench.model import progress
 from bench.model.candidates import label
 from bench.model.fixtures import Fixtures
 from bench.model.operations import Operation, case_name
@@ -47,8 +48,11 @@ class Clock:
     def __init__(self) -> None:
         self._started = time.monotonic()
 
+    def seconds(self) -> float:
+        return time.monotonic() - self._started
+
     def __str__(self) -> str:
-        seconds = int(time.monotonic() - self._started)
+        seconds = int(self.seconds())
         return f"{seconds // 60:d}m{seconds % 60:02d}s"
 
 
@@ -68,16 +72,17 @@ def run_pyperf(
     clock: Clock,
 ) -> None:
     """Every case through runners.pyperf_storage, candidates alternating round by round; one JSON per candidate."""
-    per_round = mode.processes // mode.rounds
     (staging / "pyperf").mkdir(parents=True)
     total = len(selected) * mode.rounds * len(specs)
-    step = 0
-    for operation, size in selected:
+
+    def one_case(operation: Operation, size: int, step: progress.Step) -> None:
+        per_round = mode.processes // mode.rounds
         name = case_name(operation, size)
         loops: dict[str, int] = {}
         for round_index in range(mode.rounds):
             shift = round_index % len(specs)
             for spec in [*specs[shift:], *specs[:shift]]:
+                step(f"{name} round {round_index + 1}/{mode.rounds} {label(spec)}")
                 output = staging / "pyperf" / f"{label(spec)}.json"
                 cmd = [sys.executable, "-m", "bench.runners.pyperf_storage", "--quiet", "--candidate", spec]
                 cmd += ["--case", name, "--processes", str(per_round), "--values", str(mode.values)]
@@ -86,16 +91,17 @@ def run_pyperf(
                 if spec in loops:
                     cmd += ["--loops", str(loops[spec])]
                 done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
-                step += 1
                 result = done.stdout.strip().removeprefix(f"{name}: ").replace("\n", " / ")
                 print(
-                    f"[{clock}] pyperf {step}/{total} {name} round {round_index + 1}/{mode.rounds} "
-                    f"{label(spec)}: {result}",
-                    flush=True,
+                    f"[{clock}] pyperf {name} round {round_index + 1}/{mode.rounds} {label(spec)}: {result}", flush=True
                 )
                 if done.returncode != 0:
                     raise SuiteFailed(f"pyperf failed for {label(spec)} {name} (exit {done.returncode})")
                 loops.setdefault(spec, _pyperf_loops(output, name))
+
+    with progress.task("pyperf", total) as step:
+        for operation, size in selected:
+            one_case(operation, size, step)
 
 
 def run_pytest_benchmark(
