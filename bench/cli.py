@@ -40,6 +40,7 @@ COMMANDS: Final = {
     "soak": ("bench.jobs.soak", "reliability tests long and short, the fsync cost, then results/RELIABILITY.md"),
     "history": ("bench.history.points", "a point per commit, and the change points in them (E-Divisive)"),
     "find": ("bench.history.bisect", "bisect GOOD..BAD for the first commit that slowed the --only benchmarks"),
+    "mutants": ("bench.jobs.mutants", "mutmut's mutants of storage/optimized.py against the equivalence suite"),
 }
 DEFAULT_COMMAND: Final = "run"
 EPILOG: Final = (

@@ -48,7 +48,19 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=10 * CI_EXAMPLES, stateful_step_count=2 * CI_STATEFUL_STEPS, **_PROFILE_SETTINGS
 )
-PROFILES = ("ci", "thorough")
+# mutants: what `python -m bench mutants` runs each of mutmut's mutants against. Few examples, the same ones
+# every time and no database, so a mutant's verdict depends on the mutant alone; the explicit @examples
+# (the defect classes) run in every profile.
+MUTANT_EXAMPLES = 10
+settings.register_profile(
+    "mutants",
+    max_examples=MUTANT_EXAMPLES,
+    stateful_step_count=CI_STATEFUL_STEPS,
+    derandomize=True,
+    database=None,
+    **_PROFILE_SETTINGS,
+)
+PROFILES = ("ci", "thorough", "mutants")
 
 # Registered candidates kept because they differ. The generic runs skip them: tests/test_catches_proposed.py
 # runs the same properties on them and asserts that each finds its counterexample.
@@ -65,6 +77,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="also check this store against the baseline (repeatable), beside the registered ones (proposed is "
         "checked by tests/test_catches_proposed.py). Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough, "
         "or --hypothesis-profile (default ci)",
+    )
+    group.addoption(
+        "--only-candidate",
+        default=None,
+        metavar="NAME",
+        help="run the tests that take a candidate on this registered store only (what mutmut runs: optimized)",
     )
 
 
@@ -96,6 +114,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     # Every registered store, the optimized one as the application deploys it, and each --candidate.
     specs = dict.fromkeys([*storage.CANDIDATES, DEPLOYED, *metafunc.config.getoption("candidate")])
+    only = metafunc.config.getoption("only_candidate")
+    if only is not None:
+        if only not in specs:
+            raise pytest.UsageError(f"--only-candidate {only}: one of {', '.join(specs)}")
+        specs = {only: None}
     params = [
         pytest.param(
             spec,
