@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.model.fixtures import Fixtures
-from bench.model.options import add_fixture_options, add_quick_option, fixtures_from
+from bench.model.options import add_fixture_options, add_quick_option, add_sizes_option, fixtures_from
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -17,6 +17,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the baseline is always measured, every ratio needs it",
     )
     add_quick_option(group.addoption, "only each operation's quick sizes, fewer cold rounds")
+    add_sizes_option(group.addoption)
     add_fixture_options(group.addoption)
     group.addoption("--bench-run", default=None, help="label of one `python -m bench` run, kept in extra_info")
 

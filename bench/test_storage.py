@@ -38,7 +38,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Candidate innermost: the candidates of one case run one after the other, close in time.
     params = [
         pytest.param(operation, size, spec, id=f"{case_name(operation, size)}-{label(spec)}")
-        for operation, size in cases(config.getoption("quick"))
+        for operation, size in cases(config.getoption("quick"), config.getoption("sizes") == "large")
         for spec in specs
     ]
     metafunc.parametrize(("operation", "size", "candidate"), params)
@@ -49,7 +49,9 @@ def built_fixtures(seeded_fixtures: Fixtures, pytestconfig: pytest.Config) -> Fi
     """Every fixture the selected cases read, built before the first benchmark, with progress shown."""
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        build_fixtures(seeded_fixtures, cases(pytestconfig.getoption("quick")))
+        build_fixtures(
+            seeded_fixtures, cases(pytestconfig.getoption("quick"), pytestconfig.getoption("sizes") == "large")
+        )
     return seeded_fixtures
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -99,3 +100,28 @@ def test_peak_memory_counts_what_the_call_allocates_and_not_what_was_there(tmp_p
     peak = case.peak_memory()
     assert 1_000_000 <= peak < 1_100_000
     assert len(already_there) == 4_000_000
+
+
+def test_sizes_large_adds_a_decade_to_the_operations_measured_at_several_sizes() -> None:
+    standard = {operations.case_name(op, size) for op, size in operations.cases()}
+    large = {operations.case_name(op, size) for op, size in operations.cases(large=True)}
+    assert large - standard == {"save_latency_stats[100000]", "get_recent_runs[100000]"}
+    assert operations.cases(quick=True, large=True) == operations.cases(quick=True)
+    operation, size = operations.find_case("get_recent_runs[100000]")  # the pyperf worker finds them by name
+    assert (operation.name, size) == ("get_recent_runs", 100_000)
+    assert size not in operation.target_speedups  # no target of their own: the report compares them with 10k
+
+
+def test_a_report_includes_the_large_sizes_where_a_run_measured_them() -> None:
+    from bench.model.results import Measured
+    from bench.report import build
+
+    def measured(seconds: float) -> Measured:
+        return Measured(seconds, (seconds * 0.99, seconds, seconds * 1.01), None, "run")
+
+    sizes = (100, 1_000, 10_000, 100_000)
+    data = {f"get_recent_runs[{size}]": measured(size * 1e-7) for size in sizes}
+
+    inputs = SimpleNamespace(candidates=["optimized"], pyperf={"optimized": data})
+    (curve,) = build.scaling_curves(inputs)  # type: ignore[arg-type]
+    assert curve.sizes == sizes and curve.exponent == pytest.approx(1.0)

@@ -143,8 +143,9 @@ def test_a_speedup_whose_interval_excludes_one_reads_as_a_ratio_with_it() -> Non
 
 
 def test_progress_off_a_terminal_prints_a_line_per_step_with_an_estimate_and_nested_tasks_stay_quiet(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
     with progress.task("outer", 2, terminal=False) as step:
         step("first")
         with progress.task("inner", 3, terminal=False) as inner:
@@ -156,3 +157,13 @@ def test_progress_off_a_terminal_prints_a_line_per_step_with_an_estimate_and_nes
     lines = captured.err.splitlines()
     assert lines[0].startswith("[1/2] first (") and lines[1].startswith("[2/2] second (")
     assert "s left" in lines[1] and len(lines) == 2
+
+
+def test_progress_off_a_terminal_prints_no_more_than_a_line_every_few_seconds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with progress.task("many", 1000, terminal=False) as step:
+        for n in range(1000):
+            step(f"item {n}")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("[1/1000] item 0") and len(lines) == 1  # 1000 quick steps: one line, not 1000

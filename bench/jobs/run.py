@@ -22,6 +22,7 @@ from bench.model.options import (
     add_fixture_options,
     add_publish_options,
     add_quick_option,
+    add_sizes_option,
     fixtures_from,
 )
 from bench.model.publish import publish as publish_summary
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="count instructions (callgrind) and system calls (strace) per call instead of timing "
         "(the instructions command; needs valgrind)",
     )
+    add_sizes_option(parser.add_argument)
     add_fixture_options(parser.add_argument)
     add_publish_options(parser.add_argument)
 
@@ -67,11 +69,16 @@ def run(args: argparse.Namespace) -> ExitCode:
     specs = select(args.candidates, deployed=args.deployed or args.rebaseline)
     if args.instructions:
         return instructions.count_and_print(specs, instructions.selected_names(args.quick, None), args.seed)
-    if args.rebaseline and (args.quick or args.candidates is not None):
-        raise UsageError("--rebaseline records a full run of every registered store: drop --quick and --candidates")
+    if args.rebaseline and (args.quick or args.candidates is not None or args.sizes != "standard"):
+        raise UsageError(
+            "--rebaseline records a full run of every registered store: drop --quick, --candidates and --sizes"
+        )
+    if args.quick and args.sizes == "large":
+        raise UsageError("--quick measures the quick sizes only: it takes no --sizes large")
     output = RESULTS if args.rebaseline else args.output
     mode = QUICK if args.quick else FULL
-    selected = cases(args.quick)
+    large = args.sizes == "large"
+    selected = cases(args.quick, large)
     fixtures = fixtures_from(args)
     bench_run = f"{datetime.now():%Y%m%dT%H%M%S}-{os.urandom(3).hex()}"
     staging = output / f".staging-{bench_run}"
@@ -83,7 +90,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         print(f"[{clock}] fixtures ready (seed {fixtures.seed}, cache {fixtures.cache})", flush=True)
         run_pyperf(selected, specs, mode, fixtures, staging, bench_run, clock)
         print(f"[{clock}] pytest-benchmark suite", flush=True)
-        run_pytest_benchmark(specs, args.quick, mode, fixtures, staging, bench_run)
+        run_pytest_benchmark(specs, args.quick, mode, fixtures, staging, bench_run, large)
     except BaseException:
         print(f"python -m bench: partial results kept in {staging}", file=sys.stderr)
         raise

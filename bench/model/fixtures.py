@@ -19,12 +19,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from bench.model import progress
 from storage import CANDIDATES, LatencyCollector
 
 FORMAT_VERSION: Final = 2  # bump whenever a builder below changes what it writes
 DEFAULT_SEED: Final = 20260102
 COLLECTOR_SIZES: Final = (1_000, 5_000, 10_000)
 TREE_SIZES: Final = (100, 1_000, 10_000)
+# --sizes large adds a decade to each, for the scaling exponents: opt-in, since they take minutes to build.
+LARGE_COLLECTOR_SIZES: Final = (100_000,)
+LARGE_TREE_SIZES: Final = (100_000,)
 SUMMARY_NAME: Final = "latency_summary.json"
 CACHE_ENV: Final = "METRICS_STORE_BENCH_CACHE"
 
@@ -123,18 +127,19 @@ def _write_tree(root: Path, size: int, seed: int) -> dict[str, int]:
     rng.shuffle(ages)
     creation_order = list(range(size))
     rng.shuffle(creation_order)
-    report_every = size // 4 if size >= _PROGRESS_FROM else 0
-    for done, index in enumerate(creation_order, start=1):
-        folder = root / names[index]
-        folder.mkdir()
-        mtime = _EPOCH_S + 300.0 * ages[index]
-        if index not in without_summary:
-            summary = folder / SUMMARY_NAME
-            summary.write_text(json.dumps({"run_id": names[index], "total_measurements": 0, "metrics": {}}))
-            os.utime(summary, (mtime, mtime))
-        os.utime(folder, (mtime, mtime))
-        if report_every and done % report_every == 0:
-            _say(f"result tree of {size:,} folders: {done:,}/{size:,}")
+    chunk = max(size // 100, 1)  # a progress step per 1% of the folders
+    with progress.task(f"result tree of {size:,} folders", -(-size // chunk)) as step:
+        for done, index in enumerate(creation_order):
+            if done % chunk == 0:
+                step(f"{done:,}/{size:,}")
+            folder = root / names[index]
+            folder.mkdir()
+            mtime = _EPOCH_S + 300.0 * ages[index]
+            if index not in without_summary:
+                summary = folder / SUMMARY_NAME
+                summary.write_text(json.dumps({"run_id": names[index], "total_measurements": 0, "metrics": {}}))
+                os.utime(summary, (mtime, mtime))
+            os.utime(folder, (mtime, mtime))
     plain_files = _plain_file_names(size)
     for name in plain_files:
         (root / name).write_text("not a run\n")

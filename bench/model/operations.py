@@ -21,7 +21,14 @@ from typing import Any, Final
 
 from bench.errors import UsageError
 from bench.model import progress
-from bench.model.fixtures import COLLECTOR_SIZES, SUMMARY_NAME, TREE_SIZES, Fixtures
+from bench.model.fixtures import (
+    COLLECTOR_SIZES,
+    LARGE_COLLECTOR_SIZES,
+    LARGE_TREE_SIZES,
+    SUMMARY_NAME,
+    TREE_SIZES,
+    Fixtures,
+)
 from storage import MetricsStoreClass, collector_class_for
 
 # The stores' default results_dir, relative to each case's working directory: the baseline's
@@ -57,6 +64,7 @@ class Operation:
     setup: Callable[[MetricsStoreClass, int, Fixtures], Subject]
     check: Callable[[Any, Case], None]
     target_speedups: Mapping[int, float]
+    large_sizes: tuple[int, ...] = ()  # added by --sizes large; no target of their own
 
 
 @dataclass(frozen=True)
@@ -270,6 +278,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         _setup_save,
         _check_saved,
         dict.fromkeys(COLLECTOR_SIZES, 4.0),
+        LARGE_COLLECTOR_SIZES,
     ),
     Operation("get_run_metrics_cold", (5_000,), (5_000,), Fixtures.saved_runs, _setup_cold_read, _check_metrics, {}),
     Operation(
@@ -290,13 +299,21 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         _setup_recent,
         _check_recent,
         {100: 4.0, 1_000: 6.0, 10_000: 6.0},
+        LARGE_TREE_SIZES,
     ),
 )
 
 
-def cases(quick: bool = False) -> list[tuple[Operation, int]]:
-    """Every (operation, size) of the table, in table order; `quick` keeps the quick sizes only."""
-    return [(op, size) for op in OPERATIONS for size in (op.quick_sizes if quick else op.sizes)]
+def cases(quick: bool = False, large: bool = False) -> list[tuple[Operation, int]]:
+    """Every (operation, size) of the table, in table order; `quick` keeps the quick sizes only, `large` adds
+    the large ones (--sizes large)."""
+    return [(op, size) for op in OPERATIONS for size in operation_sizes(op, quick, large)]
+
+
+def operation_sizes(operation: Operation, quick: bool = False, large: bool = False) -> tuple[int, ...]:
+    if quick:
+        return operation.quick_sizes
+    return operation.sizes + (operation.large_sizes if large else ())
 
 
 def build_fixtures(fixtures: Fixtures, selected: list[tuple[Operation, int]]) -> None:
@@ -310,8 +327,8 @@ def build_fixtures(fixtures: Fixtures, selected: list[tuple[Operation, int]]) ->
 
 def find_case(name: str) -> tuple[Operation, int]:
     """The (operation, size) called "operation[size]"."""
-    for operation, size in cases():
+    for operation, size in cases(large=True):
         if case_name(operation, size) == name:
             return operation, size
-    known = ", ".join(case_name(op, size) for op, size in cases())
+    known = ", ".join(case_name(op, size) for op, size in cases(large=True))
     raise UsageError(f"no benchmark case {name!r}: one of {known}")

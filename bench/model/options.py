@@ -73,3 +73,16 @@ def add_publish_options(add: Add) -> None:
         metavar="PATH",
         help="write the summary as JSON here (schemas/summary.v1.schema.json)",
     )
+
+
+SIZES: tuple[str, ...] = ("standard", "large")
+
+
+def add_sizes_option(add: Add) -> None:
+    add(
+        "--sizes",
+        choices=SIZES,
+        default="standard",
+        help="large adds 100,000 measurements and a tree of 100,000 run folders (built once and cached, "
+        "minutes the first time); default: %(default)s",
+    )

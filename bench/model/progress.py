@@ -2,8 +2,9 @@
 
 On a terminal, a rich bar per task with the step in hand, the elapsed time and rich's estimate of
 what remains; tasks started inside another show as bars beneath it. Anywhere else (a CI log, a pipe)
-no bar is drawn: an outermost task prints one plain line per step, with the same elapsed time and
-estimate, and tasks inside another stay quiet. Everything goes to stderr, so stdout keeps only results.
+no bar is drawn: an outermost task prints a plain line with the same elapsed time and estimate, at
+most once every PLAIN_EVERY_S seconds (and at its first step), and tasks inside another stay quiet.
+Everything goes to stderr, so stdout keeps only results.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
 Step = Callable[[str], None]
+PLAIN_EVERY_S: Final = 5.0
 _live: Progress | None = None
 _depth = 0
 
@@ -61,6 +63,7 @@ def task(description: str, total: int, *, terminal: bool | None = None) -> Itera
     on_terminal = sys.stderr.isatty() if terminal is None else terminal
     outermost = _depth == 0
     started = time.monotonic()
+    printed = -PLAIN_EVERY_S
     begun = 0
     task_id: Any = None
     if on_terminal:
@@ -70,10 +73,11 @@ def task(description: str, total: int, *, terminal: bool | None = None) -> Itera
         task_id = _live.add_task(description, total=total)
 
     def step(message: str) -> None:
-        nonlocal begun
+        nonlocal begun, printed
         if task_id is not None and _live is not None:
             _live.update(task_id, completed=begun, description=f"{description}: {message}")
-        elif outermost:
+        elif outermost and time.monotonic() - printed >= PLAIN_EVERY_S:
+            printed = time.monotonic()
             print(f"[{begun + 1}/{total}] {message} ({_estimate(started, begun, total)})", file=sys.stderr, flush=True)
         begun += 1
 

@@ -27,7 +27,7 @@ from bench.history import points as history
 from bench.model.candidates import BASELINE, check_control, source_sha256
 from bench.model.deployment import DEPLOYED
 from bench.model.floors import FLOORS, REFERENCE, floor_name, reference_name
-from bench.model.operations import OPERATIONS, case_name
+from bench.model.operations import OPERATIONS, case_name, operation_sizes
 from bench.model.results import RESULTS, Measured, Results, latest_pytest_benchmark, load_pyperf
 from bench.model.results import shown as shown_path
 from bench.model.stats import RatioInterval, ratio_interval
@@ -201,12 +201,13 @@ def scaling_curves(inputs: Inputs) -> list[plots.Curve]:
     """Per operation benchmarked at several sizes, per candidate: pyperf medians and the fitted exponent."""
     curves = []
     for operation in OPERATIONS:
-        if len(operation.sizes) < 2:
+        sizes = operation_sizes(operation, large=True)  # the large sizes where a --sizes large run measured them
+        if len(sizes) < 2:
             continue
         for candidate in inputs.candidates:
             found = [
                 (size, measured)
-                for size in operation.sizes
+                for size in sizes
                 if (measured := inputs.pyperf[candidate].get(case_name(operation, size))) is not None
             ]
             if len(found) < 2:

@@ -105,7 +105,7 @@ def run_pyperf(
 
 
 def run_pytest_benchmark(
-    specs: Sequence[str], quick: bool, mode: Mode, fixtures: Fixtures, staging: Path, bench_run: str
+    specs: Sequence[str], quick: bool, mode: Mode, fixtures: Fixtures, staging: Path, bench_run: str, large: bool
 ) -> None:
     """The pytest-benchmark suite, saved in a storage folder of its own under staging."""
     cmd = [sys.executable, "-m", "pytest", str(BENCHMARK_SUITE), "-p", "no:cacheprovider", "--rootdir", str(REPO_ROOT)]
@@ -114,6 +114,8 @@ def run_pytest_benchmark(
     cmd += [f"--benchmark-storage={staging / 'pytest-benchmark'}", "--benchmark-autosave", *mode.pytest_options]
     if quick:
         cmd.append("--quick")
+    if large:
+        cmd += ["--sizes", "large"]
     done = subprocess.run(cmd, cwd=REPO_ROOT, check=False)
     if done.returncode != 0:
         raise SuiteFailed(f"the pytest-benchmark suite failed (exit {done.returncode})")
