@@ -728,7 +728,12 @@ def _run_against(args: argparse.Namespace, reference: revision.Snapshot) -> Exit
         "rule": _rule_text(config, names),
     }
     what = f"working tree against {reference.label}"
-    return _finish(outcomes, rows, text, started, args, what, context)
+    explanation = (
+        f"Each ratio is working tree / {reference.commit[:12]}, both stores timed interleaved in the same fresh "
+        f"processes; {_rule_text(config, names)}. The last number is the smallest slowdown this run could have "
+        "caught: an unchanged verdict rules out slowdowns that large."
+    )
+    return _finish(outcomes, rows, text, started, args, what, context, explanation)
 
 
 def _against_row(outcome: Outcome, reference: revision.Snapshot) -> Row:
@@ -769,6 +774,7 @@ def _finish(
     args: argparse.Namespace,
     what: str,
     context: dict[str, Any],
+    explanation: str = "",
 ) -> ExitCode:
     """Prints the verdicts and the tally, and publishes the summary (Markdown, JSON) if asked."""
     failed = [o for o in outcomes if o.fails]
@@ -784,6 +790,7 @@ def _finish(
         seconds=elapsed,
         report="\n".join(text),
         details={**context, "outcomes": [_as_json(o) for o in outcomes]},
+        explanation=explanation,
     )
     for path in publish(summary, args.markdown, args.json):
         print(f"summary written to {path}", file=sys.stderr)

@@ -68,6 +68,7 @@ class Summary:
     report: str = ""  # the full text output, folded under the table
     link: str | None = None  # where the full report is, if it is a file
     details: dict[str, Any] = field(default_factory=dict)  # kind-specific, JSON only
+    explanation: str = ""  # how to read the table (the decision rule), under it
 
 
 def _finite(value: float | None) -> float | None:
@@ -129,6 +130,8 @@ def markdown(summary: Summary) -> str:
                 f"{'**' + row.verdict + '**' if row.fails else row.verdict} |{caught} {_escape(row.note)} |"
             )
         lines.append("")
+    if summary.explanation:
+        lines += [_escape(summary.explanation), ""]
     if summary.seconds is not None:
         lines += [f"Took {summary.seconds:.0f} s.", ""]
     if summary.link:
