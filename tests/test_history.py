@@ -13,10 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bench.errors import ExitCode
 from bench.gate.planted import plant_slowdown_in_source
+from bench.model.publish import SCHEMA
 from tests.common.store_repository import REPO_ROOT, commit, new_repository
 
 BENCHMARK = "get_recent_runs[100]"
@@ -57,7 +59,9 @@ def history(repository: dict[str, object], tmp_path_factory: pytest.TempPathFact
     args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, *FAST]
     run = _bench("history", "--last", "10", *args, "--json", str(summary))
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
-    return {"run": run, "document": json.loads(summary.read_text()), "output": output, "args": args}
+    document = json.loads(summary.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))  # a real history's summary follows its schema
+    return {"run": run, "document": document, "output": output, "args": args}
 
 
 def test_history_reports_a_change_point_at_the_commit_that_doubled_the_cost(
