@@ -695,7 +695,8 @@ def _run(args: argparse.Namespace) -> ExitCode:
 def _saved_for_information(path: Path, seed: int) -> tuple[dict[str, Band], str]:
     """The saved ratios, printed beside the verdicts against a revision; never a reason to fail."""
     try:
-        return load_saved(path, provenance(Fixtures(seed=seed))), f"saved ratios from {path}, for information"
+        saved = load_saved(path, provenance(Fixtures(seed=seed)))
+        return saved, f"saved ratios from {results.shown(path)}, for information"
     except UsageError as e:
         return {}, f"saved ratios not shown: {e}"
 
