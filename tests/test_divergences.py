@@ -70,10 +70,22 @@ def test_compare_looks_up_the_other_run_under_its_own_results_dir(in_tmp_cwd: Pa
 def test_run_id_that_is_not_one_folder_name_is_refused(in_tmp_cwd: Path, run_id: str) -> None:
     with pytest.raises(ValueError, match="is not a single folder name") as raised:
         optimized.MetricsStorage(run_id, "res")
-    assert repr(run_id) in str(raised.value)
+    assert str(raised.value) == f"run_id {run_id!r} is not a single folder name inside 'res'"
     if run_id == "../escaped":
         baseline.MetricsStorage(run_id, "res").save_latency_stats(_collector())
         assert Path("escaped/latency_summary.json").is_file()  # the baseline wrote outside results_dir
+
+
+@pytest.mark.divergence("run-id-validated")
+def test_where_the_os_has_a_second_separator_a_run_id_holding_it_is_refused_and_others_are_not(
+    in_tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows os.altsep is "/" beside os.sep "\\"; on POSIX there is none, so pretend one here."""
+    monkeypatch.setattr(optimized.os, "altsep", "|")
+    with pytest.raises(ValueError, match="is not a single folder name"):
+        optimized.MetricsStorage("a|b", "res")
+    assert optimized.MetricsStorage("a-b", "res").run_id == "a-b"  # no second separator in it: accepted
+    baseline.MetricsStorage("a|b", "res")  # the baseline takes it: on such a system, a folder "b" inside "a"
 
 
 @pytest.mark.divergence("run-id-validated")

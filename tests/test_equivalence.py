@@ -128,6 +128,31 @@ file_time_conditions = pytest.mark.parametrize("condition", FILE_TIMES)
 
 
 @file_time_conditions
+@known.apply(known.cached_compare_examples())
+@given(this=_OTHER_RUN, others=st.lists(_OTHER_RUN, min_size=1, max_size=2))
+def test_compare_runs_of_cached_runs_matches(candidate: Any, condition: str, this: tuple, others: list[tuple]) -> None:
+    """Odd stats read once, then compared twice: where the cache trusts them, the second time from its views."""
+    with side_by_side(candidate, condition) as diff:
+        stores = []
+        for run_id, results_dir, content in [this, *others]:
+            store = diff.create_store(run_id, results_dir)
+            if store is None:
+                continue
+            stores.append(store)
+            if isinstance(content, CollectorRecipe):
+                diff.save(store, content.build())
+            elif isinstance(content, bytes):
+                diff.edit_from_outside(store.folder / SUMMARY_NAME, Rewrite(content, in_place=True))
+        for store in stores:
+            diff.get_run_metrics(store)
+        for _ in range(2):
+            for store in stores:
+                for other in stores:
+                    diff.compare_runs(store, other.run_id)
+        diff.assert_same_trees()
+
+
+@file_time_conditions
 @given(results_dir=results_dirs(), saved=st.lists(collectors(max_measurements=60), min_size=2, max_size=3))
 def test_compare_runs_between_saved_runs_matches(
     candidate: Any, condition: str, results_dir: str | None, saved: list[CollectorRecipe]

@@ -133,6 +133,48 @@ def test_repeated_compare_reads_each_unchanged_summary_once(
     assert len(counted_reads) == 2
 
 
+def test_compare_runs_between_cached_runs_copies_no_summary_once_their_views_exist(
+    tmp_path: Path, trusting_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compare fast path engages: a view per cached summary, made once, then read without a copy."""
+    optimized.MetricsStorage("a", str(tmp_path)).save_latency_stats(_collector(1.0))
+    optimized.MetricsStorage("b", str(tmp_path)).save_latency_stats(_collector(3.0))
+    store = optimized.MetricsStorage("a", str(tmp_path))
+    store.get_run_metrics()
+    optimized.MetricsStorage("b", str(tmp_path)).get_run_metrics()  # both cached now
+    first = store.compare_runs("b")  # makes each run's view
+    copies: list[bytes] = []
+    real_loads = optimized.marshal.loads
+    monkeypatch.setattr(optimized.marshal, "loads", lambda blob: copies.append(blob) or real_loads(blob))
+    monkeypatch.setattr(optimized.json, "loads", lambda *a, **k: pytest.fail("compare_runs parsed a summary"))
+    again = store.compare_runs("b")
+    assert again["metrics"] == first["metrics"] and again["metrics"]["fault_detection"]["diff_ms"] == -2.0
+    assert copies == []  # neither summary was copied: both answers came from the views
+
+
+def test_a_fresh_summary_cache_stores_finds_drops_and_evicts_its_oldest_entry(tmp_path: Path) -> None:
+    """The process's cache is built at import; a fresh one shows its parts on their own."""
+    cache = optimized._SummaryCache(max_entries=2)
+    paths = [str(tmp_path / name) for name in ("a", "b", "c")]
+    for path in paths:
+        Path(path).write_text('{"stats": {"t": {"mean_ms": 1.0, "p95_ms": 2.0}}}')
+    stats = {path: os.stat(path) for path in paths}
+    for path in paths[:2]:
+        cache.store(path, optimized._signature(stats[path]), Path(path).read_text())
+    assert cache.lookup(paths[0], stats[paths[0]]) == {"stats": {"t": {"mean_ms": 1.0, "p95_ms": 2.0}}}
+    assert cache.lookup_view(paths[1], stats[paths[1]]) == optimized._CompareView({"t": (1.0, 2.0)})
+    cache.store(paths[2], optimized._signature(stats[paths[2]]), Path(paths[2]).read_text())  # a third: evicts
+    assert cache.lookup(paths[0], stats[paths[0]]) is None  # the oldest entry went
+    assert cache.lookup(paths[1], stats[paths[1]]) is not None and cache.lookup(paths[2], stats[paths[2]]) is not None
+    cache.store(paths[2], optimized._signature(stats[paths[2]]), Path(paths[2]).read_text())  # replaced, no eviction
+    assert cache.lookup(paths[1], stats[paths[1]]) is not None
+    cache.drop(paths[1])
+    cache.drop(paths[1])  # dropping what is not there is no error
+    assert cache.lookup(paths[1], stats[paths[1]]) is None
+    cache.clear()
+    assert cache.lookup(paths[2], stats[paths[2]]) is None
+
+
 class _OverridesStats(LatencyCollector):
     def get_stats(self) -> dict:
         return {"custom": {"count": 1}}

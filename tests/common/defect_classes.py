@@ -6,6 +6,7 @@ generated input, under every profile. Each entry names the class; tests/test_equ
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from hypothesis import example
@@ -92,6 +93,35 @@ COMPARE_OTHERS: Final = {
     "the other run's summary is null": (("run-b", None, b"null"), ()),
     "the other run's summary is false": (("run-b", None, b"false"), ()),
 }
+
+
+def _summary(stats: Any) -> bytes:
+    return json.dumps({"run_id": "x", "stats": stats}, indent=2).encode()
+
+
+# Summaries whose stats compare_runs' cached views must read exactly as its general path does (each was a
+# surviving mutmut mutant of _compare_view before these examples): a falsy entry, a missing mean or p95,
+# a mutable value where a number belongs, stats that are not an object, no stats at all.
+CACHED_COMPARE_SUMMARIES: Final = {
+    "a falsy stats entry beside a full one": _summary({"fault_detection": {}, "agent_decision": {"mean_ms": 2.0}}),
+    "an entry without mean_ms": _summary({"fault_detection": {"p95_ms": 4.0}}),
+    "an entry without p95_ms": _summary({"fault_detection": {"mean_ms": 4.0}}),
+    "a list where the mean belongs": _summary({"fault_detection": {"mean_ms": [1.0], "p95_ms": 2.0}}),
+    "a dict where the p95 belongs": _summary({"fault_detection": {"mean_ms": 1.0, "p95_ms": {"a": 1}}}),
+    "stats that are a list": _summary([1, 2]),
+    "no stats at all": json.dumps({"run_id": "x"}).encode(),
+    "an entry that is a number": _summary({"fault_detection": 3}),
+}
+_FULL_SUMMARY: Final = _summary(
+    {"fault_detection": {"mean_ms": 1.5, "p95_ms": 3.0}, "agent_decision": {"mean_ms": 2.5}}
+)
+
+
+def cached_compare_examples() -> list[Any]:
+    return [
+        example(this=("run-a", None, summary), others=[("run-b", None, _FULL_SUMMARY)])
+        for summary in CACHED_COMPARE_SUMMARIES.values()
+    ]
 
 
 def save_examples() -> list[Any]:
