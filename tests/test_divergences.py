@@ -90,7 +90,7 @@ def test_where_the_os_has_a_second_separator_a_run_id_holding_it_is_refused_and_
 
 @pytest.mark.divergence("run-id-validated")
 def test_compare_refuses_an_escaping_other_run_id(in_tmp_cwd: Path) -> None:
-    with pytest.raises(ValueError, match=re.escape("'../b'")):
+    with pytest.raises(ValueError, match=re.escape("run_id '../b' is not a single folder name inside 'res'")):
         optimized.MetricsStorage("a", "res").compare_runs("../b")
     assert baseline.MetricsStorage("a", "res").compare_runs("../b")["error"] == "Could not load metrics for run ../b"
 

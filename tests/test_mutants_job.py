@@ -68,3 +68,9 @@ def test_the_report_names_every_survivor_with_its_diff_and_flags_the_unexplained
 def test_the_committed_judgements_each_give_a_line_and_a_reason() -> None:
     for name, judgement in mutants.load_judgements().items():
         assert judgement.line.strip() and len(judgement.reason) > 20, name
+
+
+def test_a_report_of_a_run_that_has_not_checked_every_mutant_says_it_is_partial() -> None:
+    report = mutants.render({"a": "killed", "b": "not checked"}, [], seconds=None, max_children=2)
+    assert "**Partial run**: 1 of 2 mutants not checked yet" in report
+    assert "**score: 1 of 1 non-equivalent mutants killed (100.0%)**" in report  # of those checked

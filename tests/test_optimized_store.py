@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -173,6 +175,35 @@ def test_a_fresh_summary_cache_stores_finds_drops_and_evicts_its_oldest_entry(tm
     assert cache.lookup(paths[1], stats[paths[1]]) is None
     cache.clear()
     assert cache.lookup(paths[2], stats[paths[2]]) is None
+
+
+@dataclasses.dataclass
+class _TaggedMeasurement(LatencyMeasurement):
+    tag: str = "extra"  # a field export_csv's DictWriter has no column for
+
+
+class _DuckMeasurement(NamedTuple):  # LatencyMeasurement's attributes, but no dataclass
+    timestamp: float
+    metric_type: str
+    satellite_id: str
+    duration_ms: float
+    scenario_time_s: float
+
+
+@pytest.mark.parametrize("kind", [_TaggedMeasurement, _DuckMeasurement], ids=["subclass-with-a-field", "duck"])
+def test_a_measurement_that_is_not_exactly_a_latency_measurement_fails_the_save_as_the_baselines_does(
+    tmp_path: Path, kind: type
+) -> None:
+    """The column-wise CSV is asdict()'s only for LatencyMeasurement itself: others go through DictWriter."""
+    raised = []
+    for module in (baseline, optimized):
+        collector = LatencyCollector()
+        collector.record_fault_detection("SAT-1", 0.0, 1.0)
+        collector.measurements.append(kind(1.0, "fault_detection", "SAT-2", 2.0, 0.5))
+        with pytest.raises(Exception) as error:
+            module.MetricsStorage("run", str(tmp_path / module.__name__)).save_latency_stats(collector)
+        raised.append((type(error.value), str(error.value)))
+    assert raised[0] == raised[1]
 
 
 class _OverridesStats(LatencyCollector):

@@ -150,6 +150,12 @@ def render(found: dict[str, str], left: list[Survivor], seconds: float | None, m
         f"- counted apart, neither killed nor survived: {', '.join(f'{s} {counts[s]}' for s in sorted(APART))}",
         f"- survivors without a written reason: **{len(unexplained)}**",
     ]
+    if counts["not checked"]:
+        lines[2:2] = [
+            f"**Partial run**: {counts['not checked']} of {len(found)} mutants not checked yet; "
+            "`python -m bench mutants` goes on where it stopped.",
+            "",
+        ]
     if seconds is not None:
         lines.append(f"- run time: {seconds / 60:.0f} minutes, {max_children} mutants at a time")
     lines += ["", "## Survivors", ""]
@@ -211,4 +217,6 @@ def run(args: argparse.Namespace) -> ExitCode:
     unexplained = sum(not s.explained for s in left)
     print(f"{killed}/{judged} non-equivalent mutants killed; {unexplained} survivors without a reason")
     print(f"report written to {shown(args.output)}")
-    return ExitCode.OK if judged and killed / judged >= TARGET_SCORE and not unexplained else ExitCode.FAILED
+    complete = "not checked" not in found.values()
+    met = judged and killed / judged >= TARGET_SCORE and not unexplained
+    return ExitCode.OK if complete and met else ExitCode.FAILED

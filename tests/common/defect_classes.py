@@ -118,9 +118,13 @@ _FULL_SUMMARY: Final = _summary(
 
 
 def cached_compare_examples() -> list[Any]:
+    """Each odd summary against a full one (both views, or the general path), and against one with a falsy
+    entry (a view on one side, the general path's dicts on the other)."""
+    falsy = CACHED_COMPARE_SUMMARIES["a falsy stats entry beside a full one"]
     return [
-        example(this=("run-a", None, summary), others=[("run-b", None, _FULL_SUMMARY)])
+        example(this=("run-a", None, summary), others=[("run-b", None, other)])
         for summary in CACHED_COMPARE_SUMMARIES.values()
+        for other in (_FULL_SUMMARY, falsy)
     ]
 
 
