@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -204,6 +205,39 @@ def test_a_measurement_that_is_not_exactly_a_latency_measurement_fails_the_save_
             module.MetricsStorage("run", str(tmp_path / module.__name__)).save_latency_stats(collector)
         raised.append((type(error.value), str(error.value)))
     assert raised[0] == raised[1]
+
+
+def test_a_long_csv_written_in_several_batches_with_a_row_by_row_chunk_is_the_baselines(
+    tmp_path: Path, frozen_clock: str
+) -> None:
+    """Thousands of rows: the column-wise chunks are flushed in batches, and one chunk (an odd satellite id)
+    goes row by row between them; the bytes are still export_csv's."""
+    recorded = LatencyCollector()
+    for n in range(3000):
+        recorded.record_fault_detection(f"SAT-{n % 7}", n * 0.25, 1.0 + n / 8)
+    recorded.measurements[2000] = LatencyMeasurement(2000.5, "fault_detection", None, 3.0, 1.5)  # type: ignore[arg-type]
+    saved = {}
+    for module in (baseline, optimized):
+        collector = copy.deepcopy(recorded)  # the same timestamps for both
+        paths = module.MetricsStorage("run", str(tmp_path / module.__name__)).save_latency_stats(collector)
+        saved[module] = {kind: Path(path).read_bytes() for kind, path in paths.items()}
+    assert saved[optimized] == saved[baseline]
+    assert saved[baseline]["raw"].count(b"\r\n") == 3001
+
+
+def test_a_list_where_the_mean_belongs_raises_the_baselines_type_error_from_the_cache_too(
+    tmp_path: Path, trusting_cache: None
+) -> None:
+    for run_id, mean in (("a", [1.0]), ("b", [2.0])):
+        folder = tmp_path / run_id
+        folder.mkdir()
+        (folder / "latency_summary.json").write_text(json.dumps({"stats": {"t": {"mean_ms": mean, "p95_ms": 1.0}}}))
+    store = optimized.MetricsStorage("a", str(tmp_path))
+    store.get_run_metrics()
+    optimized.MetricsStorage("b", str(tmp_path)).get_run_metrics()
+    with pytest.raises(TypeError):  # the baseline's own: [1.0] - [2.0]
+        store.compare_runs("b")
+    assert baseline.MetricsStorage("a", str(tmp_path)).get_run_metrics()["stats"]["t"]["mean_ms"] == [1.0]
 
 
 class _OverridesStats(LatencyCollector):
