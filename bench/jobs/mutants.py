@@ -43,6 +43,8 @@ PROFILE: Final = "mutants"
 KILLED: Final = frozenset({"killed", "caught by type check"})
 APART: Final = frozenset({"timeout", "suspicious", "segfault"})  # counted apart, neither killed nor survived
 SURVIVED: Final = frozenset({"survived", "no tests"})  # "no tests": no selected test runs that code at all
+# The last full run's time, kept beside mutmut's own state so --report-only can still say it.
+RUN_TIME: Final = REPO_ROOT / "mutants" / "bench-mutants-seconds.txt"
 _RESULT_LINE: Final = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
 
 
@@ -201,6 +203,10 @@ def run(args: argparse.Namespace) -> ExitCode:
         if done.returncode != 0:
             raise SuiteFailed(f"mutmut run failed (exit {done.returncode})")
         seconds = time.monotonic() - started
+        if not args.names:
+            RUN_TIME.write_text(f"{seconds:.1f}\n")
+    elif RUN_TIME.is_file():
+        seconds = float(RUN_TIME.read_text())
     found = statuses()
     if not found:
         raise UsageError("mutmut has judged no mutants yet: run without --report-only")
