@@ -135,3 +135,13 @@ def test_the_report_shows_the_history_and_its_change_point(
     assert f"| {BENCHMARK} | `{slow[:12]}` | get_recent_runs twice as slow | +" in section
     assert "9 commits measured (1 skipped)" in section
     assert (output.parent / "report" / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_bisection_step_is_slow_where_it_is_nearer_bads_level_than_goods() -> None:
+    from bench.history.bisect import Step, midpoints
+    from bench.history.points import Commit
+
+    bad = Step(Commit("b", "", ""), True, "", {"get_recent_runs[100]": 2.0, "compare_runs[5000]": 0.98})
+    limits = midpoints(bad)
+    assert limits == {"get_recent_runs[100]": pytest.approx(2.0**0.5)}  # a benchmark BAD did not slow has none
+    assert 1.06 < limits["get_recent_runs[100]"]  # 6% of noise on a comment-only commit is not slow

@@ -4,7 +4,8 @@ and GOOD's in the same processes (the gate's --against measurement)."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -16,7 +17,8 @@ from bench.runners import revision
 
 HELP: Final = (
     "Bisect the commits between GOOD and BAD for the first whose store is slower than GOOD's on the --only "
-    "benchmarks: each step times the midpoint's store and GOOD's in the same processes. Exit 0: found (last "
+    "benchmarks: each step times the midpoint's store and GOOD's in the same processes, and is slow where its "
+    "ratio to GOOD is nearer BAD's (the geometric midpoint of 1 and BAD's ratio). Exit 0: found (last "
     "line: first slow commit: <sha> <subject>); 1: BAD is not slower than GOOD, or every candidate was skipped."
 )
 
@@ -33,11 +35,27 @@ class Step:
     commit: Commit
     slow: bool | None  # None: could not be measured (skipped, as `git bisect skip`)
     text: str
+    estimates: dict[str, float] = field(default_factory=dict)  # each benchmark's ratio to GOOD
+
+
+def midpoints(bad: Step) -> dict[str, float]:
+    """Between GOOD's level (1) and BAD's, on a log scale: a step is slow where it is nearer BAD's.
+
+    Deciding by the gate's 5% limit alone, a comment-only commit measured 5% slow by noise once sent the
+    bisection the wrong way; BAD's own level (here 2x) is the scale the slowdown is found on.
+    """
+    return {name: math.sqrt(estimate) for name, estimate in bad.estimates.items() if estimate > 1}
 
 
 def _judge_step(
-    commit: Commit, good: revision.Snapshot, names: list[str], args: argparse.Namespace, repo: Path
+    commit: Commit,
+    good: revision.Snapshot,
+    names: list[str],
+    args: argparse.Namespace,
+    repo: Path,
+    slow_above: dict[str, float] | None = None,
 ) -> Step:
+    """slow_above None (BAD itself): slow by the gate's rule; else slow where the ratio is nearer BAD's level."""
     try:
         snapshot = revision.snapshot(commit.sha, repo)
         revision.load(snapshot)
@@ -47,7 +65,7 @@ def _judge_step(
     except RevisionError as e:
         return Step(commit, None, f"skipped: {e}")
     config = gate.load_config()
-    parts, slow = [], False
+    parts, slow, estimates = [], False, {}
     for name in names:
         band = gate.Band(1.0, config.minimum_effect(name))
         interval = gate.against_ratio(timings[name], config.confidence(len(names)))
@@ -56,10 +74,16 @@ def _judge_step(
             timings[name] += measure([name], args.processes)[name]
             interval = gate.against_ratio(timings[name], config.confidence(len(names)))
             verdict = gate.decide(interval, band)
-        is_slow = verdict is Verdict.REGRESSED or (verdict is Verdict.INCONCLUSIVE and interval.estimate > band.upper)
+        if slow_above is None:
+            is_slow = verdict is Verdict.REGRESSED or (
+                verdict is Verdict.INCONCLUSIVE and interval.estimate > band.upper
+            )
+        else:
+            is_slow = name in slow_above and interval.estimate > slow_above[name]
         slow = slow or is_slow
+        estimates[name] = interval.estimate
         parts.append(f"{name} {interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}] of GOOD's")
-    return Step(commit, slow, ("slow: " if slow else "not slow: ") + "; ".join(parts))
+    return Step(commit, slow, ("slow: " if slow else "not slow: ") + "; ".join(parts), estimates)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -79,6 +103,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     low, high = -1, len(candidates) - 1  # candidates[low] (GOOD) is fast; candidates[high] is assumed slow
     skipped: set[int] = set()
     high_checked = False
+    slow_above: dict[str, float] | None = None
     step_number = 0
     while True:
         untried = [i for i in range(low + 1, high) if i not in skipped]
@@ -90,7 +115,7 @@ def run(args: argparse.Namespace) -> ExitCode:
             middle = (low + high) // 2
             probe = min(untried, key=lambda i: (abs(i - middle), i))
         step_number += 1
-        step = _judge_step(candidates[probe], good, names, args, repo)
+        step = _judge_step(candidates[probe], good, names, args, repo, slow_above)
         print(
             f"step {step_number}: {candidates[probe].sha[:12]} {candidates[probe].subject[:50]}: {step.text}",
             flush=True,
@@ -100,6 +125,9 @@ def run(args: argparse.Namespace) -> ExitCode:
             if step.slow is not True:
                 print(f"{args.bad} is not measurably slower than {args.good} ({step.text}): nothing to bisect")
                 return ExitCode.FAILED
+            slow_above = midpoints(step)
+            levels = ", ".join(f"{name} above {limit:.3f}" for name, limit in slow_above.items())
+            print(f"a step is slow where it is nearer {args.bad}'s level than {args.good}'s: {levels}")
             continue
         if step.slow is None:
             skipped.add(probe)
