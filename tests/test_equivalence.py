@@ -91,6 +91,21 @@ def test_recent_runs_match_for_limits_below_one(
         diff.get_recent_runs(tree_dir, limit)
 
 
+def _runs_with_contents(diff: Differential, runs: list[tuple]) -> list[Any]:
+    """Each (run_id, results_dir, content) as a store: saved from a collector, written as bytes, or left empty."""
+    stores = []
+    for run_id, results_dir, content in runs:
+        store = diff.create_store(run_id, results_dir)
+        if store is None:
+            continue
+        stores.append(store)
+        if isinstance(content, CollectorRecipe):
+            diff.save(store, content.build())
+        elif isinstance(content, bytes):
+            diff.edit_from_outside(store.folder / SUMMARY_NAME, Rewrite(content, in_place=True))
+    return stores
+
+
 _OTHER_RUN = st.tuples(
     st.one_of(st.sampled_from(("run-a", "run-b", "Run-A")), run_ids()),
     results_dirs(),
@@ -107,16 +122,7 @@ _OTHER_RUN = st.tuples(
 def test_compare_runs_matches(candidate: Any, this: tuple, others: list[tuple], asked: list[str]) -> None:
     """Either run missing or unreadable, stats with odd shapes, runs in other folders, each way round."""
     with side_by_side(candidate) as diff:
-        stores = []
-        for run_id, results_dir, content in [this, *others]:
-            store = diff.create_store(run_id, results_dir)
-            if store is None:
-                continue
-            stores.append(store)
-            if isinstance(content, CollectorRecipe):
-                diff.save(store, content.build())
-            elif isinstance(content, bytes):
-                diff.edit_from_outside(store.folder / SUMMARY_NAME, Rewrite(content, in_place=True))
+        stores = _runs_with_contents(diff, [this, *others])
         for store in stores:
             for other in [*(s.run_id for s in stores), *asked]:
                 diff.compare_runs(store, other)
@@ -133,16 +139,7 @@ file_time_conditions = pytest.mark.parametrize("condition", FILE_TIMES)
 def test_compare_runs_of_cached_runs_matches(candidate: Any, condition: str, this: tuple, others: list[tuple]) -> None:
     """Odd stats read once, then compared twice: where the cache trusts them, the second time from its views."""
     with side_by_side(candidate, condition) as diff:
-        stores = []
-        for run_id, results_dir, content in [this, *others]:
-            store = diff.create_store(run_id, results_dir)
-            if store is None:
-                continue
-            stores.append(store)
-            if isinstance(content, CollectorRecipe):
-                diff.save(store, content.build())
-            elif isinstance(content, bytes):
-                diff.edit_from_outside(store.folder / SUMMARY_NAME, Rewrite(content, in_place=True))
+        stores = _runs_with_contents(diff, [this, *others])
         for store in stores:
             diff.get_run_metrics(store)
         for _ in range(2):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
 import statistics
 import subprocess
@@ -560,7 +559,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 
     def checkpoint() -> None:
         calibration["seconds"] = previous + time.monotonic() - started
-        _write_atomically(args.json, calibration)
+        results.write_json_atomically(args.json, calibration)
 
     if not args.no_wall_clock:
         _timed_part(
@@ -613,13 +612,6 @@ def _resumable(path: Path, settings: dict, config: gate.GateConfig) -> dict:
     if calibration.get("config") != json.loads(json.dumps(_config_record(config))):
         raise UsageError(f"--resume: {results.shown(path)} was run with another decision rule (pyproject.toml)")
     return calibration
-
-
-def _write_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(path.name + ".partial")
-    staging.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(staging, path)
 
 
 def _run_saved_counts(args: argparse.Namespace) -> ExitCode:

@@ -153,14 +153,8 @@ def _interval_json(interval: RatioInterval) -> dict[str, float | int]:
 
 
 def write_point(path: Path, document: dict[str, Any]) -> None:
-    """Written to a temporary file beside it and renamed into place: an interrupt leaves no half-written point."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(document, indent=2) + "\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Atomic: an interrupt leaves no half-written point."""
+    results.write_json_atomically(path, document)
 
 
 def load_points(folder: Path) -> list[dict[str, Any]]:

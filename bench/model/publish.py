@@ -8,7 +8,6 @@ which tests validate real output against. A change to the JSON's shape is a new 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -18,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.model.results import REPO_ROOT
+from bench.model.results import REPO_ROOT, write_json_atomically
 from bench.model.stats import RatioInterval
 
 SCHEMA_VERSION: Final = 1
@@ -156,10 +155,7 @@ def publish(summary: Summary, markdown_path: Path | None, json_path: Path | None
             f.write(text + "\n")
         written.append(Path(step_summary))
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        staging = json_path.with_name(json_path.name + ".partial")
-        staging.write_text(json.dumps(as_json(summary), indent=2, allow_nan=False) + "\n")
-        os.replace(staging, json_path)
+        write_json_atomically(json_path, as_json(summary), allow_nan=False)
         written.append(json_path)
     return written
 

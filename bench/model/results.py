@@ -8,6 +8,7 @@ anything else stops with a UsageError that says so.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,3 +141,14 @@ def latest_pytest_benchmark(folder: Path) -> Path | None:
     """The newest run saved in a --benchmark-storage folder (any machine), by its own timestamp."""
     saved = list(folder.glob("*/[0-9][0-9][0-9][0-9]_*.json"))
     return max(saved, key=lambda path: json.loads(path.read_text())["datetime"], default=None)
+
+
+def write_json_atomically(path: Path, document: Any, **dumps: Any) -> None:
+    """Written to a temporary file beside it and renamed into place: an interrupt leaves no half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps(document, indent=2, **dumps) + "\n")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
