@@ -298,15 +298,23 @@ def _load_summary(summary_path: Path, use_cache: bool) -> Any | None:
     return data
 
 
-def _summary_for_compare(summary_path: Path) -> _CompareView | Any | None:
+def _summary_key_in(results_key: str, run_id: str) -> str:
+    """str(Path(results_key) / run_id / SUMMARY_NAME) for a run_id that _check_run_id let through."""
+    if results_key == ".":
+        return f"{run_id}{os.sep}{SUMMARY_NAME}"
+    separator = "" if results_key.endswith(os.sep) else os.sep  # "/" and "//" end in one already
+    return f"{results_key}{separator}{run_id}{os.sep}{SUMMARY_NAME}"
+
+
+def _summary_for_compare(key: str) -> _CompareView | Any | None:
     """A cached summary's compare view (shared: it holds immutable values only), else the summary as read."""
-    st = _stat_or_none(str(summary_path))
+    st = _stat_or_none(key)
     if st is None:
         return None
-    view = _SUMMARY_CACHE.lookup_view(str(summary_path), st)
+    view = _SUMMARY_CACHE.lookup_view(key, st)
     if view is not None and view is not _NOT_VIEWABLE:
         return view
-    return _load_summary(summary_path, True)
+    return _load_summary(Path(key), True)
 
 
 def _stats_for_compare(summary: _CompareView | dict[str, Any]) -> Any:
@@ -588,6 +596,9 @@ class MetricsStorage:
         self.metrics_dir.mkdir(parents=True, exist_ok=True)
         self._results_dir = Path(results_dir)
         self._summary_path = self.metrics_dir / SUMMARY_NAME
+        # The cache's keys, as str(Path) spells them: compare_runs builds the other run's from these in one join.
+        self._results_key = str(self._results_dir)
+        self._summary_key = str(self._summary_path)
         # fsync=True makes a completed save survive power loss, at the cost measured in bench/.
         self._fsync = fsync
 
@@ -691,10 +702,13 @@ class MetricsStorage:
 
     def compare_runs(self, other_run_id: str) -> dict[str, Any]:
         _check_run_id(other_run_id, self._results_dir)
-        other_metrics = _summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)
+        if type(other_run_id) is str:  # checked above: one folder name, so one join spells what pathlib would
+            other_metrics = _summary_for_compare(_summary_key_in(self._results_key, other_run_id))
+        else:  # Path() / run_id raises the baseline's own TypeError, or joins what pathlib accepts
+            other_metrics = _summary_for_compare(str(self._results_dir / other_run_id / SUMMARY_NAME))
         if other_metrics is None:  # the original's order: this run is not read, nothing printed for it
             return {"error": f"Could not load metrics for run {other_run_id}", "metrics": {}}
-        this_metrics = _summary_for_compare(self._summary_path)
+        this_metrics = _summary_for_compare(self._summary_key)
         if this_metrics is None:  # `is None`: a summary of {} is compared, with no metrics
             return {"error": f"Could not load metrics for run {self.run_id}", "metrics": {}}
 

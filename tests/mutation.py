@@ -199,8 +199,8 @@ MUTANTS = (
         "case-folded-other-run",
         "compare_runs looks the other run up in lower case",
         (
-            "_summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)",
-            "_summary_for_compare(self._results_dir / other_run_id.lower() / SUMMARY_NAME)",
+            "_summary_key_in(self._results_key, other_run_id)",
+            "_summary_key_in(self._results_key, other_run_id.lower())",
         ),
     ),
     _mutant(
@@ -327,13 +327,13 @@ MUTANTS = (
         "compare-reads-this-run-first",
         "compare_runs reads this run before returning for a missing other run (prints its read errors)",
         (
-            "        this_metrics = _summary_for_compare(self._summary_path)\n        if this_metrics is None:",
+            "        this_metrics = _summary_for_compare(self._summary_key)\n        if this_metrics is None:",
             "        if this_metrics is None:",
         ),
         (
-            "        other_metrics = _summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)\n",
-            "        other_metrics = _summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)\n"
-            "        this_metrics = _summary_for_compare(self._summary_path)\n",
+            "        if other_metrics is None:  # the original's order",
+            "        this_metrics = _summary_for_compare(self._summary_key)\n"
+            "        if other_metrics is None:  # the original's order",
         ),
     ),
     _mutant(
@@ -346,8 +346,8 @@ MUTANTS = (
         "compare-reads-default-dir",
         "compare_runs reads the other run under the default folder, against its declared divergence",
         (
-            "_summary_for_compare(self._results_dir / other_run_id / SUMMARY_NAME)",
-            "_summary_for_compare(Path(DEFAULT_RESULTS_DIR) / other_run_id / SUMMARY_NAME)",
+            "_summary_key_in(self._results_key, other_run_id)",
+            "_summary_key_in(DEFAULT_RESULTS_DIR, other_run_id)",
         ),
     ),
     _mutant(
