@@ -444,6 +444,26 @@ def _csv_field(text: str) -> str:
     return probe.getvalue()[: -len(",\r\n")]
 
 
+def _export_measurements_csv(measurements: list[Any], f: io.TextIOWrapper) -> None:
+    """export_csv()'s bytes and exceptions, see _write_measurements_csv."""
+    try:
+        _write_measurements_csv(measurements, f)
+    except UnicodeEncodeError:
+        _raise_as_export_csv(measurements, f.encoding, f.errors)
+        raise
+
+
+def _raise_as_export_csv(measurements: list[Any], encoding: str, errors: str) -> None:
+    """Raise the error export_csv raises: it encodes row by row, so its position counts within the row."""
+    row = io.StringIO()
+    writer = csv.DictWriter(row, fieldnames=list(CSV_FIELDS))
+    for m in measurements:
+        row.seek(0)
+        row.truncate()
+        writer.writerow(asdict(m))
+        row.getvalue().encode(encoding, errors)
+
+
 def _write_measurements_csv(measurements: list[Any], f: io.TextIOBase) -> None:
     """export_csv()'s bytes without a dataclasses.asdict() per row.
 
@@ -538,7 +558,7 @@ def _summary_json(summary: dict[str, Any], built_here: bool) -> str:
 
 def _write_csv_fd(measurements: list[Any], fd: int) -> None:
     with open(fd, "w", newline="") as f:  # export_csv's open(): same encoding, same newline handling
-        _write_measurements_csv(measurements, f)
+        _export_measurements_csv(measurements, f)
 
 
 # --- atomic writes -------------------------------------------------------------------------------
@@ -557,6 +577,8 @@ def _create_temp(final_path: str) -> tuple[int, str]:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
         except FileExistsError:
             continue
+        except OSError as error:  # the baseline's open() of final_path fails alike: its error names that path
+            raise type(error)(error.errno, error.strerror, final_path) from error
     raise FileExistsError(errno.EEXIST, "no free temporary name beside", final_path)
 
 

@@ -431,11 +431,18 @@ class Differential:
             if clear is not None:
                 clear()  # a process-wide cache must not carry one example's files into the next
 
-    @staticmethod
+    def _error_text(self, outcome: Outcome, side: Side) -> str | None:
+        """The exception as str() shows it (errno, strerror and filename too), the side's own folder taken out."""
+        if outcome.error is None:
+            return None
+        return str(outcome.error).replace(str(side.root), "<root>")
+
     def _compare(
-        operation: str, call: str, b: Outcome, c: Outcome, view: Callable[[Any], Any] = lambda value: value
+        self, operation: str, call: str, b: Outcome, c: Outcome, view: Callable[[Any], Any] = lambda value: value
     ) -> None:
-        if type(b.error) is not type(c.error):
+        if type(b.error) is not type(c.error) or self._error_text(b, self.baseline) != self._error_text(
+            c, self.candidate
+        ):
             raise Mismatch(operation, call, f"baseline {b}; candidate {c}", b, c)
         if b.error is None:
             difference = first_difference(view(b.value), view(c.value))
