@@ -61,6 +61,17 @@ settings.register_profile(
     **_PROFILE_SETTINGS,
 )
 PROFILES = ("ci", "thorough", "mutants")
+# A mutant that drops the size check reads /dev/zero until the machine runs out: with this cap it dies of a
+# MemoryError instead (killed), as 18 GB of one mutant's test did before it.
+MUTANT_MEMORY_BYTES = 4 * 1024**3
+
+
+def _cap_memory(limit: int) -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 # Registered candidates kept because they differ. The generic runs skip them: tests/test_catches_proposed.py
 # runs the same properties on them and asserts that each finds its counterexample.
@@ -91,6 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile not in PROFILES:
         raise pytest.UsageError(f"HYPOTHESIS_PROFILE={profile!r}: use one of {', '.join(PROFILES)}")
     settings.load_profile(profile)  # --hypothesis-profile, applied by Hypothesis's plugin, still wins
+    if profile == "mutants":
+        _cap_memory(MUTANT_MEMORY_BYTES)
     from bench.errors import UsageError
     from bench.model.candidates import resolve
 

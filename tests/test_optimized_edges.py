@@ -347,3 +347,56 @@ def test_get_recent_runs_without_a_limit_lists_the_baselines_ten(tmp_path: Path)
     listed = optimized.MetricsStorage.get_recent_runs(str(tmp_path))
     assert listed == baseline.MetricsStorage.get_recent_runs(str(tmp_path))
     assert len(listed) == 10
+
+
+# --- what tests/equivalent_mutants.toml's judgements rest on ----------------------------------------
+
+
+@pytest.mark.parametrize("text", ["[]", '""', "1", "1.5", "true", "false", "-0", "1e400"])
+def test_every_kind_of_json_value_but_an_object_or_null_has_a_name(text: str) -> None:
+    """not_an_object's fallback to the type's own name is never reached by what json.loads returns."""
+    assert type(json.loads(text)) in optimized._JSON_KINDS
+    assert optimized.not_an_object(json.loads(text)) == (
+        f"the summary is {optimized._JSON_KINDS[type(json.loads(text))]} in JSON, not an object"
+    )
+
+
+def test_summarise_of_no_measurements_is_what_an_empty_collector_saves() -> None:
+    assert optimized.summarise([]) == ({}, {})
+
+
+def test_removing_an_empty_leftover_name_removes_nothing_and_raises_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("kept").write_text("x")
+    optimized._remove_if_present("")
+    assert os.listdir(".") == ["kept"]
+
+
+# --- comparing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("results_key", [".", "/", "//", "results", "a/b", "/abs/results", "./rel"])
+@pytest.mark.parametrize("run_id", ["run-b", "r", "run with spaces", "é"])
+def test_the_other_runs_cache_key_is_spelled_as_str_of_the_pathlib_join(results_key: str, run_id: str) -> None:
+    """compare_runs finds a summary cached by the other run's own store only under exactly this key."""
+    key = str(Path(results_key))  # what __init__ keeps
+    assert optimized._summary_key_in(key, run_id) == str(Path(results_key) / run_id / SUMMARY)
+
+
+@pytest.mark.parametrize("other", [b"run-b", 5, None, Path("run-b")], ids=repr)
+def test_compare_runs_with_a_run_id_that_is_not_a_str_answers_as_the_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frozen_clock: str, other: Any
+) -> None:
+    """Path() / run_id decides: a TypeError for bytes, int or None, a comparison for a Path."""
+    outcomes = []
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        (tmp_path / cls.__module__).mkdir()
+        monkeypatch.chdir(tmp_path / cls.__module__)
+        store = cls("run-a")  # the default results_dir: the one the baseline's compare_runs looks in
+        store.save_latency_stats(_collector(1.0))
+        cls("run-b").save_latency_stats(_collector(2.0))
+        outcomes.append(outcome_of(lambda store=store: store.compare_runs(other)))
+    assert outcomes[1] == outcomes[0]
+    assert (outcomes[0].raised is None) == isinstance(other, Path)
