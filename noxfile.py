@@ -99,13 +99,6 @@ def history(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def mutants(session: nox.Session) -> None:
-    """mutmut's mutants of storage/optimized.py against the equivalence suite: results/MUTATION.md (hours)."""
+    """mutmut's mutants of storage/optimized.py against the equivalence suite: results/MUTATION.md (~20 minutes)."""
     session.install("-e", ".[mutants]")
     session.run("python", "-m", "bench", "mutants", *session.posargs)
-
-
-@nox.session(python=PYTHON, name="curated-mutants")
-def curated_mutants(session: nox.Session) -> None:
-    """The hand-written mutants of tests/mutation.py (the defects the suite's authors thought of)."""
-    session.install("-e", ".[test]")
-    session.run("python", "-m", "tests.mutation", *session.posargs)

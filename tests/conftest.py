@@ -73,6 +73,7 @@ def _cap_memory(limit: int) -> None:
     if soft == resource.RLIM_INFINITY or soft > limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
+
 # Registered candidates kept because they differ. The generic runs skip them: tests/test_catches_proposed.py
 # runs the same properties on them and asserts that each finds its counterexample.
 KNOWN_TO_DIFFER = {"proposed": "differs on purpose: tests/test_catches_proposed.py asserts the suite catches it"}
