@@ -433,7 +433,13 @@ def render_against(calibration: dict) -> list[str]:
                 f"| `{name}` | +{percent}% | {statistics.median(e for _, e in row):.3f} | {len(row)} | {detected} | "
                 f"{detected / len(row):.0%} | {low:.0%}..{high:.0%} | {'-' if target is None else _met(target)} |"
             )
-        lines += ["", f"Wall-clock calibration took {wall['seconds'] / 60:.1f} minutes.", ""]
+        gate_seconds = sum(run["seconds"] for run in (*wall["aa"], *wall["planted"]))
+        lines += [
+            "",
+            f"Wall-clock calibration took {gate_seconds / 60:.1f} minutes of gate runs "
+            f"({len(wall['aa'])} A/A, {len(wall['planted'])} planted), over every resumed session.",
+            "",
+        ]
     counts = calibration.get("instructions")
     if counts:
         aa = counts["aa"]
