@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from storage import baseline, optimized
 from storage.latency import LatencyCollector
-from tests.common.call_outcomes import outcome_of
+from tests.common.call_outcomes import Outcome, outcome_of
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUMMARY, CSV = optimized.SUMMARY_NAME, optimized.RAW_NAME
@@ -59,18 +59,30 @@ def test_a_summary_grown_since_its_stat_is_read_whole(tmp_path: Path) -> None:
     assert optimized._read_text(summary, str(summary), stale) == summary.read_text()
 
 
+def _side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, act: Callable[[type], Any]
+) -> list[tuple[Outcome, list[str]]]:
+    """act(store class) for the baseline, then optimized, each in a working directory of its own (so their
+    messages name the same relative paths): what it did, and every path it left there."""
+    sides = []
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        (tmp_path / cls.__module__).mkdir()
+        monkeypatch.chdir(tmp_path / cls.__module__)
+        sides.append((outcome_of(lambda cls=cls: act(cls)), sorted(map(str, Path().rglob("*")))))
+    return sides
+
+
 def test_a_folder_at_the_summarys_place_is_reported_as_the_baseline_reports_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    outcomes = []
-    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
-        (tmp_path / cls.__module__).mkdir()
-        monkeypatch.chdir(tmp_path / cls.__module__)  # the same relative path in both messages
+    def read_a_folder(cls: type) -> Any:
         store = cls("r", "results")
         (store.metrics_dir / SUMMARY).mkdir()
-        outcomes.append(outcome_of(store.get_run_metrics))
-    assert outcomes[1] == outcomes[0]
-    assert "[Errno 21] Is a directory" in outcomes[0].printed
+        return store.get_run_metrics()
+
+    from_baseline, from_optimized = _side_by_side(tmp_path, monkeypatch, read_a_folder)
+    assert from_optimized == from_baseline
+    assert "[Errno 21] Is a directory" in from_baseline[0].printed
 
 
 @pytest.mark.divergence("summary-read-bounded")
@@ -158,27 +170,17 @@ def test_sixteen_taken_temporary_names_fail_the_save_naming_its_file(
     assert _files(store.metrics_dir) == {".taken.tmp": b"someone else's"}
 
 
-def _baseline_and_optimized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, act: Callable[[Any], Any]) -> list[Any]:
-    """act(store) for each store, each in its own working directory, so their messages name the same paths."""
-    outcomes = []
-    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
-        (tmp_path / cls.__module__).mkdir()
-        monkeypatch.chdir(tmp_path / cls.__module__)
-        store = cls("r", "results")
-        outcomes.append((outcome_of(lambda store=store: act(store)), sorted(map(str, Path("results").rglob("*")))))
-    return outcomes
-
-
 def test_a_save_into_a_run_folder_removed_since_raises_the_baselines_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def save_without_folder(store: Any) -> Any:
+    def save_without_folder(cls: type) -> Any:
+        store = cls("r", "results")
         store.metrics_dir.rmdir()
         return store.save_latency_stats(_collector())
 
-    outcomes = _baseline_and_optimized(tmp_path, monkeypatch, save_without_folder)
-    assert outcomes[1] == outcomes[0]
-    assert outcomes[0][0].raised == (FileNotFoundError, f"[Errno 2] No such file or directory: 'results/r/{SUMMARY}'")
+    from_baseline, from_optimized = _side_by_side(tmp_path, monkeypatch, save_without_folder)
+    assert from_optimized == from_baseline
+    assert from_baseline[0].raised == (FileNotFoundError, f"[Errno 2] No such file or directory: 'results/r/{SUMMARY}'")
 
 
 def test_a_satellite_id_the_csv_cannot_encode_raises_the_baselines_error(
@@ -188,8 +190,9 @@ def test_a_satellite_id_the_csv_cannot_encode_raises_the_baselines_error(
     for i in range(300):  # the bad row in a later batch, past rows written already
         collector.record_fault_detection("SAT-1", float(i), 1.0)
     collector.record_fault_detection("SAT-\ud800", 1.0, 2.0)
-    (raised_by_baseline, _), (raised_by_optimized, _) = _baseline_and_optimized(
-        tmp_path, monkeypatch, lambda store: store.save_latency_stats(collector)
+    # The files differ by the declared atomic-save divergence: the baseline leaves a partial CSV, optimized none.
+    (raised_by_baseline, _), (raised_by_optimized, _) = _side_by_side(
+        tmp_path, monkeypatch, lambda cls: cls("r", "results").save_latency_stats(collector)
     )
     assert raised_by_optimized == raised_by_baseline  # its position counts within the row, as export_csv's does
     assert raised_by_baseline.raised[0] is UnicodeEncodeError
@@ -390,13 +393,14 @@ def test_compare_runs_with_a_run_id_that_is_not_a_str_answers_as_the_baseline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frozen_clock: str, other: Any
 ) -> None:
     """Path() / run_id decides: a TypeError for bytes, int or None, a comparison for a Path."""
-    outcomes = []
-    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
-        (tmp_path / cls.__module__).mkdir()
-        monkeypatch.chdir(tmp_path / cls.__module__)
+
+    def compare(cls: type) -> Any:
         store = cls("run-a")  # the default results_dir: the one the baseline's compare_runs looks in
         store.save_latency_stats(_collector(1.0))
         cls("run-b").save_latency_stats(_collector(2.0))
-        outcomes.append(outcome_of(lambda store=store: store.compare_runs(other)))
+        return store.compare_runs(other)
+
+    # Files aside: the baseline's compare_runs creates a folder (the compare-runs-own-results-dir divergence).
+    outcomes = [outcome for outcome, _ in _side_by_side(tmp_path, monkeypatch, compare)]
     assert outcomes[1] == outcomes[0]
     assert (outcomes[0].raised is None) == isinstance(other, Path)

@@ -440,9 +440,7 @@ class Differential:
     def _compare(
         self, operation: str, call: str, b: Outcome, c: Outcome, view: Callable[[Any], Any] = lambda value: value
     ) -> None:
-        if type(b.error) is not type(c.error) or self._error_text(b, self.baseline) != self._error_text(
-            c, self.candidate
-        ):
+        if (type(b.error), self._error_text(b, self.baseline)) != (type(c.error), self._error_text(c, self.candidate)):
             raise Mismatch(operation, call, f"baseline {b}; candidate {c}", b, c)
         if b.error is None:
             difference = first_difference(view(b.value), view(c.value))
