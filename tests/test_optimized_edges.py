@@ -198,6 +198,40 @@ def test_a_satellite_id_the_csv_cannot_encode_raises_the_baselines_error(
     assert raised_by_baseline.raised[0] is UnicodeEncodeError
 
 
+def test_chunks_of_quoted_texts_ints_bools_and_values_for_the_dictwriter_write_the_baselines_csv(
+    tmp_path: Path, frozen_clock: str
+) -> None:
+    """Each 256-row chunk is formatted on its own: one needing quotes, one of ints and bools, one the
+    DictWriter must write (a None timestamp), and a partial last one, all beside plain chunks."""
+    collector = _collector()
+    for i in range(1100):
+        chunk = i // optimized._CSV_CHUNK_ROWS
+        satellite = {1: 'SAT,"1"\n', 3: "SAT 3"}.get(chunk, f"SAT-{i % 5}")
+        collector.record_fault_detection(satellite, i if chunk == 2 else i / 7, True if chunk == 2 else i * 0.3)
+    collector.measurements[3 * optimized._CSV_CHUNK_ROWS + 5].timestamp = None
+    written = {}
+    for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
+        paths = cls("r", str(tmp_path / cls.__module__)).save_latency_stats(collector)
+        written[cls] = [Path(p).read_bytes() for p in paths.values()]
+    assert written[optimized.MetricsStorage] == written[baseline.MetricsStorage]
+    assert b'"SAT,""1""\n"' in written[baseline.MetricsStorage][1]  # the quoted chunk was reached
+
+
+def test_measurements_without_a_csv_field_raise_the_baselines_error_for_the_first_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """export_csv reads each row's fields in turn: the first row that lacks one names the error."""
+    collector = _collector()
+    collector.record_fault_detection("SAT-3", 1.0, 3.0)
+    del collector.measurements[1].scenario_time_s  # summarise never reads these: the CSV is the first to
+    del collector.measurements[2].timestamp  # read column by column, this one would be named
+    (raised_by_baseline, _), (raised_by_optimized, _) = _side_by_side(
+        tmp_path, monkeypatch, lambda cls: cls("r", "results").save_latency_stats(collector)
+    )
+    assert raised_by_optimized == raised_by_baseline
+    assert raised_by_baseline.raised[0] is AttributeError
+
+
 @pytest.fixture
 def synced(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The path behind every fd that os.fsync is given."""
@@ -237,7 +271,10 @@ def test_a_plain_collectors_save_takes_the_fast_path(
     for name in ("summarise", "plain_json", "_write_csv_fd"):
         real = getattr(optimized, name)
         monkeypatch.setattr(optimized, name, lambda *a, _real=real, _name=name: called.update([_name]) or _real(*a))
+    monkeypatch.setattr(optimized, "asdict", lambda m: pytest.fail(f"a plain row went row by row: {m}"))
     collector = _collector()
+    for i in range(600):  # three chunks, the last one partial
+        collector.record_agent_decision(f"SAT-{i % 7}", i / 3, i * 1.1)
     paths = optimized.MetricsStorage("r", str(tmp_path / "optimized")).save_latency_stats(collector)
     assert called["summarise"] == 1 and called["_write_csv_fd"] == 1 and called["plain_json"] >= 1
     expected = baseline.MetricsStorage("r", str(tmp_path / "baseline")).save_latency_stats(collector)
