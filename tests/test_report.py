@@ -240,6 +240,26 @@ def test_save_floor_writes_the_baseline_bytes(tmp_path: Path) -> None:
     assert written == (tmp_path / "baseline" / "floor_check" / "latency_raw.csv").read_bytes()
 
 
+def test_replace_floor_leaves_the_baseline_bytes_and_no_temporary(tmp_path: Path) -> None:
+    (floor,) = [f for f in floors.FLOORS if f.name == "format+replace"]
+    work = floor.build(Fixtures(cache=tmp_path / "cache"), 1_000, tmp_path)
+    work()
+    work()  # the second replaces files the first left
+    assert sorted(p.name for p in (tmp_path / "bench_save").iterdir()) == ["latency_raw.csv", "latency_summary.json"]
+    written = (tmp_path / "bench_save" / "latency_raw.csv").read_bytes()
+    assert written == (tmp_path / "baseline" / "floor_check" / "latency_raw.csv").read_bytes()
+
+
+def test_float_repr_floor_is_checked_against_the_csvs_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (floor,) = [f for f in floors.FLOORS if f.name == "float repr"]
+    reprs = floor.build(Fixtures(cache=tmp_path / "cache"), 1_000, tmp_path / "good")()
+    assert [len(column) for column in reprs] == [1_000] * 3
+    # repr() of a str column is quoted, csv.writer's field is not: the check sees it
+    monkeypatch.setattr(floors, "_NUMBER_FIELDS", ("timestamp", "duration_ms", "metric_type"))
+    with pytest.raises(floors.FloorCheckError, match="not the CSV's metric_type"):
+        floor.build(Fixtures(cache=tmp_path / "cache"), 1_000, tmp_path / "swapped")
+
+
 def test_a_floor_that_does_less_than_the_operation_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = floors._file_texts
 

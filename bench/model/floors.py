@@ -134,6 +134,42 @@ def _build_format_and_write(fixtures: Fixtures, size: int, workdir: Path) -> Wor
     return format_and_write
 
 
+def _build_format_and_replace(fixtures: Fixtures, size: int, workdir: Path) -> Work:
+    collector = fixtures.collector(size)
+    _check_same_bytes_as_baseline(collector, workdir, f"save_latency_stats[{size}]/format+replace")
+    folder = workdir / "bench_save"
+    folder.mkdir()
+    targets = [(str(folder / name), str(folder / f".{name}.tmp")) for name in (SUMMARY_NAME, RAW_NAME)]
+    for path, _ in targets:
+        Path(path).write_bytes(b"")  # a save replaces the previous files: os.replace() over an existing one
+
+    def format_and_replace() -> None:
+        for (path, temporary), text in zip(targets, _file_texts(collector, "bench_save"), strict=True):
+            # ext4 (auto_da_alloc) starts the new file's writeback on a rename over an existing file: the
+            # price of a replace that keeps the old or the new bytes after a crash, without an fsync.
+            with open(temporary, "xb") as f:
+                f.write(text.encode("ascii"))
+            os.replace(temporary, path)
+
+    return format_and_replace
+
+
+_NUMBER_FIELDS: Final = ("timestamp", "duration_ms", "scenario_time_s")
+
+
+def _build_float_reprs(fixtures: Fixtures, size: int, workdir: Path) -> Work:
+    """The CSV's numbers alone: csv.writer formats each with repr(), and nothing formats a float faster."""
+    collector = fixtures.collector(size)
+    label = f"save_latency_stats[{size}]/float repr"
+    _check_same_bytes_as_baseline(collector, workdir, label)
+    columns = [list(map(attrgetter(name), collector.measurements)) for name in _NUMBER_FIELDS]
+    rows = [row.split(",") for row in _file_texts(collector, "floor_check")[1].splitlines()[1:]]
+    for name, column in zip(_NUMBER_FIELDS, columns, strict=True):
+        at = CSV_FIELDS.index(name)
+        _expect(list(map(repr, column)) == [row[at] for row in rows], label, f"the reprs are not the CSV's {name}")
+    return lambda: [list(map(repr, column)) for column in columns]
+
+
 # --- reads of saved summaries ------------------------------------------------------------------------
 
 
@@ -219,6 +255,19 @@ FLOORS: Final[tuple[Floor, ...]] = (
         "format+write",
         "the same bytes written to two new files in the old ones' place (no temporary, no fsync)",
         _build_format_and_write,
+    ),
+    Floor(
+        "save_latency_stats",
+        "format+replace",
+        "the same bytes written to two temporaries, each os.replace()d over the old file (the atomic write, "
+        "without the store's checks)",
+        _build_format_and_replace,
+    ),
+    Floor(
+        "save_latency_stats",
+        "float repr",
+        "only the CSV's float repr()s, 3 per row: no statistics, no JSON, no join, no file",
+        _build_float_reprs,
     ),
     Floor("get_run_metrics_cold", "read+json.loads", "one read and json.loads of the summary", _build_cold_read),
     Floor("get_run_metrics_warm", "os.stat", "one os.stat of the summary (what a checked cache must do)", _build_stat),
