@@ -201,20 +201,28 @@ def test_a_satellite_id_the_csv_cannot_encode_raises_the_baselines_error(
 def test_chunks_of_quoted_texts_ints_bools_and_values_for_the_dictwriter_write_the_baselines_csv(
     tmp_path: Path, frozen_clock: str
 ) -> None:
-    """Each 256-row chunk is formatted on its own: one needing quotes, one of ints and bools, one the
-    DictWriter must write (a None timestamp), and a partial last one, all beside plain chunks."""
-    collector = _collector()
-    for i in range(1100):
-        chunk = i // optimized._CSV_CHUNK_ROWS
-        satellite = {1: 'SAT,"1"\n', 3: "SAT 3"}.get(chunk, f"SAT-{i % 5}")
-        collector.record_fault_detection(satellite, i if chunk == 2 else i / 7, True if chunk == 2 else i * 0.3)
-    collector.measurements[3 * optimized._CSV_CHUNK_ROWS + 5].timestamp = None
+    """Each 256-row chunk is formatted on its own: short rows of ints and bools (two of them still
+    buffered when the next chunk needs the DictWriter), a satellite id that needs quotes, a None timestamp,
+    a chunk whose every text needs quotes, and a partial last one."""
+    rows = optimized._CSV_CHUNK_ROWS
+    collector = LatencyCollector()
+    for i in range(4 * rows + 76):
+        chunk = i // rows
+        satellite = 'SAT,"1"\n' if chunk == 1 else f"SAT-{i % 5}"
+        number = i if chunk < 3 else i / 7
+        collector.record_fault_detection(satellite, number, True if chunk == 1 else number * 3)
+    collector.measurements[2 * rows + 5].timestamp = None
+    for m in collector.measurements[3 * rows : 4 * rows]:
+        m.metric_type, m.satellite_id = "fault,detection", f'"{m.satellite_id}"'
     written = {}
     for cls in (baseline.MetricsStorage, optimized.MetricsStorage):
         paths = cls("r", str(tmp_path / cls.__module__)).save_latency_stats(collector)
         written[cls] = [Path(p).read_bytes() for p in paths.values()]
     assert written[optimized.MetricsStorage] == written[baseline.MetricsStorage]
-    assert b'"SAT,""1""\n"' in written[baseline.MetricsStorage][1]  # the quoted chunk was reached
+    csv_bytes = written[baseline.MetricsStorage][1]
+    assert b'"SAT,""1""\n"' in csv_bytes and b'"fault,detection","""SAT-' in csv_bytes  # both quoted chunks ran
+    # the chunks before the DictWriter's are still buffered together when it starts
+    assert csv_bytes.index(b"\r\n,fault_detection") < optimized._CSV_WRITE_CHARS
 
 
 def test_measurements_without_a_csv_field_raise_the_baselines_error_for_the_first_row(
