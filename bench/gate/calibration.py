@@ -354,13 +354,15 @@ def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateCo
     def count_with(iterations: int) -> float:
         snapshot = with_work(iterations)
         _say(f"counting {name} with {iterations} planted iterations")
-        return counting.count(name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot).instructions
+        return counting.count(name, snapshot.spec(), counting.calls_against(name), args.seed, at=snapshot).instructions
 
     build_fixtures(Fixtures(seed=args.seed), [find_case(name)])
-    base = counting.count(name, head.spec(), counting.DEFAULT_CALLS, args.seed, at=head)
+    base = counting.count(name, head.spec(), counting.calls_against(name), args.seed, at=head)
     iterations, fixed = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
     snapshot = with_work(iterations)
-    pair = counting.Pair(counting.count(name, snapshot.spec(), counting.DEFAULT_CALLS, args.seed, at=snapshot), base)
+    pair = counting.Pair(
+        counting.count(name, snapshot.spec(), counting.calls_against(name), args.seed, at=snapshot), base
+    )
     return {
         "benchmark": name,
         "method": method,
