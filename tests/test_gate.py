@@ -22,6 +22,8 @@ from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
 from storage import optimized
 
+pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SMALLEST = "get_recent_runs[100]"
 SAVED = gate.SAVED_RATIOS

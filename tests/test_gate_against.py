@@ -23,6 +23,8 @@ from bench.model.publish import SCHEMA, STEP_SUMMARY_VARIABLE
 from bench.runners import revision
 from tests.common.store_repository import REPO_ROOT, commit, git, new_repository
 
+pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)
+
 SLOWED = "get_recent_runs"
 # The smallest benchmark of the slowed method, and one of another method that must stay unchanged.
 BENCHMARKS = ("get_recent_runs[100]", "get_run_metrics_warm[5000]")

@@ -21,6 +21,8 @@ from bench.gate.planted import plant_slowdown_in_source
 from bench.model.publish import SCHEMA
 from tests.common.store_repository import REPO_ROOT, commit, new_repository
 
+pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)
+
 BENCHMARK = "get_recent_runs[100]"
 FAST = ("--processes", "3", "--rounds", "4")
 
