@@ -184,6 +184,9 @@ AA_RUNS: Final = 30
 PLANTED_RUNS: Final = {10: 20, 25: 10, 5: 10}
 INSTRUCTION_AA_RUNS: Final = 10
 INSTRUCTION_PLANTED_GROWTH: Final = 0.01
+# A plant that measured more than this many times its share proves nothing about +1% (the iteration fit
+# extrapolates from 1,000 and 20,000 iterations).
+INSTRUCTION_PLANTED_OVERSHOOT: Final = 1.5
 # Each instruction A/A run grows the environment and the temporary folder's name by a different amount.
 PADDING_STEP: Final = 211
 AGAINST_TARGETS: Final = {
@@ -462,7 +465,7 @@ def render_against(calibration: dict) -> list[str]:
         for name in aa[0]["growth"] if aa else planted:
             largest = max(abs(run["growth"][name]) for run in aa) if aa else math.nan
             row = planted.get(name)
-            tail = f"{row['iterations']:,} | {row['growth']:+.3%} | {_met(row['caught'])}" if row else "- | - | -"
+            tail = f"{row['iterations']:,} | {row['growth']:+.3%} | {_planted_verdict(row)}" if row else "- | - | -"
             lines.append(f"| `{name}` | {largest:.4%} | {tail} |")
         lines += ["", f"Instruction calibration took {counts['seconds'] / 60:.1f} minutes.", ""]
     return lines
@@ -472,6 +475,15 @@ def _alarms(runs: list[dict]) -> tuple[int, float]:
     """Runs with any false alarm, and the Clopper-Pearson 95% upper bound of that rate."""
     alarms = sum(bool(run["failed"]) for run in runs)
     return alarms, clopper_pearson(alarms, len(runs))[1] if runs else math.nan
+
+
+def _planted_verdict(row: dict) -> str:
+    """Met only where the plant really measured about +1%: a larger one caught proves less."""
+    if not row["caught"]:
+        return "NOT met"
+    if row["growth"] > INSTRUCTION_PLANTED_OVERSHOOT * INSTRUCTION_PLANTED_GROWTH:
+        return f"caught, but the plant measured {row['growth']:+.1%}: not shown for +1%"
+    return "met"
 
 
 def _met(met: bool) -> str:
