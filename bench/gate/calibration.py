@@ -158,15 +158,15 @@ def write_gate_report(output: Path = GATE_REPORT, against: Path = AGAINST_CALIBR
         "",
     ]
     sections = (
-        (against, render_against),
-        (WALL_CLOCK_CALIBRATION, render_wall_clock),
-        (instructions.CALIBRATION, render_instructions),
+        (against, render_against, "python -m bench calibrate"),
+        (WALL_CLOCK_CALIBRATION, render_wall_clock, "python -m bench calibrate --saved-ratios"),
+        (instructions.CALIBRATION, render_instructions, "python -m bench calibrate --saved-counts"),
     )
-    for path, render in sections:
+    for path, render, command in sections:
         if path.is_file():
             lines += render(json.loads(path.read_text()))
         else:
-            lines += [f"(No {path} yet.)", ""]
+            lines += [f"(No {results.shown(path)} in this checkout: `{command}` writes it.)", ""]
     report = "\n".join(lines)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report)
@@ -184,8 +184,8 @@ AA_RUNS: Final = 30
 PLANTED_RUNS: Final = {10: 20, 25: 10, 5: 10}
 INSTRUCTION_AA_RUNS: Final = 10
 INSTRUCTION_PLANTED_GROWTH: Final = 0.01
-# A plant that measured more than this many times its share proves nothing about +1% (the iteration fit
-# extrapolates from 1,000 and 20,000 iterations).
+# A plant that measured more than this many times its share proves nothing about +1% (the search for its
+# iterations aims at 1x to instructions.PLANTED_BAND x, and says what it reached).
 INSTRUCTION_PLANTED_OVERSHOOT: Final = 1.5
 # Each instruction A/A run grows the environment and the temporary folder's name by a different amount.
 PADDING_STEP: Final = 211
@@ -354,23 +354,25 @@ def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateCo
     def with_work(iterations: int) -> revision.Snapshot:
         return head.with_source(store_module, plant_work_in_source(source, method, iterations), f"work{iterations}")
 
+    counted: dict[int, counting.Count] = {}
+
     def count_with(iterations: int) -> float:
         snapshot = with_work(iterations)
         _say(f"counting {name} with {iterations} planted iterations")
-        return counting.count(name, snapshot.spec(), counting.calls_against(name), args.seed, at=snapshot).instructions
+        calls = counting.calls_against(name)
+        counted[iterations] = counting.count(name, snapshot.spec(), calls, args.seed, at=snapshot)
+        return counted[iterations].instructions
 
     build_fixtures(Fixtures(seed=args.seed), [find_case(name)])
     base = counting.count(name, head.spec(), counting.calls_against(name), args.seed, at=head)
-    iterations, fixed = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
-    snapshot = with_work(iterations)
-    pair = counting.Pair(
-        counting.count(name, snapshot.spec(), counting.calls_against(name), args.seed, at=snapshot), base
-    )
+    iterations, probes = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
+    # The chosen probe is itself a count of the planted snapshot, with the same calls and seed as `base`.
+    pair = counting.Pair(counted[iterations], base)
     return {
         "benchmark": name,
         "method": method,
         "iterations": iterations,
-        "fixed_instructions": fixed,
+        "probes": {str(i): c / base.instructions - 1 for i, c in probes.items()},
         "growth": pair.growth,
         "caught": instructions.decide(pair, config.instruction_tolerance) is Verdict.REGRESSED,
         "seconds": time.monotonic() - started,
@@ -423,19 +425,26 @@ def render_against(calibration: dict) -> list[str]:
             "The planted copy wraps the method (`bench.gate.planted`); on a call of a few microseconds the wrapper's",
             "own cost adds to the planted share, so the median measured ratio is shown beside each row.",
             "",
-            "| benchmark | planted | median measured | runs | detected | rate | 95% interval | target |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+            "A plant is caught when the measured ratio's interval clears the minimum effect; the median smallest",
+            "slowdown those same runs could catch is shown beside it, so a miss says whether the plant fell short",
+            "of it or the runs were too noisy.",
+            "",
+            "| benchmark | planted | median measured | median smallest caught | runs | detected | rate | 95% interval "
+            "| target |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
         ]
-        rows: dict[tuple[str, int], list[tuple[bool, float]]] = {}
+        rows: dict[tuple[str, int], list[tuple[bool, float, float]]] = {}
         for run in wall["planted"]:
             for name, estimate in run["estimates"].items():
-                rows.setdefault((name, run["percent"]), []).append((name in run["failed"], estimate))
+                caught = (name in run["failed"], estimate, run["detectable"].get(name, math.nan))
+                rows.setdefault((name, run["percent"]), []).append(caught)
         for (name, percent), row in sorted(rows.items()):
-            detected = sum(caught for caught, _ in row)
+            detected = sum(caught for caught, _, _ in row)
             low, high = clopper_pearson(detected, len(row))
             target = {10: detected / len(row) >= 0.95, 25: detected == len(row)}.get(percent)
             lines.append(
-                f"| `{name}` | +{percent}% | {statistics.median(e for _, e in row):.3f} | {len(row)} | {detected} | "
+                f"| `{name}` | +{percent}% | {statistics.median(e for _, e, _ in row):.3f} | "
+                f"+{statistics.median(d for _, _, d in row):.1%} | {len(row)} | {detected} | "
                 f"{detected / len(row):.0%} | {low:.0%}..{high:.0%} | {'-' if target is None else _met(target)} |"
             )
         gate_seconds = sum(run["seconds"] for run in (*wall["aa"], *wall["planted"]))
@@ -519,8 +528,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=gate.DEFAULT_ROUNDS, help="default: %(default)s")
     parser.add_argument("--max-reruns", type=int, default=gate.DEFAULT_MAX_RERUNS, help="default: %(default)s")
     add_seed_option(parser.add_argument)
-    parser.add_argument("--json", type=Path, default=AGAINST_CALIBRATION, help="default: results/gate/")
-    parser.add_argument("--output", type=Path, default=GATE_REPORT, help="GATE.md to regenerate (default: results/)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=AGAINST_CALIBRATION,
+        help=f"the calibration's JSON file, saved after every run (default: {results.shown(AGAINST_CALIBRATION)})",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=GATE_REPORT,
+        help=f"the GATE.md file to regenerate (default: {results.shown(GATE_REPORT)})",
+    )
     add_only_option(parser.add_argument)
     parser.add_argument(
         "--benchmark", action="append", help=f"--saved-ratios: which (default: {', '.join(DEFAULT_BENCHMARKS)})"
@@ -543,6 +562,9 @@ def _planted_runs(text: str) -> dict[int, int]:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    for path in (args.json, args.output):
+        if path.is_dir():
+            raise UsageError(f"{results.shown(path)} is a folder: --json and --output name files")
     if args.saved_ratios:
         return _run_saved_ratios(args)
     if args.saved_counts:

@@ -50,6 +50,9 @@ CALIBRATION: Final = results.COUNT_CALIBRATION.path
 CALIBRATION_BENCHMARK: Final = "get_recent_runs[1000]"
 CALIBRATION_REPEATS: Final = 5
 PLANTED_GROWTH: Final = 0.02  # the extra work the calibration plants: +2%, below what wall clock resolves
+# A planted count is accepted between its share and this many times it, found in at most PLANTED_PROBES counts.
+PLANTED_BAND: Final = 1.3
+PLANTED_PROBES: Final = 6
 REPEATS_FOR_TOLERANCE: Final = 3
 # The saved tolerance is this many times the largest relative spread of the repeats. Counts repeat
 # far more closely than wall-clock ratios (bench.gate.check's own factor is 2.0 over a larger spread).
@@ -154,16 +157,37 @@ def against_line(name: str, pair: Pair, verdict: Verdict, reference: revision.Sn
     )
 
 
-def planted_iterations(base: float, growth: float, count_with: Callable[[int], float]) -> tuple[int, float]:
-    """(iterations, fixed cost): planted loop iterations that add `growth` (a fraction) to a count of `base`.
+def planted_iterations(
+    base: float, growth: float, count_with: Callable[[int], float], *, overshoot: float = PLANTED_BAND
+) -> tuple[int, dict[int, float]]:
+    """(iterations, probes): planted loop iterations whose count lies in [growth, overshoot * growth] above `base`.
 
-    Planted work costs a fixed amount per call plus a cost per loop iteration: two probes give both.
-    `count_with(iterations)` is the count per call with that many planted iterations.
+    Probed where it lands, not extrapolated: a fit from thousands of iterations missed ~20 by 2x to 25x (small
+    ints, quickening and the loop's set-up do not scale). A secant search between the probes nearest the goal,
+    kept inside the bracket they form; `count_with(iterations)` is the count per call. If no probe lands in
+    the band within PLANTED_PROBES, the probe nearest the goal from above is taken (the caller shows its growth).
     """
-    probes = {iterations: count_with(iterations) for iterations in (1_000, 20_000)}
-    per_iteration = (probes[20_000] - probes[1_000]) / 19_000
-    fixed = probes[1_000] - base - 1_000 * per_iteration
-    return max(1, round((growth * base - fixed) / per_iteration)), fixed
+    low, high = base * (1 + growth), base * (1 + overshoot * growth)
+    goal = (low + high) / 2
+    probes: dict[int, float] = {0: base}
+    iterations = 16
+    for _ in range(PLANTED_PROBES):
+        probes[iterations] = count_with(iterations)
+        if low <= probes[iterations] <= high:
+            return iterations, probes
+        below = max((i for i, c in probes.items() if c < low), default=0)
+        above = min((i for i, c in probes.items() if c > high), default=None)
+        near = sorted(probes, key=lambda i: abs(probes[i] - goal))[:2]
+        slope = (probes[near[0]] - probes[near[1]]) / (near[0] - near[1])
+        guess = round(near[0] + (goal - probes[near[0]]) / slope) if slope > 0 else 2 * max(probes)
+        ceiling = above - 1 if above is not None else max(guess, below + 1)
+        if ceiling <= below:
+            break  # no integer between the probe below the band and the one above it
+        iterations = min(max(guess, below + 1), ceiling)
+        if iterations in probes:
+            break
+    over = [i for i, c in probes.items() if c >= low]
+    return (min(over, key=probes.__getitem__) if over else max(probes)), probes
 
 
 def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Callable[[str], None]) -> dict:
@@ -183,7 +207,7 @@ def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Call
         planted = f"bench.gate.planted:{planted_work_name('optimized', method, iterations)}"
         return count(name, planted, calls, seed).instructions
 
-    iterations, fixed = planted_iterations(base, PLANTED_GROWTH, planted_count)
+    iterations, probes = planted_iterations(base, PLANTED_GROWTH, planted_count)
     planted = f"bench.gate.planted:{planted_work_name('optimized', method, iterations)}"
     progress(f"counting {planted}")
     planted_count = count(name, planted, calls, seed)
@@ -197,7 +221,7 @@ def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Call
         "calls_per_run": calls,
         "repeat_instructions": [r.instructions for r in repeats],
         "spread": max(abs(r.instructions / base - 1) for r in repeats),
-        "planted_wrapper_fixed_instructions": fixed,
+        "planted_probes": probes,
         "saved_tolerance": saved[name]["optimized"]["tolerance"],
         "planted_iterations": iterations,
         "planted_growth": planted_count.instructions / base - 1,
