@@ -606,7 +606,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="--against the commit the saved ratios were measured at (what CI runs)",
     )
-    parser.add_argument("--saved", type=Path, default=SAVED_RATIOS, help="saved ratios file (default: results/gate/)")
+    parser.add_argument(
+        "--saved", type=Path, default=SAVED_RATIOS, help=f"saved ratios file (default: {results.shown(SAVED_RATIOS)})"
+    )
     parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, help="worker processes per benchmark")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="interleaved timing rounds per process")
     parser.add_argument("--max-reruns", type=int, default=DEFAULT_MAX_RERUNS, help="re-runs of inconclusive ones")

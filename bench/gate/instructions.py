@@ -257,7 +257,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--save", action="store_true", help=f"repeat {REPEATS_FOR_TOLERANCE}x and rewrite the saved counts"
     )
-    parser.add_argument("--saved", type=Path, default=SAVED_COUNTS, help="default: results/instructions/")
+    parser.add_argument(
+        "--saved", type=Path, default=SAVED_COUNTS, help=f"saved counts file (default: {results.shown(SAVED_COUNTS)})"
+    )
 
 
 def count_and_print(candidates: Sequence[str], names: Sequence[str], seed: int, calls: int = DEFAULT_CALLS) -> ExitCode:
