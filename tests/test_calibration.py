@@ -17,6 +17,7 @@ import pytest
 from bench.errors import ExitCode
 from bench.gate.calibration import write_gate_report
 from bench.gate.instructions import PLANTED_BAND, PLANTED_PROBES, planted_iterations
+from bench.gate.planted import plant_work_in_source
 from tests.common.store_repository import REPO_ROOT
 
 GROWTH = 0.01
@@ -97,3 +98,13 @@ def test_gate_md_shows_beside_each_planted_row_what_its_runs_could_catch(tmp_pat
     report = write_gate_report(tmp_path / "GATE.md", against)
     assert "| `save_latency_stats[1000]` | +10% | 1.080 | +10.0% | 3 | 1 | 33% |" in report
     assert str(REPO_ROOT) not in report  # paths from the checkout's root, the same on every machine
+
+
+@pytest.mark.parametrize("unrolled", [False, True])
+def test_planted_work_is_one_line_that_compiles_and_nothing_else_moves(unrolled: bool) -> None:
+    source = (REPO_ROOT / "storage" / "optimized.py").read_text()
+    planted = plant_work_in_source(source, "compare_runs", 3, unrolled=unrolled)
+    added = [line for line in planted.splitlines() if line not in source.splitlines()]
+    assert len(added) == 1 and planted.replace(added[0] + "\n", "", 1) == source
+    assert added[0].count("_planted = 0") == (3 if unrolled else 0) and ("range(3)" in added[0]) != unrolled
+    compile(planted, "optimized.py", "exec")

@@ -344,34 +344,39 @@ def instruction_calibration(
 
 
 def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
-    """+1% planted in the committed source of the method `name` times (a loop line), against HEAD's count."""
+    """+1% planted in the committed source of the method `name` times (one line), against HEAD's count.
+
+    The line is a loop; where even one iteration overshoots the band, bare assignments instead.
+    """
     operation, _ = find_case(name)
     method = method_timed_by(operation.name)
     started = time.monotonic()
     store_module = revision.DEFAULT_STORE.partition(":")[0]
     source = head.modules()[store_module]
-
-    def with_work(iterations: int) -> revision.Snapshot:
-        return head.with_source(store_module, plant_work_in_source(source, method, iterations), f"work{iterations}")
-
-    counted: dict[int, counting.Count] = {}
-
-    def count_with(iterations: int) -> float:
-        snapshot = with_work(iterations)
-        _say(f"counting {name} with {iterations} planted iterations")
-        calls = counting.calls_against(name)
-        counted[iterations] = counting.count(name, snapshot.spec(), calls, args.seed, at=snapshot)
-        return counted[iterations].instructions
-
+    calls = counting.calls_against(name)
     build_fixtures(Fixtures(seed=args.seed), [find_case(name)])
-    base = counting.count(name, head.spec(), counting.calls_against(name), args.seed, at=head)
-    iterations, probes = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
+    base = counting.count(name, head.spec(), calls, args.seed, at=head)
+    ceiling = base.instructions * (1 + INSTRUCTION_PLANTED_GROWTH * instructions.PLANTED_BAND)
+    for work in ("loop iterations", "assignments"):
+        counted: dict[int, counting.Count] = {}
+
+        def count_with(amount: int, work: str = work, counted: dict[int, counting.Count] = counted) -> float:
+            planted = plant_work_in_source(source, method, amount, unrolled=work == "assignments")
+            snapshot = head.with_source(store_module, planted, f"{work.split()[0]}{amount}")
+            _say(f"counting {name} with {amount} planted {work}")
+            counted[amount] = counting.count(name, snapshot.spec(), calls, args.seed, at=snapshot)
+            return counted[amount].instructions
+
+        amount, probes = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
+        if counted[amount].instructions <= ceiling:
+            break
     # The chosen probe is itself a count of the planted snapshot, with the same calls and seed as `base`.
-    pair = counting.Pair(counted[iterations], base)
+    pair = counting.Pair(counted[amount], base)
     return {
         "benchmark": name,
         "method": method,
-        "iterations": iterations,
+        "work": work,
+        "iterations": amount,
         "probes": {str(i): c / base.instructions - 1 for i, c in probes.items()},
         "growth": pair.growth,
         "caught": instructions.decide(pair, config.instruction_tolerance) is Verdict.REGRESSED,
@@ -467,14 +472,15 @@ def render_against(calibration: dict) -> list[str]:
             "",
             f"- **{alarms} runs with any false alarm** (95% upper bound {upper:.1%})",
             "",
-            "| benchmark | largest A/A difference | planted +1%: iterations | measured growth | caught |",
+            "| benchmark | largest A/A difference | planted +1%: work per call | measured growth | caught |",
             "| --- | ---: | ---: | ---: | --- |",
         ]
         planted = {row["benchmark"]: row for row in counts["planted"]}
         for name in aa[0]["growth"] if aa else planted:
             largest = max(abs(run["growth"][name]) for run in aa) if aa else math.nan
             row = planted.get(name)
-            tail = f"{row['iterations']:,} | {row['growth']:+.3%} | {_planted_verdict(row)}" if row else "- | - | -"
+            work = f"{row['iterations']:,} {row.get('work', 'loop iterations')}" if row else ""
+            tail = f"{work} | {row['growth']:+.3%} | {_planted_verdict(row)}" if row else "- | - | -"
             lines.append(f"| `{name}` | {largest:.4%} | {tail} |")
         lines += ["", f"Instruction calibration took {counts['seconds'] / 60:.1f} minutes.", ""]
     return lines

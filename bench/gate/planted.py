@@ -145,19 +145,26 @@ def plant_slowdown_in_source(source: str, method: str, percent: int, cls: str = 
     return source + _SLOWED_TEMPLATE.format(method=method, percent=percent, cls=cls, fraction=percent / 100)
 
 
-def plant_work_in_source(source: str, method: str, iterations: int, cls: str = "MetricsStorage") -> str:
-    """The source with a fixed integer loop as `cls.method`'s first statement: extra instructions, nothing else.
+def plant_work_in_source(
+    source: str, method: str, amount: int, cls: str = "MetricsStorage", *, unrolled: bool = False
+) -> str:
+    """The source with extra work as `cls.method`'s first statement: extra instructions, nothing else.
 
-    Inserted as a line of its own, so every other line and all other bytecode stay as they were; far
-    cheaper per call than a wrapper, so a +1% growth can be planted even on a fast method.
+    The work is `amount` iterations of an integer loop, or with `unrolled` `amount` bare assignments
+    (`_planted = 0; ...`): a loop's set-up alone is more than 1% of a warm read or a compare, one
+    assignment a few dozen instructions. Inserted as a line of its own, so every other line and all
+    other bytecode stay as they were; far cheaper per call than a wrapper.
     """
     node = _method_node(source, cls, method)
     body = node.body
     first = body[1] if len(body) > 1 and _is_docstring(body[0]) else body[0]
     lines = source.splitlines(keepends=True)
     indent = " " * first.col_offset
-    planted = f"{indent}for _planted in range({iterations}): _planted = (_planted * 1103515245 + 12345) & 0xFFFFFFFF\n"
-    lines.insert(first.lineno - 1, planted)
+    if unrolled:
+        work = "; ".join(["_planted = 0"] * amount)
+    else:
+        work = f"for _planted in range({amount}): _planted = (_planted * 1103515245 + 12345) & 0xFFFFFFFF"
+    lines.insert(first.lineno - 1, f"{indent}{work}\n")
     return "".join(lines)
 
 
