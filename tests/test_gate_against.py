@@ -18,7 +18,7 @@ import pytest
 
 from bench.errors import ExitCode
 from bench.gate.calibration import clopper_pearson
-from bench.gate.planted import plant_slowdown_in_source, plant_work_in_source
+from bench.gate.planted import plant_slowdown_in_source
 from bench.model.publish import SCHEMA, STEP_SUMMARY_VARIABLE
 from bench.runners import revision
 from tests.common.store_repository import REPO_ROOT, commit, git, new_repository
@@ -142,14 +142,6 @@ def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
     before = git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
     revision.store_class_at("HEAD~1")
     assert git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
-
-
-def test_planted_work_is_one_line_after_the_docstring_and_nothing_else_moves() -> None:
-    source = revision.snapshot("HEAD").modules()["optimized"]
-    planted = plant_work_in_source(source, "get_run_metrics", 7)
-    added = [line for line in planted.splitlines() if line not in source.splitlines()]
-    assert len(added) == 1 and "range(7)" in added[0]
-    assert planted.replace(added[0] + "\n", "", 1) == source
 
 
 def test_a_snapshot_crosses_to_a_worker_process_unchanged() -> None:

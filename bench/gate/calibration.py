@@ -184,9 +184,6 @@ AA_RUNS: Final = 30
 PLANTED_RUNS: Final = {10: 20, 25: 10, 5: 10}
 INSTRUCTION_AA_RUNS: Final = 10
 INSTRUCTION_PLANTED_GROWTH: Final = 0.01
-# A plant that measured more than this many times its share proves nothing about +1% (the search for its
-# iterations aims at 1x to instructions.PLANTED_BAND x, and says what it reached).
-INSTRUCTION_PLANTED_OVERSHOOT: Final = 1.5
 # Each instruction A/A run grows the environment and the temporary folder's name by a different amount.
 PADDING_STEP: Final = 211
 AGAINST_TARGETS: Final = {
@@ -356,7 +353,6 @@ def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateCo
     calls = counting.calls_against(name)
     build_fixtures(Fixtures(seed=args.seed), [find_case(name)])
     base = counting.count(name, head.spec(), calls, args.seed, at=head)
-    ceiling = base.instructions * (1 + INSTRUCTION_PLANTED_GROWTH * instructions.PLANTED_BAND)
     for work in ("loop iterations", "assignments"):
         counted: dict[int, counting.Count] = {}
 
@@ -368,7 +364,7 @@ def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateCo
             return counted[amount].instructions
 
         amount, probes = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
-        if counted[amount].instructions <= ceiling:
+        if _within_band(probes[amount] / base.instructions - 1):
             break
     # The chosen probe is itself a count of the planted snapshot, with the same calls and seed as `base`.
     pair = counting.Pair(counted[amount], base)
@@ -496,9 +492,14 @@ def _planted_verdict(row: dict) -> str:
     """Met only where the plant really measured about +1%: a larger one caught proves less."""
     if not row["caught"]:
         return "NOT met"
-    if row["growth"] > INSTRUCTION_PLANTED_OVERSHOOT * INSTRUCTION_PLANTED_GROWTH:
+    if not _within_band(row["growth"]):
         return f"caught, but the plant measured {row['growth']:+.1%}: not shown for +1%"
     return "met"
+
+
+def _within_band(growth: float) -> bool:
+    """At most the band the planted-work search aims for: a larger plant caught proves less than +1%."""
+    return growth <= INSTRUCTION_PLANTED_GROWTH * instructions.PLANTED_BAND
 
 
 def _met(met: bool) -> str:

@@ -157,17 +157,15 @@ def against_line(name: str, pair: Pair, verdict: Verdict, reference: revision.Sn
     )
 
 
-def planted_iterations(
-    base: float, growth: float, count_with: Callable[[int], float], *, overshoot: float = PLANTED_BAND
-) -> tuple[int, dict[int, float]]:
-    """(iterations, probes): planted loop iterations whose count lies in [growth, overshoot * growth] above `base`.
+def planted_iterations(base: float, growth: float, count_with: Callable[[int], float]) -> tuple[int, dict[int, float]]:
+    """(iterations, probes): planted loop iterations whose count lies in [growth, PLANTED_BAND * growth] above `base`.
 
     Probed where it lands, not extrapolated: a fit from thousands of iterations missed ~20 by 2x to 25x (small
     ints, quickening and the loop's set-up do not scale). A secant search between the probes nearest the goal,
     kept inside the bracket they form; `count_with(iterations)` is the count per call. If no probe lands in
     the band within PLANTED_PROBES, the probe nearest the goal from above is taken (the caller shows its growth).
     """
-    low, high = base * (1 + growth), base * (1 + overshoot * growth)
+    low, high = base * (1 + growth), base * (1 + PLANTED_BAND * growth)
     goal = (low + high) / 2
     probes: dict[int, float] = {0: base}
     iterations = 16
@@ -202,15 +200,17 @@ def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Call
         repeats.append(count(name, "optimized", calls, seed))
     base = statistics.median(r.instructions for r in repeats)
 
-    def planted_count(iterations: int) -> float:
-        progress(f"counting {iterations} iterations of planted work on {name}")
-        planted = f"bench.gate.planted:{planted_work_name('optimized', method, iterations)}"
-        return count(name, planted, calls, seed).instructions
+    counted: dict[int, Count] = {}
 
-    iterations, probes = planted_iterations(base, PLANTED_GROWTH, planted_count)
-    planted = f"bench.gate.planted:{planted_work_name('optimized', method, iterations)}"
-    progress(f"counting {planted}")
-    planted_count = count(name, planted, calls, seed)
+    def count_planted(iterations: int) -> float:
+        progress(f"counting {iterations} iterations of planted work on {name}")
+        counted[iterations] = count(
+            name, f"bench.gate.planted:{planted_work_name('optimized', method, iterations)}", calls, seed
+        )
+        return counted[iterations].instructions
+
+    iterations, probes = planted_iterations(base, PLANTED_GROWTH, count_planted)
+    planted_count = counted[iterations]  # the chosen probe is itself the planted count
     saved = load(saved_path, provenance(seed))
     verdicts = {
         "unchanged": check(saved, {name: {"optimized": repeats[-1]}}, "optimized")[0],

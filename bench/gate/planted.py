@@ -50,7 +50,7 @@ def _work(iterations: int) -> int:
     return state
 
 
-def _spin(seconds: float) -> None:
+def spin(seconds: float) -> None:
     # Busy-wait, not sleep: a planted cost must be CPU time the way a real regression is.
     deadline = perf_counter() + seconds
     while perf_counter() < deadline:
@@ -62,7 +62,7 @@ def _slowed(function: Any, fraction: float) -> Any:
     def slowed(*args: Any, **kwargs: Any) -> Any:
         started = perf_counter()
         result = function(*args, **kwargs)
-        _spin((perf_counter() - started) * fraction)
+        spin((perf_counter() - started) * fraction)
         return result
 
     return slowed

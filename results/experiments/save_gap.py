@@ -23,17 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.gate.planted import spin
 from bench.model.fixtures import Fixtures
 from bench.model.stats import ratio_interval
 from storage import CANDIDATES, collector_class_for
 
 GAPS = (0.0, 0.1, 0.5)
-
-
-def spin(seconds: float) -> None:
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        pass
 
 
 def main(size: int, blocks: int) -> None:
