@@ -1,4 +1,5 @@
-"""The one entry point, `python -m bench <command>`, and the one place where errors become exit codes.
+"""The one entry point, `python -m bench <command>` (installed: `metrics-store-bench <command>`), and the one place
+where errors become exit codes.
 
 Each command is a module with `HELP`, `add_arguments(parser)` and `run(args) -> ExitCode`; only the chosen
 command's module is imported (start-up cost: `python -m bench --help` needs none of them). A bare
@@ -43,6 +44,9 @@ COMMANDS: Final = {
     "mutants": ("bench.jobs.mutants", "mutmut's mutants of storage/optimized.py against the equivalence suite"),
 }
 DEFAULT_COMMAND: Final = "run"
+# Commands that read or rewrite this repository's committed results: a checkout's work, not the installed tool's.
+CHECKOUT_ONLY: Final = frozenset({"report", "calibrate", "floors", "soak", "mutants"})
+PROG: Final = "python -m bench"
 EPILOG: Final = (
     "exit status: 0 all held; 1 a regression or a failed check; 2 a usage error, or saved files that do not "
     "match (provenance); 130 interrupted. An unexpected exception prints its traceback (exit 1)."
@@ -59,10 +63,10 @@ def _chosen(argv: Sequence[str]) -> tuple[str | None, list[str]]:
     return DEFAULT_COMMAND, [DEFAULT_COMMAND, *argv]
 
 
-def parser(chosen: str | None = None) -> argparse.ArgumentParser:
+def parser(chosen: str | None = None, prog: str = PROG) -> argparse.ArgumentParser:
     """The whole parser; only the chosen command's module is imported to add its arguments."""
     top = argparse.ArgumentParser(
-        prog="python -m bench",
+        prog=prog,
         description="Benchmarks, the CI perf gate, history and reports for the latency metrics stores.",
         epilog=EPILOG,
     )
@@ -77,16 +81,18 @@ def parser(chosen: str | None = None) -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     chosen, argv = _chosen(sys.argv[1:] if argv is None else argv)
-    args = parser(chosen).parse_args(argv)  # --help and bad options exit here, through argparse (0 and 2)
+    args = parser(chosen, prog).parse_args(argv)  # --help and bad options exit here, through argparse (0 and 2)
     assert chosen is not None  # no command is chosen only by --help, which has exited
     try:
-        require_checkout()  # default paths resolve from the repository root: it must be a checkout
+        # Default paths resolve from the code's root: a checkout, or its installed copy for the commands that
+        # judge a repository's store (gate, history, find, equivalence, run).
+        require_checkout(chosen if chosen in CHECKOUT_ONLY else None)
         return int(args.run(args))
     except BenchError as e:  # only the harness's own: any other exception is a bug, and keeps its traceback
-        print(f"python -m bench {chosen}: error: {e}", file=sys.stderr)
+        print(f"{prog} {chosen}: error: {e}", file=sys.stderr)
         return int(e.exit_code)
     except KeyboardInterrupt:
-        print(f"python -m bench {chosen}: interrupted", file=sys.stderr)
+        print(f"{prog} {chosen}: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

@@ -38,9 +38,23 @@ class StaleControl(UsageError):
     """A saved file measured against a retired frozen baseline, or recording none: not comparable (provenance)."""
 
 
+class StoreUnusable(BenchError):
+    """Exit 1: a store that cannot serve, named with the one-line reason.
+
+    It does not compile or import, lacks a method or its class, is async (a coroutine function, or returns a
+    coroutine), or changed a signature the application calls it with. The gate fails on a working tree's store
+    like this; against a revision, the reference's is a RevisionError (exit 2) instead; history and find
+    record such a commit as skipped, as `git bisect skip` does.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class SuiteFailed(BenchError):
     """Exit 1: a suite's process failed (a check of an answer, a crash); its own output says which."""
 
 
 class ToolMissing(UsageError):
-    """A program the command needs (valgrind, strace, git) is not installed."""
+    """A program the command needs (valgrind, strace, git) is not installed: bench.model.git raises it for git."""

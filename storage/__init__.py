@@ -12,6 +12,7 @@ from storage.latency import LatencyCollector, LatencyMeasurement
 
 __all__ = [
     "CANDIDATES",
+    "COLLECTORS",
     "LatencyCollector",
     "LatencyMeasurement",
     "MetricsStore",
@@ -55,12 +56,20 @@ CANDIDATES: dict[str, MetricsStoreClass] = {
 }
 
 
+# The collector class of each store the harness loaded from a path (at a git revision or in a work tree): the
+# module it names (by default the latency.py beside the store), which the store's own module need not import.
+COLLECTORS: dict[Any, type] = {}
+
+
 def collector_class_for(store_class: Any) -> type:
-    """The collector class a store is written against: its (or a base class's) module's LatencyCollector, else ours.
+    """The collector class a store is written against: the one registered for it, else its (or a base class's)
+    module's LatencyCollector, else ours.
 
     A store's save fast path is keyed to its sibling latency module's class (the application's own, once
     deployed), so every suite builds a store's inputs with this class, or it times and checks the slow path.
     """
+    if (registered := COLLECTORS.get(store_class)) is not None:
+        return registered
     for cls in getattr(store_class, "__mro__", (store_class,)):  # a subclass elsewhere keeps its base's collector
         own = getattr(sys.modules.get(getattr(cls, "__module__", ""), None), "LatencyCollector", None)
         if isinstance(own, type):

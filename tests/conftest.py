@@ -60,7 +60,20 @@ settings.register_profile(
     database=None,
     **_PROFILE_SETTINGS,
 )
-PROFILES = ("ci", "thorough", "mutants")
+# quick: what `history` runs on every commit (bench.runners.equivalence.QUICK_PROFILE): the explicit @examples
+# (the defect classes) and a few generated ones, the same every time, unshrunk: a commit's verdict and the
+# operations that differ, in seconds, not its smallest counterexample.
+QUICK_EXAMPLES = 4
+QUICK_STATEFUL_STEPS = 10
+settings.register_profile(
+    "quick",
+    max_examples=QUICK_EXAMPLES,
+    stateful_step_count=QUICK_STATEFUL_STEPS,
+    derandomize=True,
+    database=None,
+    **(_PROFILE_SETTINGS | {"phases": [Phase.explicit, Phase.generate]}),
+)
+PROFILES = ("ci", "thorough", "mutants", "quick")
 # A mutant that drops the size check reads /dev/zero until the machine runs out: with this cap it dies of a
 # MemoryError instead (killed), as 18 GB of one mutant's test did before it.
 MUTANT_MEMORY_BYTES = 4 * 1024**3
@@ -87,7 +100,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="NAME|package.module:Class",
         help="also check this store against the baseline (repeatable), beside the registered ones (proposed is "
-        "checked by tests/test_catches_proposed.py). Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough, "
+        "checked by tests/test_catches_proposed.py). Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough|quick, "
         "or --hypothesis-profile (default ci)",
     )
     group.addoption(

@@ -20,7 +20,6 @@ from bench.errors import ExitCode
 from bench.gate.calibration import clopper_pearson
 from bench.gate.planted import plant_slowdown_in_source
 from bench.model.publish import SCHEMA, STEP_SUMMARY_VARIABLE
-from bench.runners import revision
 from tests.common.store_repository import REPO_ROOT, commit, git, new_repository
 
 pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)
@@ -122,33 +121,6 @@ def test_a_revision_whose_answers_fail_the_check_is_a_usage_error_naming_it(
     run = _gate_on(history, str(history["comment"]), "--against", wrong)
     assert run.returncode == ExitCode.USAGE, run.stdout + run.stderr
     assert f"the store at {wrong[:12]} fails the answer check" in run.stderr
-
-
-def test_an_old_revision_with_absolute_imports_loads_its_own_collector() -> None:
-    tree = revision.relative_imports("from storage.latency import A\nfrom storage import b\nfrom .c import d\n", "x")
-    imports = [(node.module, node.level) for node in tree.body]
-    assert imports == [("latency", 1), (None, 1), ("c", 1)]
-
-
-def test_the_store_at_head_is_a_package_of_its_own_with_its_own_collector() -> None:
-    store_class = revision.store_class_at("HEAD")
-    collector_class = revision.collector_class_at("HEAD")
-    package = store_class.__module__.rpartition(".")[0]
-    assert package.startswith("storage_at_") and package != "storage"
-    assert collector_class.__module__ == f"{package}.latency"
-
-
-def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
-    before = git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
-    revision.store_class_at("HEAD~1")
-    assert git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
-
-
-def test_a_snapshot_crosses_to_a_worker_process_unchanged() -> None:
-    head = revision.snapshot("HEAD")
-    altered = head.with_source("optimized", head.modules()["optimized"] + "\n# altered\n", "comment")
-    assert revision.Snapshot.from_json(altered.to_json()) == altered
-    assert len(altered.package) == len(head.package) and altered.package != head.package
 
 
 def test_clopper_pearson_upper_bound_of_no_failures_in_30_runs() -> None:

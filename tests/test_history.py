@@ -2,7 +2,9 @@
 
 A temporary git repository holds ten commits of this repository's storage/ package: comments only,
 except one whose store does not import (fixed by the next) and one that plants a 2x cost in
-get_recent_runs. Both commands run on it as a user runs them, with the smallest benchmark.
+get_recent_runs. Both commands run on it as a user runs them in this repository (`python -m bench`, the
+default store), with the smallest benchmark. The application's layout, the answers per commit and every
+kind of commit that cannot serve are tests/test_installed_tool.py's.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def history(repository: dict[str, object], tmp_path_factory: pytest.TempPathFact
     output = tmp_path_factory.mktemp("points")
     summary = output / "history.json"
     repo = str(repository["repo"])
-    args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, *FAST]
+    # --no-answers: the answers per commit are tests/test_installed_tool.py's, on the application's history.
+    args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, "--no-answers", *FAST]
     run = _bench("history", "--last", "10", *args, "--json", str(summary))
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     document = json.loads(summary.read_text())
@@ -89,6 +92,7 @@ def test_history_records_a_commit_whose_store_does_not_import_as_skipped_with_th
     assert list(skipped) == [commits["does not import"]]
     assert "cannot be imported" in skipped[commits["does not import"]]
     assert len(document["details"]["points"]) == 10
+    assert all(point["equivalence"] is None for point in document["details"]["points"])  # --no-answers
 
 
 def test_history_resumes_skipping_what_this_machine_measured(history: dict[str, object]) -> None:

@@ -13,7 +13,6 @@ import json
 import math
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,13 +24,13 @@ from bench.errors import ExitCode, UsageError
 from bench.gate import check as gate
 from bench.gate import instructions
 from bench.gate.planted import method_timed_by, plant_work_in_source, planted_name
-from bench.model import progress, results
+from bench.model import git, progress, results, snapshot
 from bench.model.fixtures import Fixtures
 from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases, find_case
 from bench.model.options import add_only_option, add_seed_option
+from bench.model.snapshot import Snapshot
 from bench.model.verdict import Verdict
 from bench.runners import instructions as counting
-from bench.runners import revision
 
 HELP: Final = (
     "Calibrate `gate --against`: A/A runs against HEAD, planted slowdowns, instruction counts; writes the JSON "
@@ -216,23 +215,21 @@ def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tu
     return lower, upper
 
 
-def _require_store_is(reference: revision.Snapshot) -> None:
+def _require_store_is(reference: Snapshot) -> None:
     """An A/A against `reference` is only one if the working tree's store is the reference's."""
-    repo = str(revision.working_repository())
-    changed = subprocess.run(
-        ["git", "-C", repo, "status", "--porcelain", "--", revision.PACKAGE],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if changed:
+    repo, folder = git.repository(), snapshot.DEFAULT_FOLDER
+    if changed := git.changed(repo, [folder]):
         raise UsageError(
-            f"{revision.PACKAGE}/ differs from HEAD ({changed.splitlines()[0].strip()} ...): "
+            f"{folder}/ differs from HEAD ({changed[0].strip()} ...): "
             "commit or stash it, the A/A runs compare the working tree with the reference"
         )
-    differs = subprocess.run(["git", "-C", repo, "diff", "--quiet", reference.commit, "HEAD", "--", revision.PACKAGE])
-    if differs.returncode != 0:
-        raise UsageError(f"{revision.PACKAGE}/ at HEAD differs from the calibration's reference {reference.label}")
+    if not git.succeeds(repo, "diff", "--quiet", reference.commit, "HEAD", "--", folder):
+        raise UsageError(f"{folder}/ at HEAD differs from the calibration's reference {reference.label}")
+
+
+def _reference(rev: str) -> Snapshot:
+    """This repository's optimized store at rev: what the A/A runs compare the working tree's with."""
+    return snapshot.at(git.repository(), rev, snapshot.Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
 
 
 def _chosen(name: str, args: Any) -> bool:
@@ -243,11 +240,11 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _gate_run(names: list[str], candidate: str, head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
+def _gate_run(names: list[str], candidate: str, head: Snapshot, config: gate.GateConfig, args: Any) -> dict:
     started = time.monotonic()
     outcomes = gate.judge_against(
         names,
-        candidate,
+        gate.Arm(candidate),
         head,
         config,
         processes=args.processes,
@@ -268,7 +265,7 @@ def _gate_run(names: list[str], candidate: str, head: revision.Snapshot, config:
 
 
 def wall_clock_calibration(
-    wall: dict, head: revision.Snapshot, config: gate.GateConfig, args: Any, checkpoint: Callable[[], None]
+    wall: dict, head: Snapshot, config: gate.GateConfig, args: Any, checkpoint: Callable[[], None]
 ) -> None:
     """Whole-gate A/A runs, then each operation's benchmarks with planted slowdowns; skips runs already saved."""
     names = [case_name(op, size) for op, size in cases() if _chosen(case_name(op, size), args)]
@@ -287,7 +284,7 @@ def _planted_runs_of(
     percent: int,
     runs: int,
     planted: list[dict],
-    head: revision.Snapshot,
+    head: Snapshot,
     config: gate.GateConfig,
     args: Any,
     checkpoint: Callable[[], None],
@@ -312,7 +309,7 @@ def _planted_runs_of(
 
 
 def instruction_calibration(
-    counts: dict, head: revision.Snapshot, config: gate.GateConfig, args: Any, checkpoint: Callable[[], None]
+    counts: dict, head: Snapshot, config: gate.GateConfig, args: Any, checkpoint: Callable[[], None]
 ) -> None:
     """Instruction A/A runs (each in another environment size and temporary path), then +1% planted per operation."""
     names = [name for name in counting.selected_names(True, None) if _chosen(name, args)]
@@ -340,7 +337,7 @@ def instruction_calibration(
         checkpoint()
 
 
-def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateConfig, args: Any) -> dict:
+def _instruction_planted(name: str, head: Snapshot, config: gate.GateConfig, args: Any) -> dict:
     """+1% planted in the committed source of the method `name` times (one line), against HEAD's count.
 
     The line is a loop; where even one iteration overshoots the band, bare assignments instead.
@@ -348,7 +345,7 @@ def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateCo
     operation, _ = find_case(name)
     method = method_timed_by(operation.name)
     started = time.monotonic()
-    store_module = revision.DEFAULT_STORE.partition(":")[0]
+    store_module = head.store.module
     source = head.modules()[store_module]
     calls = counting.calls_against(name)
     build_fixtures(Fixtures(seed=args.seed), [find_case(name)])
@@ -358,9 +355,9 @@ def _instruction_planted(name: str, head: revision.Snapshot, config: gate.GateCo
 
         def count_with(amount: int, work: str = work, counted: dict[int, counting.Count] = counted) -> float:
             planted = plant_work_in_source(source, method, amount, unrolled=work == "assignments")
-            snapshot = head.with_source(store_module, planted, f"{work.split()[0]}{amount}")
+            altered = head.with_source(store_module, planted, f"{work.split()[0]}{amount}")
             _say(f"counting {name} with {amount} planted {work}")
-            counted[amount] = counting.count(name, snapshot.spec(), calls, args.seed, at=snapshot)
+            counted[amount] = counting.count(name, altered.spec(), calls, args.seed, at=altered)
             return counted[amount].instructions
 
         amount, probes = instructions.planted_iterations(base.instructions, INSTRUCTION_PLANTED_GROWTH, count_with)
@@ -590,10 +587,10 @@ def run(args: argparse.Namespace) -> ExitCode:
     }
     if args.resume and args.json.is_file():
         calibration = _resumable(args.json, settings, config)
-        head = revision.snapshot(calibration["reference"])
+        head = _reference(calibration["reference"])
         _say(f"resuming {results.shown(args.json)}: the runs it holds are kept")
     else:
-        head = revision.snapshot("HEAD")
+        head = _reference("HEAD")
         calibration = {
             "reference": head.commit,
             "settings": settings,

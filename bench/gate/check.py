@@ -1,8 +1,10 @@
 """`python -m bench gate`: the CI perf gate, on ratios measured in the same worker processes.
 
 Against a revision (`--against REV`, what CI runs). The store at REV (loaded from git by
-bench.runners.revision), the working tree's store and the frozen baseline are timed interleaved, in a
-rotating order, in the same fresh worker processes. Each process gives one ratio working tree / REV
+bench.model.snapshot), the working tree's store and the frozen baseline are timed interleaved, in a
+rotating order, in the same fresh worker processes. `--store PATH[:Class]` names the store in another
+repository's layout (the application's src/astraguard/hil/metrics/storage.py); both sides are then that
+file, as committed at REV and as it is in the work tree. Each process gives one ratio working tree / REV
 per benchmark; the verdict is on their median with its bootstrap interval over processes
 (bench.model.stats). Both sides build their inputs with their own revision's collector class; the
 baseline and the seeded fixture data are shared.
@@ -31,8 +33,10 @@ spread of repeated runs. It carries drift between days and machines; with --agai
 comparison is printed beside each verdict, two-sided and for information only.
 
 Exit codes: 0 pass; 1 a regression (saved ratios: or a saved benchmark not measured now, or a
-measured one not saved); 2 usage error: a bad option, a revision that cannot be loaded or answers
-wrongly, or saved files whose provenance makes the comparison meaningless.
+measured one not saved), or a working tree's store that cannot serve (it does not import, lacks a
+method, is async, changed a signature, or answers wrongly); 2 usage error: a bad option, a reference
+revision that cannot be loaded or cannot serve, or saved files whose provenance makes the comparison
+meaningless.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ import math
 import multiprocessing
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,9 +60,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import storage
-from bench.errors import ExitCode, RevisionError, UsageError
+from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate import instructions
-from bench.model import progress, results
+from bench.model import git, progress, results, snapshot
 from bench.model.candidates import resolve
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import AnswerCheckError, Case, case_name, cases, find_case, prepare
@@ -68,14 +71,17 @@ from bench.model.options import (
     add_publish_options,
     add_quick_option,
     add_seed_option,
+    add_store_options,
+    collector_location,
     fixtures_from,
+    store_location,
 )
 from bench.model.publish import Row, Summary, publish
 from bench.model.results import PYPROJECT
+from bench.model.snapshot import Location, Snapshot
 from bench.model.stats import CONFIDENCE, RatioInterval, ratio_interval
 from bench.model.verdict import Verdict
 from bench.runners import instructions as counting
-from bench.runners import revision
 
 HELP: Final = (
     "Fail when the working tree's store is slower than the store at --against REV, both timed "
@@ -147,10 +153,14 @@ def load_config(path: Path = PYPROJECT) -> GateConfig:
 
 @dataclass(frozen=True)
 class Arm:
-    """One store timed in the worker: a storage.resolve() name, importable once its revision is installed."""
+    """One store timed in the worker: a storage.resolve() name, or a store loaded from a snapshot."""
 
     spec: str
-    revision: revision.Snapshot | None = None
+    snapshot: Snapshot | None = None
+
+    @classmethod
+    def of(cls, loaded: Snapshot) -> Arm:
+        return cls(loaded.spec(), loaded)
 
 
 @dataclass(frozen=True)
@@ -198,15 +208,17 @@ def _loops_for(case: Case, sample_seconds: float) -> int:
     return loops
 
 
-def _prepare_arm(name: str, arm: Arm, workdir: Path, fixtures: Fixtures) -> Case:
+def _prepare_arm(name: str, arm: Arm, workdir: Path, fixtures: Fixtures, reference: bool) -> Case:
+    """The arm's case, set up and checked; a snapshot's failed check names it: RevisionError for the reference."""
     operation, size = find_case(name)
-    if arm.revision is None:
+    if arm.snapshot is None:
         return prepare(operation, size, storage.resolve(arm.spec), workdir, fixtures)
-    revision.install(arm.revision)
+    store_class, _ = snapshot.load(arm.snapshot)
     try:
-        return prepare(operation, size, storage.resolve(arm.spec), workdir, fixtures)
+        return prepare(operation, size, store_class, workdir, fixtures)
     except AnswerCheckError as e:
-        raise RevisionError(f"the store at {arm.revision.label} fails the answer check: {e}") from e
+        reason = f"the store at {arm.snapshot.label} fails the answer check: {e}"
+        raise RevisionError(reason) if reference else StoreUnusable(reason) from e
 
 
 def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_seconds: float) -> ProcessTiming:
@@ -218,7 +230,7 @@ def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_s
         for index, arm in enumerate(timed):
             workdir = Path(scratch, f"arm{index}")
             workdir.mkdir()
-            prepared.append(_prepare_arm(name, arm, workdir, fixtures))
+            prepared.append(_prepare_arm(name, arm, workdir, fixtures, reference=arm is arms.reference))
         loops = [_loops_for(case, sample_seconds) for case in prepared]
         per_call: list[list[float]] = [[] for _ in timed]
         for round_number in range(rounds):
@@ -424,10 +436,18 @@ def _past_limit(outcome: Outcome) -> bool:
 # --- against a revision ------------------------------------------------------------------------------
 
 
+def serving_reference(reference: Snapshot, *, probed: bool = True) -> None:
+    """A reference store that cannot serve makes the comparison meaningless: a RevisionError (exit 2) saying why."""
+    try:
+        snapshot.load(reference, probed=probed)
+    except StoreUnusable as e:
+        raise RevisionError(e.reason) from e
+
+
 def judge_against(
     names: list[str],
-    candidate: str,
-    reference: revision.Snapshot,
+    candidate: Arm,
+    reference: Snapshot,
     config: GateConfig,
     *,
     processes: int = DEFAULT_PROCESSES,
@@ -436,8 +456,8 @@ def judge_against(
     seed: int | None = None,
 ) -> list[Outcome]:
     """The verdicts of `candidate` (working tree) against the store at `reference`, by the stated rule."""
-    revision.load(reference)  # an unimportable revision is a usage error before any process starts
-    arms = Arms(candidate=Arm(candidate), reference=Arm(reference.spec(), reference))
+    serving_reference(reference, probed=False)  # one that does not even load: a usage error before any process
+    arms = Arms(candidate=candidate, reference=Arm.of(reference))
     seed = Fixtures().seed if seed is None else seed
     measure = measure_interleaved(arms, seed, rounds, DEFAULT_SAMPLE_SECONDS)
     bands = {name: Band(1.0, config.minimum_effect(name)) for name in names}
@@ -445,7 +465,7 @@ def judge_against(
     return judge(names, bands, measure, processes, max_reruns, interval_of)
 
 
-def against_line(outcome: Outcome, reference: revision.Snapshot, saved: Band | None) -> str:
+def against_line(outcome: Outcome, reference: Snapshot, saved: Band | None) -> str:
     """One verdict against a revision: the ratio, its limit, what it could catch, and the baseline beside it."""
     interval, band = outcome.interval, outcome.band
     assert interval is not None and band is not None
@@ -523,13 +543,11 @@ def measured_at(path: Path, repo: Path | None = None) -> tuple[str, str]:
     document = _read_saved(path)
     if commit := document.get("measured", {}).get("measured_at_commit"):
         return commit, f"measured_at_commit of {path}"
-    repo = revision.working_repository() if repo is None else repo
-    last = subprocess.run(
-        ["git", "-C", str(repo), "log", "-1", "--format=%H", "--", str(path)], capture_output=True, text=True
-    )
-    if last.returncode != 0 or not last.stdout.strip():
+    repo = git.repository() if repo is None else repo
+    last = git.output(repo, "log", "-1", "--format=%H", "--", str(path)).strip()
+    if not last:
         raise UsageError(f"{path} records no measured_at_commit and is not committed: rebaseline, or give --against")
-    return f"{last.stdout.strip()}^", f"parent of {last.stdout.strip()[:12]}, the commit that last wrote {path}"
+    return f"{last}^", f"parent of {last[:12]}, the commit that last wrote {path}"
 
 
 def tolerances(repeat_estimates: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
@@ -550,17 +568,13 @@ def tolerances(repeat_estimates: dict[str, list[float]]) -> dict[str, tuple[floa
 
 def _commit_of_measured_store() -> str:
     """HEAD, which must hold the store measured: the saved file names it as CI's reference."""
-    repo = revision.working_repository()
-    dirty = subprocess.run(
-        ["git", "-C", str(repo), "status", "--porcelain", "--", revision.PACKAGE], capture_output=True, text=True
-    )
-    if dirty.stdout.strip():
+    repo = git.repository()
+    if changed := git.changed(repo, [snapshot.DEFAULT_FOLDER]):
         raise UsageError(
-            f"{revision.PACKAGE}/ has uncommitted changes ({dirty.stdout.split()[1]} ...): commit the store first, "
-            "the saved ratios record the commit they were measured at"
+            f"{snapshot.DEFAULT_FOLDER}/ has uncommitted changes ({changed[0].split()[-1]} ...): commit the store "
+            "first, the saved ratios record the commit they were measured at"
         )
-    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-    return head.stdout.strip()
+    return git.head(repo)
 
 
 def rebaseline(
@@ -598,9 +612,14 @@ def rebaseline(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--candidate", default=DEFAULT_CANDIDATE, help="registry name or package.module:Class")
+    parser.add_argument(
+        "--candidate",
+        default=None,
+        help=f"registry name or package.module:Class (default: {DEFAULT_CANDIDATE}); not with --store, whose "
+        "working tree's file is the candidate",
+    )
     reference = parser.add_mutually_exclusive_group()
-    reference.add_argument("--against", metavar="REV", help="git revision whose storage/ package to compare with")
+    reference.add_argument("--against", metavar="REV", help="git revision whose store (--store) to compare with")
     reference.add_argument(
         "--against-saved",
         action="store_true",
@@ -615,6 +634,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_only_option(parser.add_argument)
     add_publish_options(parser.add_argument)
     add_seed_option(parser.add_argument)
+    add_store_options(parser.add_argument)
     parser.add_argument(
         "--rebaseline",
         action="store_true",
@@ -652,19 +672,31 @@ def _selected(args: argparse.Namespace, all_names: list[str]) -> list[str]:
 def _run(args: argparse.Namespace) -> ExitCode:
     if args.processes < 2 or args.rounds < 1 or args.max_reruns < 0 or args.repeats < 2:
         raise UsageError("need --processes >= 2, --rounds >= 1, --max-reruns >= 0, --repeats >= 2")
+    if args.store is not None and args.candidate is not None:
+        raise UsageError("--store names the working tree's store to judge, --candidate another store: give one")
+    args.candidate = args.candidate or DEFAULT_CANDIDATE
     resolve(args.candidate)  # a bad name is a usage error before anything runs
     if args.rebaseline and (args.against or args.against_saved or args.instructions):
         raise UsageError("--rebaseline rewrites the saved ratios: no --against, --against-saved or --instructions")
     if args.against or args.against_saved:
+        repo = git.repository(args.repo)
         if args.against_saved:
-            rev, why = measured_at(args.saved)
+            rev, why = measured_at(args.saved, repo)
             print(f"reference: {rev} ({why})")
         else:
             rev = args.against
-        reference = revision.snapshot(rev)
+        store, collector = store_location(args), collector_location(args)
+        reference = snapshot.at(repo, rev, store, collector)
+        serving_reference(reference)  # exit 2, before the working tree's store is looked at
+        candidate, candidate_text = _working_tree_side(args, repo, store, collector)
         if args.instructions:
-            return _run_instructions_against(args, reference)
-        return _run_against(args, reference)
+            return _run_instructions_against(args, reference, candidate, candidate_text)
+        return _run_against(args, reference, candidate, candidate_text)
+    if args.store is not None or args.collector is not None:
+        raise UsageError(
+            "--store and --collector name a store compared with itself at a revision: give --against REV "
+            "(the saved ratios are this repository's optimized store's)"
+        )
     if args.instructions:
         return _run_instructions(args)
     fixtures = fixtures_from(args)
@@ -694,8 +726,21 @@ def _run(args: argparse.Namespace) -> ExitCode:
     return _finish(outcomes, rows, text, started, args, what, context)
 
 
-def _saved_for_information(path: Path, seed: int) -> tuple[dict[str, Band], str]:
+def _working_tree_side(
+    args: argparse.Namespace, repo: Path, store: Location, collector: Location | None
+) -> tuple[Arm, str]:
+    """The candidate: the working tree's file at --store (exit 1 if it cannot serve), else --candidate as imported."""
+    if args.store is None:
+        return Arm(args.candidate), f"candidate {args.candidate}"
+    working = snapshot.work_tree(repo, store, collector)
+    snapshot.load(working, probed=True)  # StoreUnusable: exit 1, with the reason
+    return Arm.of(working), f"store {store}"
+
+
+def _saved_for_information(path: Path, seed: int, store: str | None) -> tuple[dict[str, Band], str]:
     """The saved ratios, printed beside the verdicts against a revision; never a reason to fail."""
+    if store is not None:
+        return {}, f"saved ratios not shown: they are this repository's {DEFAULT_CANDIDATE} store's, not {store}'s"
     try:
         saved = load_saved(path, provenance(Fixtures(seed=seed)))
         return saved, f"saved ratios from {results.shown(path)}, for information"
@@ -703,14 +748,14 @@ def _saved_for_information(path: Path, seed: int) -> tuple[dict[str, Band], str]
         return {}, f"saved ratios not shown: {e}"
 
 
-def _run_against(args: argparse.Namespace, reference: revision.Snapshot) -> ExitCode:
+def _run_against(args: argparse.Namespace, reference: Snapshot, candidate: Arm, candidate_text: str) -> ExitCode:
     config = load_config()
     names = _selected(args, [case_name(op, size) for op, size in cases()])
-    saved, saved_note = _saved_for_information(args.saved, args.seed)
+    saved, saved_note = _saved_for_information(args.saved, args.seed, args.store)
     started = time.monotonic()
     outcomes = judge_against(
         names,
-        args.candidate,
+        candidate,
         reference,
         config,
         processes=args.processes,
@@ -719,13 +764,14 @@ def _run_against(args: argparse.Namespace, reference: revision.Snapshot) -> Exit
         seed=args.seed,
     )
     text = [
-        f"candidate {args.candidate} (working tree) against the store at {reference.label}; {saved_note}",
+        f"{candidate_text} (working tree) against the store at {reference.label}; {saved_note}",
         _rule_text(config, names),
     ]
     text += [against_line(outcome, reference, saved.get(outcome.name)) for outcome in outcomes]
     rows = [_against_row(o, reference) for o in outcomes]
     context = {
-        "candidate": args.candidate,
+        "candidate": candidate_text.partition(" ")[2],
+        "store": str(reference.store),
         "against": {"rev": reference.rev, "commit": reference.commit},
         "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
         "rule": _rule_text(config, names),
@@ -739,7 +785,7 @@ def _run_against(args: argparse.Namespace, reference: revision.Snapshot) -> Exit
     return _finish(outcomes, rows, text, started, args, what, context, explanation)
 
 
-def _against_row(outcome: Outcome, reference: revision.Snapshot) -> Row:
+def _against_row(outcome: Outcome, reference: Snapshot) -> Row:
     interval, band = outcome.interval, outcome.band
     assert interval is not None and band is not None
     baseline = cost_ratio(outcome.timings)
@@ -822,14 +868,15 @@ def _run_instructions(args: argparse.Namespace) -> ExitCode:
     return ExitCode.FAILED if failed else ExitCode.OK
 
 
-def _run_instructions_against(args: argparse.Namespace, reference: revision.Snapshot) -> ExitCode:
+def _run_instructions_against(
+    args: argparse.Namespace, reference: Snapshot, candidate: Arm, candidate_text: str
+) -> ExitCode:
     config = load_config()
-    revision.load(reference)  # an unimportable revision is a usage error before valgrind starts
     names = counting.selected_names(args.quick, args.only)
     started = time.monotonic()
-    pairs = counting.measure_against(names, args.candidate, reference, args.seed)
+    pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, args.seed)
     print(
-        f"candidate {args.candidate} (working tree) against the store at {reference.label}, instructions per call; "
+        f"{candidate_text} (working tree) against the store at {reference.label}, instructions per call; "
         f"regression above +{config.instruction_tolerance:.2%}"
     )
     verdicts = []

@@ -26,8 +26,8 @@ from bench.model.candidates import resolve as resolve_candidate
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import build_fixtures, find_case
 from bench.model.options import add_candidates_option, add_fixture_options, add_only_option, add_quick_option
+from bench.model.snapshot import Snapshot
 from bench.model.verdict import Verdict
-from bench.runners import revision
 from bench.runners.instructions import (
     DEFAULT_CALLS,
     HASH_SEED,
@@ -148,7 +148,7 @@ def decide(pair: Pair, tolerance: float) -> Verdict:
     return Verdict.UNCHANGED
 
 
-def against_line(name: str, pair: Pair, verdict: Verdict, reference: revision.Snapshot) -> str:
+def against_line(name: str, pair: Pair, verdict: Verdict, reference: Snapshot) -> str:
     short = reference.commit[:12]
     return (
         f"{verdict.name:<11}{name}: {pair.candidate.instructions:,.0f} instructions/call, at {short} "

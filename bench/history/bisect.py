@@ -9,17 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from bench.errors import ExitCode, RevisionError, UsageError
+from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate import check as gate
-from bench.history.points import Commit, add_timing_options, commits_in, git, names_of
+from bench.history.points import Commit, add_timing_options, commits_in, names_of
+from bench.model import git, snapshot
+from bench.model.options import add_store_options, collector_location, store_location
+from bench.model.snapshot import Location, Snapshot
 from bench.model.verdict import Verdict
-from bench.runners import revision
 
 HELP: Final = (
     "Bisect the commits between GOOD and BAD for the first whose store is slower than GOOD's on the --only "
     "benchmarks: each step times the midpoint's store and GOOD's in the same processes, and is slow where its "
     "ratio to GOOD is nearer BAD's (the geometric midpoint of 1 and BAD's ratio). Exit 0: found (last "
-    "line: first slow commit: <sha> <subject>); 1: BAD is not slower than GOOD, or every candidate was skipped."
+    "line: first slow commit: <sha> <subject>); 1: BAD is not slower than GOOD. A commit whose store cannot serve "
+    "(it does not import, lacks a method, is async, changed a signature) is skipped, as `git bisect skip` does."
 )
 
 
@@ -27,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("good", metavar="GOOD")
     parser.add_argument("bad", metavar="BAD")
     parser.add_argument("--only", action="append", required=True, metavar="NAME", help='benchmark "op[size]"')
+    add_store_options(parser.add_argument)
     add_timing_options(parser)
 
 
@@ -49,20 +53,21 @@ def midpoints(bad: Step) -> dict[str, float]:
 
 def _judge_step(
     commit: Commit,
-    good: revision.Snapshot,
+    good: Snapshot,
     names: list[str],
     args: argparse.Namespace,
     repo: Path,
+    store: Location,
     slow_above: dict[str, float] | None = None,
 ) -> Step:
     """slow_above None (BAD itself): slow by the gate's rule; else slow where the ratio is nearer BAD's level."""
     try:
-        snapshot = revision.snapshot(commit.sha, repo)
-        revision.load(snapshot)
-        arms = gate.Arms(gate.Arm(snapshot.spec(), snapshot), reference=gate.Arm(good.spec(), good))
+        loaded = snapshot.at(repo, commit.sha, store, collector_location(args))
+        snapshot.load(loaded, probed=True)
+        arms = gate.Arms(gate.Arm.of(loaded), reference=gate.Arm.of(good))
         measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS)
         timings = measure(names, args.processes)
-    except RevisionError as e:
+    except (RevisionError, StoreUnusable) as e:  # the commit cannot serve, or fails an answer check: skipped
         return Step(commit, None, f"skipped: {e}")
     config = gate.load_config()
     parts, slow, estimates = [], False, {}
@@ -89,13 +94,16 @@ def _judge_step(
 def run(args: argparse.Namespace) -> ExitCode:
     if args.processes < 2 or args.rounds < 1:
         raise UsageError("need --processes >= 2 and --rounds >= 1")
-    repo = (args.repo or revision.working_repository()).resolve()
+    repo = git.repository(args.repo)
     names = names_of(args.only)
-    good = revision.snapshot(args.good, repo)
-    revision.load(good)
-    bad = revision.snapshot(args.bad, repo).commit
+    store = store_location(args)
+    good = snapshot.at(repo, args.good, store, collector_location(args))
+    gate.serving_reference(good)  # GOOD must serve: every step is timed against it
+    bad = git.commit_of(repo, args.bad)
+    if bad is None:
+        raise RevisionError(f"revision {args.bad!r} does not name a commit in {repo}")
     candidates = commits_in(repo, f"{good.commit}..{bad}", None, ())
-    ancestry = set(git(repo, "rev-list", "--ancestry-path", f"{good.commit}..{bad}").split())
+    ancestry = set(git.output(repo, "rev-list", "--ancestry-path", f"{good.commit}..{bad}").split())
     candidates = [c for c in candidates if c.sha in ancestry]
     if not candidates:
         raise UsageError(f"no commits between {args.good} and {args.bad}: is GOOD an ancestor of BAD?")
@@ -115,13 +123,15 @@ def run(args: argparse.Namespace) -> ExitCode:
             middle = (low + high) // 2
             probe = min(untried, key=lambda i: (abs(i - middle), i))
         step_number += 1
-        step = _judge_step(candidates[probe], good, names, args, repo, slow_above)
+        step = _judge_step(candidates[probe], good, names, args, repo, store, slow_above)
         print(
             f"step {step_number}: {candidates[probe].sha[:12]} {candidates[probe].subject[:50]}: {step.text}",
             flush=True,
         )
         if probe == high and not high_checked:
             high_checked = True
+            if step.slow is None:
+                raise RevisionError(f"{args.bad} cannot be measured, so nothing can be bisected: {step.text}")
             if step.slow is not True:
                 print(f"{args.bad} is not measurably slower than {args.good} ({step.text}): nothing to bisect")
                 return ExitCode.FAILED

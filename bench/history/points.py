@@ -1,22 +1,28 @@
-"""Per-commit history of the store's speed, its change points, and the bisection of a slowdown.
+"""Per-commit history of the store's speed and answers, its change points, and the bisection of a slowdown.
 
     python -m bench history main~30..main          # each commit that changed storage/, oldest first
     python -m bench history --last 10 --shard 1/3  # this runner's third of the last 10
     python -m bench history --points-only --json history.json   # change points of the points already saved
     python -m bench find GOOD BAD --only "save_latency_stats[1000]"
+    metrics-store-bench history --last 20 --store src/astraguard/hil/metrics/storage.py   # in the application
 
 Each point is the ratio of a commit's store to the frozen baseline, both timed interleaved in the same
 fresh worker processes (bench.gate.check's measurement), so points measured on different machines belong to
-one history. A point is one JSON file per commit and machine under results/history/; a commit already
-measured on this machine is skipped, so a run resumes, and shards merge by copying the files together.
-Change points come from E-Divisive means (signal-processing-algorithms, MongoDB's implementation) over
-the log ratios, commit after commit.
+one history; and whether that commit's answers are the frozen original's, by a quick deterministic pass
+of the equivalence suite (bench.runners.equivalence), with the operations that differ. A point is one
+JSON file per commit and machine under results/history/; a commit already measured on this machine is
+skipped, so a run resumes, and shards merge by copying the files together. A commit whose store cannot
+serve (bench.model.snapshot: it does not compile or import, lacks a method, is async, changed a
+signature) is a point too, skipped with the reason. Change points come from E-Divisive means
+(signal-processing-algorithms, MongoDB's implementation) over the log ratios, commit after commit;
+behaviour changes are the commits whose answers differ from the previous checked commit's.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -24,7 +30,6 @@ import platform
 import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -35,16 +40,24 @@ from typing import Any, Final
 import numpy
 from signal_processing_algorithms.energy_statistics import energy_statistics
 
-from bench.errors import ExitCode, RevisionError, UsageError
+from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate import check as gate
-from bench.model import progress, results
+from bench.model import git, progress, results, snapshot
 from bench.model.candidates import BASELINE, check_control, source_sha256
 from bench.model.fixtures import FORMAT_VERSION
 from bench.model.operations import case_name, cases, find_case
-from bench.model.options import add_only_option, add_publish_options, add_seed_option
+from bench.model.options import (
+    add_only_option,
+    add_publish_options,
+    add_seed_option,
+    add_store_options,
+    collector_location,
+    store_location,
+)
 from bench.model.publish import Row, Summary, publish
+from bench.model.snapshot import Location
 from bench.model.stats import RatioInterval
-from bench.runners import revision
+from bench.runners import equivalence
 
 HELP: Final = (
     "Measure each commit's store against the frozen baseline (one point per commit and machine under "
@@ -53,7 +66,6 @@ HELP: Final = (
 )
 HISTORY_DIR: Final = results.HISTORY_POINT.path
 POINT_FORMAT: Final = results.HISTORY_POINT.format
-DEFAULT_PATHS: Final = ("storage",)
 DEFAULT_PROCESSES: Final = 4  # the quick settings: a history is many commits
 DEFAULT_ROUNDS: Final = 6
 CHANGE_POINT_PVALUE: Final = 0.05
@@ -74,25 +86,18 @@ class Commit:
 
 def generation(repo: Path, sha: str) -> int:
     """How many commits the commit's history holds: an order of commits that every shard and range agrees on."""
-    return int(git(repo, "rev-list", "--count", sha).strip())
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise UsageError(f"git {' '.join(args)}: {done.stderr.strip() or f'exit {done.returncode}'}")
-    return done.stdout
+    return int(git.output(repo, "rev-list", "--count", sha).strip())
 
 
 def commits_in(repo: Path, rev_range: str | None, last: int | None, paths: Sequence[str]) -> list[Commit]:
     """The commits of a range (git syntax) or the last N, that changed `paths` (none: every commit), oldest first."""
     where = ["--", *paths] if paths else []
     if last is not None:
-        listed = git(repo, "log", f"-n{last}", "--format=%H%x00%cI%x00%s", "HEAD", *where)
+        listed = git.output(repo, "log", f"-n{last}", "--format=%H%x00%cI%x00%s", "HEAD", *where)
         lines = list(reversed(listed.splitlines()))
     else:
         assert rev_range is not None
-        lines = git(repo, "log", "--reverse", "--format=%H%x00%cI%x00%s", rev_range, *where).splitlines()
+        lines = git.output(repo, "log", "--reverse", "--format=%H%x00%cI%x00%s", rev_range, *where).splitlines()
     return [Commit(*line.split("\0", 2)) for line in lines if line]
 
 
@@ -172,16 +177,29 @@ def load_points(folder: Path) -> list[dict[str, Any]]:
 # --- measuring a commit ------------------------------------------------------------------------------
 
 
+def store_record(store: Location, collector: Location) -> dict[str, str]:
+    return {"path": store.path, "class": store.name, "collector": str(collector)}
+
+
+def _store_of(point: dict[str, Any]) -> dict[str, str]:
+    """The store a point measured; points saved before they recorded it measured this repository's default."""
+    default = Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)
+    return point.get("store") or store_record(default, snapshot.sibling_collector(default))
+
+
 def measure_commit(
     commit: Commit,
     names: list[str],
     *,
     repo: Path,
+    store: Location,
+    collector: Location | None,
     processes: int,
     rounds: int,
     seed: int,
+    answers: bool = True,
 ) -> dict[str, Any]:
-    """The commit's point: its store against the frozen baseline, or why it was skipped."""
+    """The commit's point: its store's answers and speed against the frozen baseline, or why it was skipped."""
     document: dict[str, Any] = {
         "format": POINT_FORMAT,
         "commit": commit.sha,
@@ -196,16 +214,23 @@ def measure_commit(
             "fixture_version": FORMAT_VERSION,
         },
         "settings": {"processes": processes, "rounds": rounds},
+        "store": store_record(store, collector or snapshot.sibling_collector(store)),
         "benchmarks": {},
+        "equivalence": None,
         "skipped": None,
     }
     try:
-        snapshot = revision.snapshot(commit.sha, repo)
-        revision.load(snapshot)  # fails fast, in this process, when the store does not import
-        arms = gate.Arms(gate.Arm(snapshot.spec(), snapshot))
-        measure = gate.measure_interleaved(arms, seed, rounds, gate.DEFAULT_SAMPLE_SECONDS)
+        loaded = snapshot.at(repo, commit.sha, store, collector)
+        snapshot.load(loaded, probed=True)  # fails fast, in this process, when the store cannot serve
+    except (RevisionError, StoreUnusable) as e:
+        document["skipped"] = str(e)
+        return document
+    if answers:
+        document["equivalence"] = equivalence.check_snapshot(loaded)
+    try:
+        measure = gate.measure_interleaved(gate.Arms(gate.Arm.of(loaded)), seed, rounds, gate.DEFAULT_SAMPLE_SECONDS)
         timings = measure(names, processes)
-    except RevisionError as e:
+    except (RevisionError, StoreUnusable) as e:  # it loaded, but fails a benchmark's answer check
         document["skipped"] = str(e)
         return document
     document["benchmarks"] = {name: _interval_json(gate.cost_ratio(timings[name])) for name in names}
@@ -231,7 +256,7 @@ def _commit_order(repo: Path | None) -> dict[str, int]:
     if repo is None:
         return {}
     try:
-        listed = git(repo, "rev-list", "--topo-order", "--reverse", "--all")
+        listed = git.output(repo, "rev-list", "--topo-order", "--reverse", "--all")
     except UsageError:
         return {}
     return {sha: index for index, sha in enumerate(listed.split())}
@@ -344,42 +369,137 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--paths",
         nargs="*",
-        default=list(DEFAULT_PATHS),
-        help="only commits that changed these paths (default: storage; none given: every commit)",
+        default=None,
+        help="only commits that changed these paths (default: the store's folder, and the collector's; "
+        "none given: every commit)",
     )
-    parser.add_argument("--output", type=Path, default=HISTORY_DIR, help="where points go (default: results/history)")
+    parser.add_argument(
+        "--output", type=Path, default=HISTORY_DIR, help=f"where points go (default: {results.shown(HISTORY_DIR)})"
+    )
+    parser.add_argument(
+        "--no-answers",
+        dest="answers",
+        action="store_false",
+        help="time each commit only, without the quick equivalence pass (about 5 s a commit) that says whether "
+        "its answers are the frozen original's",
+    )
+    add_store_options(parser.add_argument)
     add_timing_options(parser)
 
 
 def add_timing_options(parser: argparse.ArgumentParser) -> None:
-    """The options history and find share: the quick settings of the gate's timing, and which repository."""
+    """The options history and find share: the quick settings of the gate's timing."""
     parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, help="worker processes per benchmark")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="interleaved timing rounds per process")
     add_seed_option(parser.add_argument)
-    parser.add_argument("--repo", type=Path, default=None, help="the git repository (default: this one)")
+
+
+def default_paths(store: Location, collector: Location) -> list[str]:
+    """The store's folder and the collector's: a commit that changed neither changed nothing measured."""
+    return list(dict.fromkeys(location.folder or location.path for location in (store, collector)))
+
+
+def answers_text(point: dict[str, Any]) -> str:
+    """What a point says of its commit's answers: identical, differs in which operations, or why it was not checked."""
+    record = point.get("equivalence")
+    if record is None:
+        return "not checked" if point["skipped"] is None else "cannot serve"
+    if record["differs_in"]:
+        return f"{record['verdict']} in {', '.join(record['differs_in'])}"
+    return record["verdict"]
+
+
+def _one_per_commit(points: Sequence[dict[str, Any]], repo: Path | None) -> list[dict[str, Any]]:
+    """One point per commit (the first found), in commit order."""
+    order = _ranks(points, repo)
+    first: dict[str, dict[str, Any]] = {}
+    for point in points:
+        first.setdefault(point["commit"], point)
+    return sorted(first.values(), key=lambda p: (order.get(p["commit"], math.inf), p["date"]))
+
+
+def answer_changes(points: Sequence[dict[str, Any]], repo: Path | None = results.REPO_ROOT) -> list[dict[str, Any]]:
+    """The commits whose answers differ from the previous checked commit's, with both states.
+
+    A commit whose answers were not checked (it could not serve, or --no-answers) is passed over, as
+    `git bisect skip` passes over a commit that cannot be tested.
+    """
+    checked = [p for p in _one_per_commit(points, repo) if p.get("equivalence") is not None]
+    changes = []
+    for before, after in itertools.pairwise(checked):
+        was, now = before["equivalence"], after["equivalence"]
+        if (was["verdict"], was["differs_in"]) != (now["verdict"], now["differs_in"]):
+            changes.append(
+                {
+                    **{key: after[key] for key in ("commit", "date", "subject")},
+                    "previous_commit": before["commit"],
+                    "before": answers_text(before),
+                    "after": answers_text(after),
+                    "first_counterexample": now["first_counterexample"],
+                }
+            )
+    return changes
+
+
+def history_table(points: Sequence[dict[str, Any]], names: Sequence[str], repo: Path | None) -> list[str]:
+    """One line per commit, oldest first: its answers, and each benchmark's ratio to the baseline with its interval."""
+    rows = []
+    for point in _one_per_commit(points, repo):
+        if point["skipped"] is not None:
+            speed = f"skipped: {point['skipped']}"
+        else:
+            found = point["benchmarks"]
+            speed = "; ".join(
+                f"{name} {found[name]['estimate']:.3f} [{found[name]['low']:.3f}, {found[name]['high']:.3f}]"
+                for name in names
+                if name in found
+            )
+        rows.append(f"  {point['commit'][:12]} {point['subject'][:40]:<40}  answers: {answers_text(point)}; {speed}")
+    return rows
 
 
 def run(args: argparse.Namespace) -> ExitCode:
     if args.processes < 2 or args.rounds < 1:
         raise UsageError("need --processes >= 2 and --rounds >= 1")
-    repo = (args.repo or revision.working_repository()).resolve()
+    repo = git.repository(args.repo)
+    store, collector = store_location(args), collector_location(args)
+    record = store_record(store, collector or snapshot.sibling_collector(store))
+    paths = default_paths(store, collector or snapshot.sibling_collector(store)) if args.paths is None else args.paths
     names = names_of(args.only)
     if not args.points_only:
-        commits = shard(commits_in(repo, args.rev_range, args.last, args.paths), args.shard)
+        commits = shard(commits_in(repo, args.rev_range, args.last, paths), args.shard)
         here = machine()
         started = time.monotonic()
-        print(f"history: {len(commits)} commits x {len(names)} benchmarks on machine {here['id']} ({here['cpu']})")
+        print(
+            f"history of {store} in {repo}: {len(commits)} commits x {len(names)} benchmarks on machine "
+            f"{here['id']} ({here['cpu']})" + ("" if args.answers else "; answers not checked (--no-answers)")
+        )
         with progress.task("history", len(commits)) as step:
             for commit in commits:
                 step(f"{commit.sha[:12]} {commit.subject[:60]}")
                 path = point_path(args.output, commit.sha, here["id"])
                 if path.is_file():
+                    if _store_of(results.HISTORY_POINT.load(path)) != record:
+                        raise UsageError(
+                            f"{path} measured another store ({_store_of(results.HISTORY_POINT.load(path))['path']}): "
+                            "give another --output for this one"
+                        )
                     print(f"{commit.sha[:12]} already measured here: {path.name}")
                     continue
                 point = measure_commit(
-                    commit, names, repo=repo, processes=args.processes, rounds=args.rounds, seed=args.seed
+                    commit,
+                    names,
+                    repo=repo,
+                    store=store,
+                    collector=collector,
+                    processes=args.processes,
+                    rounds=args.rounds,
+                    seed=args.seed,
+                    answers=args.answers,
                 )
                 write_point(path, point)
+                if point["equivalence"] is not None:
+                    print(f"{commit.sha[:12]} answers: {answers_text(point)}")
                 if point["skipped"] is not None:
                     print(f"{commit.sha[:12]} skipped: {point['skipped']}")
                 else:
@@ -389,21 +509,34 @@ def run(args: argparse.Namespace) -> ExitCode:
                             f"[{found['low']:.4f}, {found['high']:.4f}] of baseline"
                         )
         print(f"measured in {time.monotonic() - started:.0f} s")
-    points = [p for p in load_points(args.output) if p["skipped"] is not None or set(names) & set(p["benchmarks"])]
+    points = [
+        p
+        for p in load_points(args.output)
+        if _store_of(p) == record and (p["skipped"] is not None or set(names) & set(p["benchmarks"]))
+    ]
     found = [cp for cp in all_change_points(points, repo) if cp["benchmark"] in names]
-    text = [f"change points ({len(found)}), E-Divisive means, p < {CHANGE_POINT_PVALUE}:"]
+    changes = answer_changes(points, repo)
+    text = [f"history of {store}: ratio to the frozen baseline [95% interval], oldest first:"]
+    text += history_table(points, names, repo)
+    text.append(f"change points ({len(found)}), E-Divisive means, p < {CHANGE_POINT_PVALUE}:")
     text += [f"  {cp['benchmark']}: at {cp['commit'][:12]} {cp['subject'][:60]}: step {step_text(cp)}" for cp in found]
+    text.append(f"answer changes ({len(changes)}), against the frozen original:")
+    text += [
+        f"  at {change['commit'][:12]} {change['subject'][:60]}: {change['before']} -> {change['after']}"
+        for change in changes
+    ]
     print("\n".join(text))
     measured = [p for p in points if p["skipped"] is None]
     summary = Summary(
         kind="history",
         title="Store history",
-        headline=f"{len(found)} change point{'s' if len(found) != 1 else ''} in {len(measured)} measured commits "
-        f"x {len(names)} benchmarks ({len(points) - len(measured)} skipped)",
+        headline=f"{len(found)} change point{'s' if len(found) != 1 else ''} and {len(changes)} answer "
+        f"change{'s' if len(changes) != 1 else ''} in {len(measured)} measured commits x {len(names)} benchmarks "
+        f"({len(points) - len(measured)} skipped)",
         passed=True,
         rows=[_change_point_row(cp) for cp in found],
         report="\n".join(text),
-        details={"points": points, "change_points": found},
+        details={"store": record, "points": points, "change_points": found, "answer_changes": changes},
     )
     for path in publish(summary, args.markdown, args.json):
         print(f"summary written to {path}", file=sys.stderr)

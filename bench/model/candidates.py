@@ -1,4 +1,6 @@
-"""Which stores a benchmark run measures: registered names, "deployed", or outside "package.module:Class"."""
+"""Which stores a benchmark run measures: registered names, "deployed", outside "package.module:Class", or a store
+loaded from a repository (`snapshot:FILE`, written by bench.model.snapshot.written: `run --store`, and the
+equivalence suite on a revision's store)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Final
 
 import storage
 from bench.errors import StaleControl, UsageError
+from bench.model import snapshot
 from bench.model.deployment import DEPLOYED, deployed_store_class
 from storage import CANDIDATES, MetricsStoreClass
 
@@ -44,6 +47,8 @@ def resolve(spec: str) -> MetricsStoreClass:
     """
     if spec == DEPLOYED:
         return deployed_store_class()
+    if spec.startswith(snapshot.SPEC_PREFIX):
+        return snapshot.load(snapshot.read_spec(spec))[0]
     try:
         return storage.resolve(spec)
     except storage.UnknownCandidate as e:
@@ -69,10 +74,16 @@ def select(text: str | None, *, deployed: bool = False) -> list[str]:
 
 
 def label(spec: str) -> str:
-    """A name safe in file names and table cells: "pkg.mod:Class" becomes "pkg.mod.Class"."""
+    """A name safe in file names and table cells: "pkg.mod:Class" becomes "pkg.mod.Class"; a snapshot's store is
+    named by its import name and class."""
+    if spec.startswith(snapshot.SPEC_PREFIX):
+        return snapshot.short_label(snapshot.read_spec(spec))
     return spec.replace(":", ".")
 
 
 def source_sha256(spec: str) -> str:
     """sha256 of the file that defines a candidate: results carry which code they measured."""
+    if spec.startswith(snapshot.SPEC_PREFIX):
+        loaded = snapshot.read_spec(spec)
+        return hashlib.sha256(loaded.modules()[loaded.store.module].encode()).hexdigest()
     return hashlib.sha256(Path(inspect.getfile(resolve(spec))).read_bytes()).hexdigest()

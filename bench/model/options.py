@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.model.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
+from bench.model.snapshot import COLLECTOR_CLASS, COLLECTOR_FILE, DEFAULT_CLASS, DEFAULT_STORE, Location
 
 Add = Callable[..., Any]
 
@@ -38,7 +39,7 @@ def add_fixture_cache_option(add: Add) -> None:
 
 def fixtures_from(args: argparse.Namespace | Any) -> Fixtures:
     """The Fixtures named by --seed and --fixture-cache (an argparse namespace or a pytest config's options)."""
-    return Fixtures(args.seed, getattr(args, "fixture_cache", None) or default_cache_dir())
+    return Fixtures(args.seed, (getattr(args, "fixture_cache", None) or default_cache_dir()).resolve())
 
 
 def add_quick_option(add: Add, what: str = "each operation's quick sizes only") -> None:
@@ -86,3 +87,30 @@ def add_sizes_option(add: Add) -> None:
         help="large adds 100,000 measurements and a tree of 100,000 run folders (built once and cached, "
         "minutes the first time); default: %(default)s",
     )
+
+
+def add_store_options(add: Add) -> None:
+    """--store, --collector and --repo: which store to load from a repository's revisions (bench.model.snapshot)."""
+    add(
+        "--store",
+        metavar="PATH[:Class]",
+        help=f"the store's module, from the repository's root, and its class (default: {DEFAULT_STORE}:"
+        f"{DEFAULT_CLASS}); absolute imports of its own package load from the same revision, and its package's "
+        "__init__.py never runs",
+    )
+    add(
+        "--collector",
+        metavar="PATH[:Class]",
+        help=f"the collector's module and class (default: {COLLECTOR_FILE}:{COLLECTOR_CLASS} beside the store, at "
+        "the same revision)",
+    )
+    add("--repo", type=Path, default=None, help="the git repository (default: the one holding the current folder)")
+
+
+def store_location(args: argparse.Namespace) -> Location:
+    return Location.parse(args.store or DEFAULT_STORE, DEFAULT_CLASS)
+
+
+def collector_location(args: argparse.Namespace) -> Location | None:
+    """--collector, or None: the latency.py beside the store."""
+    return None if args.collector is None else Location.parse(args.collector, COLLECTOR_CLASS, "--collector")

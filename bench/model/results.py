@@ -1,8 +1,9 @@
 """The saved result files: where each lives, its format version, and the checks made when one is loaded.
 
-Every default path resolves from the repository root, never from the current folder, so a command run
-from anywhere reads and writes the same files. The harness runs from a checkout (an editable install):
-anything else stops with a UsageError that says so.
+In a checkout (an editable install) every default path resolves from the repository root, never from the
+current folder, so a command run from anywhere reads and writes the same files. Installed (`pip install` of
+the repository: metrics_store_bench/__init__.py), the code is a copy without results/, and the defaults are
+under `.metrics-store-bench/` in the current folder instead: the application's repository, where the tool runs.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import pyperf
 
 from bench.errors import UsageError
 
-REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]  # a checkout, or its copy beneath metrics_store_bench
+# pip install put this code beneath the package metrics_store_bench, in _lib/ (the console script's doing).
+INSTALLED: Final = REPO_ROOT.name == "_lib" and (REPO_ROOT.parent / "__init__.py").is_file()
+WORKSPACE_NAME: Final = ".metrics-store-bench"
 PYPROJECT: Final = REPO_ROOT / "pyproject.toml"
-RESULTS: Final = REPO_ROOT / "results"  # the committed runs, baselines and reports
+# The committed runs, baselines and reports; installed, what the tool writes in the folder it runs in.
+RESULTS: Final = Path.cwd() / WORKSPACE_NAME if INSTALLED else REPO_ROOT / "results"
 LATEST: Final = RESULTS / "latest"  # the last run of the main job (git-ignored)
 BENCHMARK_SUITE: Final = REPO_ROOT / "bench" / "test_storage.py"  # the pytest-benchmark suite
 TESTS: Final = REPO_ROOT / "tests"
@@ -79,12 +84,20 @@ def shown(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_absolute() and path.is_relative_to(REPO_ROOT) else str(path)
 
 
-def require_checkout() -> Path:
-    """The repository root, or a UsageError when the harness is imported from somewhere that is not a checkout."""
+def require_checkout(command: str | None = None) -> Path:
+    """The repository root, or a UsageError when the harness is imported from somewhere that is not a checkout.
+
+    With `command`, also when the code is installed: that command reads or rewrites the committed results.
+    """
     if not (PYPROJECT.is_file() and BENCHMARK_SUITE.is_file() and (REPO_ROOT / "storage").is_dir()):
         raise UsageError(
             f"bench is imported from {REPO_ROOT}, which is not a checkout of this repository: "
             "install it editable (pip install -e .) from a clone"
+        )
+    if command is not None and INSTALLED:
+        raise UsageError(
+            f"{command} reads or rewrites this repository's committed results: run it in a checkout of "
+            "metrics-store-bench (git clone, then pip install -e '.[bench]'), not from the installed tool"
         )
     return REPO_ROOT
 

@@ -180,6 +180,17 @@ def history_section(inputs: Inputs, change_points: Sequence[dict[str, Any]]) -> 
     ]
     rows = [(cp["benchmark"], f"`{cp['commit'][:12]}`", cp["subject"], history.step_text(cp)) for cp in change_points]
     lines.append(_table(("benchmark", "first commit of the new level", "subject", "step [95% interval]"), rows))
+    checked = [p for p in inputs.history if p.get("equivalence") is not None]
+    if checked:
+        changes = history.answer_changes(inputs.history)
+        lines.append(
+            f"Answers: {len(checked)} commits checked against the frozen original (the equivalence suite's quick "
+            f"pass); {len(changes)} changed them:"
+        )
+        rows = [(f"`{c['commit'][:12]}`", c["subject"], c["before"], c["after"]) for c in changes]
+        lines.append(_table(("commit", "subject", "answers before", "answers from here"), rows))
+    else:
+        lines.append("Answers: not checked per commit in these points (measured before history checked them).")
     skipped = [p for p in inputs.history if p["skipped"] is not None]
     if skipped:
         lines.append("Skipped: " + "; ".join(f"`{p['commit'][:12]}` ({p['subject']}): {p['skipped']}" for p in skipped))

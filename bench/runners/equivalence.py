@@ -2,10 +2,13 @@
 
     python -m bench equivalence                         # optimized, proposed, deployed -> results/equivalence.json
     python -m bench equivalence --candidates mypkg.mystore:MetricsStorage
+    python -m bench equivalence --store src/astraguard/hil/metrics/storage.py --repo ../app v2.1   # one revision's
 
 The report never runs tests: it reads the file written here. Each candidate is passed to the suite as
 "module:Class", so a store the suite's own runs skip as known to differ (the proposed one) is checked too,
-and each failure's Mismatch and Hypothesis's falsifying example are kept as the counterexample.
+and each failure's Mismatch and Hypothesis's falsifying example are kept as the counterexample. A store at
+a revision is passed as a `snapshot:FILE` spec (bench.model.snapshot); `history` checks each commit so,
+with the quick profile.
 """
 
 from __future__ import annotations
@@ -25,15 +28,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from bench.errors import ExitCode, SuiteFailed
-from bench.model import results
+from bench.errors import ExitCode, StoreUnusable, SuiteFailed, UsageError
+from bench.model import git, results, snapshot
 from bench.model.candidates import BASELINE, label, resolve, select, source_sha256
 from bench.model.deployment import DEPLOYED
-from bench.model.options import add_candidates_option
+from bench.model.options import add_candidates_option, add_store_options, collector_location, store_location
+from bench.model.snapshot import Snapshot
 
 HELP: Final = "The equivalence suite run once per candidate; verdicts and counterexamples to results/equivalence.json."
 SUITE: Final = ("tests/test_equivalence.py", "tests/test_stateful.py")  # from the repository root
 DEFAULT_OUTPUT: Final = results.EQUIVALENCE.path
+PROFILES: Final = ("ci", "thorough", "quick")
+QUICK_PROFILE: Final = "quick"  # tests/conftest.py: the explicit examples and a few more, unshrunk
 _COUNTEREXAMPLE_LINES: Final = 30
 # A Mismatch names the call that differed: "get_recent_runs(limit=0): ..." or "MetricsStorage(...).compare_runs(...)".
 _MISMATCH_OPERATION: Final = re.compile(r"\b(save_latency_stats|get_run_metrics|compare_runs|get_recent_runs)\(")
@@ -42,10 +48,10 @@ _MISMATCH_OPERATION: Final = re.compile(r"\b(save_latency_stats|get_run_metrics|
 def class_spec(spec: str) -> str:
     """ "proposed" -> "storage.proposed:MetricsStorage": the suite skips no store named this way.
 
-    The deployed layout keeps its name: only the harness knows where it lies, and nothing skips it.
+    The deployed layout and a snapshot keep their names: only the harness knows where they lie, and nothing skips them.
     """
-    if spec == DEPLOYED:
-        return DEPLOYED
+    if spec == DEPLOYED or spec.startswith(snapshot.SPEC_PREFIX):
+        return spec
     store_class = resolve(spec)
     return f"{store_class.__module__}:{store_class.__qualname__}"
 
@@ -87,32 +93,43 @@ def read_junit(path: Path, spec: str, shown_as: str) -> list[dict[str, Any]]:
 class Equivalence(enum.StrEnum):
     """A candidate's answers against the baseline's, as saved in results/equivalence.json."""
 
-    IDENTICAL = "identical"  # every property passed
+    IDENTICAL = "identical"  # every property that applies passed
     DIFFERS = "differs"  # a property found a counterexample
     NOT_CHECKED = "not checked"  # nothing ran, or was skipped
 
 
 def verdict(tests: Sequence[dict[str, Any]]) -> Equivalence:
+    """differs: a test failed; identical: every test that applies passed. A skipped test does not apply (a store
+    without a cache has no racy window to close); with none passed, nothing was checked."""
     outcomes = {test["outcome"] for test in tests}
     if outcomes & {"failed", "error"}:
         return Equivalence.DIFFERS
-    return Equivalence.IDENTICAL if outcomes == {"passed"} else Equivalence.NOT_CHECKED
+    return Equivalence.IDENTICAL if "passed" in outcomes else Equivalence.NOT_CHECKED
+
+
+def _run_suite(target: str, shown_as: str, profile: str, *, quiet: bool = False) -> list[dict[str, Any]]:
+    """The suite on one store (pytest in a child process, from the code's root): one record per test."""
+    with tempfile.TemporaryDirectory(prefix="equivalence-") as scratch:
+        junit = Path(scratch) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", *SUITE, "--candidate", target, "--only-candidate", target, "-k", target]
+        cmd += ["-q", "--tb=no", "-p", "no:cacheprovider", "-o", "junit_family=xunit1", f"--junitxml={junit}"]
+        if not quiet:
+            print(f"equivalence: {shown_as}: {' '.join(cmd[1:])}", flush=True)
+        environment = {**os.environ, "HYPOTHESIS_PROFILE": profile}
+        done = subprocess.run(cmd, cwd=results.REPO_ROOT, env=environment, capture_output=quiet, text=True, check=False)
+        # 0: all passed; 1: some failed (a verdict); anything else is a broken run, not a verdict.
+        if done.returncode not in (0, 1) or not junit.is_file():
+            tail = "\n".join((done.stdout or "").strip().splitlines()[-10:]) if quiet else ""
+            raise SuiteFailed(
+                f"the equivalence suite could not run on {shown_as} (pytest exit {done.returncode})\n{tail}"
+            )
+        return read_junit(junit, target, shown_as)
 
 
 def check_candidate(spec: str, profile: str) -> dict[str, Any]:
     """Runs the suite on one candidate (pytest in a child process) and returns its record."""
     target = class_spec(spec)
-    with tempfile.TemporaryDirectory(prefix="equivalence-") as scratch:
-        junit = Path(scratch) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", *SUITE, "--candidate", target, "-k", target, "-q", "--tb=no"]
-        cmd += ["-p", "no:cacheprovider", "-o", "junit_family=xunit1", f"--junitxml={junit}"]
-        print(f"equivalence: {label(spec)}: {' '.join(cmd[1:])}", flush=True)
-        environment = {**os.environ, "HYPOTHESIS_PROFILE": profile}
-        done = subprocess.run(cmd, cwd=results.REPO_ROOT, env=environment, check=False)
-        # 0: all passed; 1: some failed (a verdict); anything else is a broken run, not a verdict.
-        if done.returncode not in (0, 1) or not junit.is_file():
-            raise SuiteFailed(f"the equivalence suite could not run on {spec} (pytest exit {done.returncode})")
-        tests = read_junit(junit, target, label(spec))
+    tests = _run_suite(target, label(spec), profile)
     return {
         "candidate": label(spec),
         "checked_as": target,
@@ -122,20 +139,55 @@ def check_candidate(spec: str, profile: str) -> dict[str, Any]:
     }
 
 
-def _commit() -> str:
-    git = ["git", "-C", str(results.REPO_ROOT)]
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True, check=False).stdout
-    return f"{head or 'unknown'}{' (uncommitted changes)' if dirty.strip() else ''}"
+def differing_operations(tests: Sequence[dict[str, Any]]) -> list[str]:
+    """The operations whose answers, files or output differ, in the order of the original's API; "other" for the
+    rest (a constructor, the files a sequence of steps left)."""
+    found = {test.get("operation") or "other" for test in tests if test["outcome"] in ("failed", "error")}
+    order = ["save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs", "other"]
+    return [name for name in order if name in found]
+
+
+def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE) -> dict[str, Any]:
+    """A store at a revision, judged against the frozen original: the verdict, the operations that differ, the first
+    counterexample's first line. The store must load (snapshot.load), or there is nothing to judge."""
+    with snapshot.written(loaded) as spec:
+        tests = _run_suite(spec, snapshot.short_label(loaded), profile, quiet=True)
+    failures = [test for test in tests if test["outcome"] in ("failed", "error")]
+    return {
+        "verdict": verdict(tests).value,
+        "differs_in": differing_operations(tests),
+        "profile": profile,
+        "tests": len(tests),
+        "failed": len(failures),
+        "not_applicable": sum(test["outcome"] == "skipped" for test in tests),
+        "first_counterexample": failures[0]["counterexample"].splitlines()[0] if failures else None,
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_candidates_option(parser.add_argument, "every registered store and the deployed layout")
-    parser.add_argument("--profile", default="ci", choices=("ci", "thorough"), help="Hypothesis profile")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="default: results/equivalence.json")
+    parser.add_argument(
+        "rev",
+        nargs="?",
+        metavar="REV",
+        help="judge the store (--store) at this git revision instead: its verdict and the operations that differ; "
+        "exit 1 if they differ or it cannot serve (nothing is written unless --output is given)",
+    )
+    add_store_options(parser.add_argument)
+    parser.add_argument("--profile", default="ci", choices=PROFILES, help="Hypothesis profile (default: ci)")
+    parser.add_argument(
+        "--output", type=Path, default=None, help=f"default: {results.shown(DEFAULT_OUTPUT)} (with REV: not written)"
+    )
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    if args.rev is not None:
+        if args.candidates is not None:
+            raise UsageError("REV judges the store at a revision (--store): it takes no --candidates")
+        return _run_revision(args)
+    if args.store is not None or args.collector is not None or args.repo is not None:
+        raise UsageError("--store, --collector and --repo name a store at a revision: give REV")
+    args.output = args.output or DEFAULT_OUTPUT
     specs = [spec for spec in select(args.candidates, deployed=args.candidates is None) if spec != BASELINE]
     started = datetime.now(UTC)
     records = [check_candidate(spec, args.profile) for spec in specs]
@@ -143,7 +195,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         "suite": list(SUITE),
         "hypothesis_profile": args.profile,
         "date": started.isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": git.describe_head(results.REPO_ROOT),
         "python": platform.python_version(),
         "baseline_sha256": source_sha256(BASELINE),
         "candidates": records,
@@ -158,3 +210,37 @@ def run(args: argparse.Namespace) -> ExitCode:
         print(f"equivalence: {record['candidate']}: {record['verdict']} ({tests} tests, {failed} failed)")
     print(f"equivalence: written to {args.output}")
     return ExitCode.OK
+
+
+def _run_revision(args: argparse.Namespace) -> ExitCode:
+    """One revision's store against the frozen original: 0 identical, 1 differs or cannot serve."""
+    repo = git.repository(args.repo)
+    loaded = snapshot.at(repo, args.rev, store_location(args), collector_location(args))
+    started = datetime.now(UTC)
+    try:
+        snapshot.load(loaded, probed=True)
+    except StoreUnusable as e:
+        record: dict[str, Any] = {"verdict": Equivalence.NOT_CHECKED.value, "unusable": e.reason}
+        print(f"equivalence: {loaded.store} at {loaded.label}: cannot serve: {e.reason}")
+    else:
+        record = check_snapshot(loaded, args.profile)
+        differs = f" in {', '.join(record['differs_in'])}" if record["differs_in"] else ""
+        print(
+            f"equivalence: {loaded.store} at {loaded.label}: {record['verdict']}{differs} "
+            f"({record['tests']} tests, {record['failed']} failed, Hypothesis profile {args.profile})"
+        )
+        if record["first_counterexample"]:
+            print(f"  first counterexample: {record['first_counterexample']}")
+    if args.output is not None:
+        document = {
+            "store": str(loaded.store),
+            "collector": str(loaded.collector),
+            "commit": loaded.commit,
+            "date": started.isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "baseline_sha256": source_sha256(BASELINE),
+            **record,
+        }
+        results.write_json_atomically(args.output, document)
+        print(f"equivalence: written to {args.output}")
+    return ExitCode.OK if record["verdict"] == Equivalence.IDENTICAL.value else ExitCode.FAILED

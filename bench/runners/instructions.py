@@ -28,10 +28,11 @@ from typing import Final
 
 import storage
 from bench.errors import ToolMissing
-from bench.model import progress
+from bench.model import progress, snapshot
 from bench.model.fixtures import Fixtures
 from bench.model.operations import build_fixtures, case_name, cases, find_case, prepare
-from bench.runners import revision
+from bench.model.results import REPO_ROOT
+from bench.model.snapshot import Location, Snapshot
 
 DEFAULT_CALLS: Final = 3
 WARM_UP_CALLS: Final = 2  # untimed, in both runs of a count
@@ -65,20 +66,17 @@ class Count:
 # --- the measured process ---------------------------------------------------------------------------
 
 
-def run_worker(
-    name: str, candidate: str, calls: int, with_calls: bool, seed: int, at: revision.Snapshot | None = None
-) -> None:
+def run_worker(name: str, candidate: str, calls: int, with_calls: bool, seed: int, at: Snapshot | None = None) -> None:
     """Set up the case, then `calls` iterations of (refresh; call) or of refresh alone.
 
-    `at` installs that revision's package first, so `candidate` may name its store.
+    With `at`, the snapshot's store is counted (`candidate` names it), its collector registered for it.
     """
     operation, size = find_case(name)
-    if at is not None:
-        revision.install(at)
+    store_class = snapshot.load(at)[0] if at is not None else storage.resolve(candidate)
     _clock_ahead(CLOCK_AHEAD_NS)
     prefix = "bench-count-" + "p" * (len(os.environ.get(PADDING_ENV, "")) % 64)
     with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
-        case = prepare(operation, size, storage.resolve(candidate), Path(scratch), Fixtures(seed=seed))
+        case = prepare(operation, size, store_class, Path(scratch), Fixtures(seed=seed))
         refresh, call = case.subject.refresh, case.subject.call
         with case.entered():
             # Untimed calls first, in both runs: the count is of calls in a steady state, after a cache's
@@ -154,6 +152,7 @@ def _callgrind_total(command: list[str], padding: int = 0) -> int:
         run = subprocess.run(
             [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", *command],
             env=_environment(padding),
+            cwd=REPO_ROOT,  # `-m bench...` from the code's root: an application's own bench/ never shadows it
             capture_output=True,
             text=True,
         )
@@ -172,7 +171,10 @@ def _strace_total(command: list[str], padding: int = 0) -> int | None:
     with tempfile.TemporaryDirectory(prefix="strace-") as scratch:
         out = Path(scratch, "strace.txt")
         run = subprocess.run(
-            [strace, "-f", "-c", "-o", str(out), *command], env=_environment(padding), capture_output=True
+            [strace, "-f", "-c", "-o", str(out), *command],
+            env=_environment(padding),
+            capture_output=True,
+            cwd=REPO_ROOT,
         )
         if run.returncode != 0:
             raise RuntimeError(f"strace run failed ({run.returncode}): {' '.join(command)}")
@@ -183,9 +185,7 @@ def _strace_total(command: list[str], padding: int = 0) -> int | None:
     raise RuntimeError(f"no total line in strace's summary for {' '.join(command)}")
 
 
-def count(
-    name: str, candidate: str, calls: int, seed: int, at: revision.Snapshot | None = None, padding: int = 0
-) -> Count:
+def count(name: str, candidate: str, calls: int, seed: int, at: Snapshot | None = None, padding: int = 0) -> Count:
     """Instructions and system calls per call of `name` for `candidate` (a store of revision `at`, if given).
 
     `padding` grows the environment and the temporary folder's name by that many characters.
@@ -240,14 +240,15 @@ def calls_against(name: str) -> int:
 
 def measure_against(
     names: Sequence[str],
-    candidate: str,
-    reference: revision.Snapshot,
+    candidate: str | Snapshot,
+    reference: Snapshot,
     seed: int,
     *,
     calls: int | None = None,
     paddings: tuple[int, int] = (0, 0),
 ) -> dict[str, Pair]:
-    """Counts of `candidate` and of the revision's store per benchmark, no saved counts involved.
+    """Counts of `candidate` (a registered name or spec, or a work tree's snapshot) and of the revision's store per
+    benchmark, no saved counts involved.
 
     `paddings` (candidate's, reference's) run each side with a differently sized environment and
     temporary folder name: the calibration's A/A uses it, the gate runs both sides alike.
@@ -256,20 +257,28 @@ def measure_against(
     build_fixtures(Fixtures(seed=seed), [find_case(name) for name in names])  # built natively, not under valgrind
     # A store of the package is counted as loaded from the working tree's files by the revision's loader:
     # imported the usual way instead, the same code counted up to 50% apart (another heap, other names).
-    store_class = storage.resolve(candidate)
-    module = store_class.__module__.removeprefix(f"{revision.PACKAGE}.")
-    own = revision.working_tree_snapshot() if store_class.__module__ == f"{revision.PACKAGE}.{module}" else None
-    candidate_spec = own.spec(f"{module}:{store_class.__name__}") if own else candidate
+    own = candidate if isinstance(candidate, Snapshot) else _as_snapshot(candidate)
+    candidate_spec = own.spec() if own else str(candidate)
     pairs = {}
     with progress.task("counting instructions", len(names)) as step:
         for name in names:
-            step(f"{name} for {candidate} and at {reference.label}")
+            step(f"{name} for {own.label if own else candidate} and at {reference.label}")
             n = calls or calls_against(name)
             pairs[name] = Pair(
                 count(name, candidate_spec, n, seed, at=own, padding=paddings[0]),
                 count(name, reference.spec(), n, seed, at=reference, padding=paddings[1]),
             )
     return pairs
+
+
+def _as_snapshot(candidate: str) -> Snapshot | None:
+    """A store of this repository's storage/ package, as the working tree's files loaded by the snapshot loader."""
+    store_class = storage.resolve(candidate)
+    package, _, module = store_class.__module__.rpartition(".")
+    if package != snapshot.DEFAULT_FOLDER:
+        return None
+    location = Location(f"{snapshot.DEFAULT_FOLDER}/{module}.py", store_class.__name__)
+    return snapshot.work_tree(REPO_ROOT, location)
 
 
 def syscalls_text(value: float | None) -> str:
@@ -291,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--worker-snapshot", type=Path, metavar="FILE", help="a revision's sources, as JSON")
     args = parser.parse_args(argv)
     name, candidate, calls, mode, seed = args.worker
-    at = revision.Snapshot.from_json(args.worker_snapshot.read_text()) if args.worker_snapshot else None
+    at = Snapshot.from_json(args.worker_snapshot.read_text()) if args.worker_snapshot else None
     run_worker(name, candidate, int(calls), mode == "calls", int(seed), at)
 
 

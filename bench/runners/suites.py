@@ -90,7 +90,8 @@ def run_pyperf(
                 cmd += ["--seed", str(fixtures.seed), "--fixture-cache", str(fixtures.cache)]
                 if spec in loops:
                     cmd += ["--loops", str(loops[spec])]
-                done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+                # From the code's root: an application's own bench/ in the current folder never shadows the worker.
+                done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT, check=False)
                 result = done.stdout.strip().removeprefix(f"{name}: ").replace("\n", " / ")
                 print(
                     f"[{clock}] pyperf {name} round {round_index + 1}/{mode.rounds} {label(spec)}: {result}", flush=True
