@@ -33,12 +33,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff, the import layers (lint-imports), the workflow (actionlint and its schema), the summary schema."""
+    """ruff, the import layers (lint-imports), the workflows (actionlint and their schema), the summary schema."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("lint-imports")
-    session.run("actionlint", ".github/workflows/perf.yml")
-    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", ".github/workflows/perf.yml")
+    workflows = [".github/workflows/perf.yml", "examples/metrics-store-perf.yml"]
+    session.run("actionlint", *workflows)
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     session.run("check-jsonschema", "--check-metaschema", "schemas/summary.v1.schema.json")
 
 
