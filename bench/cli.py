@@ -1,8 +1,8 @@
 """The one entry point, `python -m bench <command>` (installed: `metrics-store-bench <command>`), and the one place
 where errors become exit codes.
 
-Each command is a module with `HELP`, `add_arguments(parser)` and `run(args) -> ExitCode`; only the chosen
-command's module is imported (start-up cost: `python -m bench --help` needs none of them). A bare
+Each command is a module bench.commands.<name> with `HELP`, `add_arguments(parser)` and `run(args) -> ExitCode`; only
+the chosen command's module is imported (start-up cost: `python -m bench --help` needs none of them). A bare
 `python -m bench [options]` is `python -m bench run [options]`, the main job.
 """
 
@@ -28,20 +28,20 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> ExitCode: ...
 
 
-# name: (module, one line for `python -m bench --help`); the module's HELP says the same at greater length.
+# name (its module is bench.commands.<name>): one line for `--help`; the module's HELP says it at greater length.
 COMMANDS: Final = {
-    "run": ("bench.jobs.run", "the main job: both suites, candidates interleaved, one table, the report (default)"),
-    "gate": ("bench.gate.check", "the CI perf gate: the working tree against a git revision or the saved ratios"),
-    "report": ("bench.report.build", "results/REPORT.md and its plots from saved results (never benchmarks)"),
-    "summary": ("bench.report.summary", "the main job's table again, from a results folder"),
-    "instructions": ("bench.gate.instructions", "instruction (callgrind) and system-call (strace) counts per call"),
-    "calibrate": ("bench.gate.calibration", "the gate's false-alarm and detection rates; regenerates results/GATE.md"),
-    "floors": ("bench.runners.pyperf_floors", "the least work each answer needs, beside the store (floors.json)"),
-    "equivalence": ("bench.runners.equivalence", "the equivalence suite per candidate: results/equivalence.json"),
-    "soak": ("bench.jobs.soak", "reliability tests long and short, the fsync cost, then results/RELIABILITY.md"),
-    "history": ("bench.history.points", "a point per commit, and the change points in them (E-Divisive)"),
-    "find": ("bench.history.bisect", "bisect GOOD..BAD for the first commit that slowed the --only benchmarks"),
-    "mutants": ("bench.jobs.mutants", "mutmut's mutants of storage/optimized.py against the equivalence suite"),
+    "run": "the main job: both suites, candidates interleaved, one table, the report (default)",
+    "gate": "the CI perf gate: the working tree against a git revision or the saved ratios",
+    "report": "results/REPORT.md and its plots from saved results (never benchmarks)",
+    "summary": "the main job's table again, from a results folder",
+    "instructions": "instruction (callgrind) and system-call (strace) counts per call",
+    "calibrate": "the gate's false-alarm and detection rates; regenerates results/GATE.md",
+    "floors": "the least work each answer needs, beside the store (floors.json)",
+    "equivalence": "the equivalence suite per candidate: results/equivalence.json",
+    "soak": "reliability tests long and short, the fsync cost, then results/RELIABILITY.md",
+    "history": "a point per commit, and the change points in them (E-Divisive)",
+    "find": "bisect GOOD..BAD for the first commit that slowed the --only benchmarks",
+    "mutants": "mutmut's mutants of storage/optimized.py against the equivalence suite",
 }
 DEFAULT_COMMAND: Final = "run"
 # Commands that read or rewrite this repository's committed results: a checkout's work, not the installed tool's.
@@ -71,10 +71,10 @@ def parser(chosen: str | None = None, prog: str = PROG) -> argparse.ArgumentPars
         epilog=EPILOG,
     )
     commands = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
         if name == chosen:
-            command: Command = importlib.import_module(module_name)  # type: ignore[assignment]
+            command: Command = importlib.import_module(f"bench.commands.{name}")  # type: ignore[assignment]
             sub.description = command.HELP
             command.add_arguments(sub)
             sub.set_defaults(run=command.run)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import ExitCode
-from bench.gate.calibration import write_gate_report
+from bench.gate.gate_report import write_gate_report
 from bench.gate.instructions import PLANTED_BAND, PLANTED_PROBES, planted_iterations
 from bench.gate.planted import plant_work_in_source
 from tests.common.store_repository import REPO_ROOT

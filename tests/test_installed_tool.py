@@ -22,7 +22,7 @@ import pytest
 from bench.errors import ExitCode
 from bench.history.points import load_points
 from bench.model.publish import SCHEMA
-from bench.report import build as report
+from bench.report.sections import history_section
 from tests.common import application_repository as app
 from tests.common.store_repository import REPO_ROOT
 
@@ -189,7 +189,7 @@ def test_history_shows_when_the_answers_changed_beside_when_the_speed_did(
 
 def test_the_report_shows_when_the_answers_changed(application: app.ApplicationRepository, history: dict) -> None:
     points = load_points(application.path / ".metrics-store-bench" / "history")  # the installed tool's default
-    section = report.history_section(SimpleNamespace(history=points), [])
+    section = history_section(SimpleNamespace(history=points), [])
     logging = application.commits["logging"]
     assert "Answers: 11 commits checked against the frozen original" in section, section
     assert (

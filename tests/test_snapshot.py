@@ -16,8 +16,8 @@ import pytest
 
 import storage
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
-from bench.history.points import answer_changes, answers_text
-from bench.model import git, snapshot
+from bench.history.changes import answer_changes, answers_text
+from bench.model import git, loading, snapshot
 from bench.model.snapshot import Location, Snapshot
 from bench.runners import equivalence
 from tests.common import application_repository as app
@@ -61,7 +61,7 @@ def test_the_applications_store_loads_without_running_any_of_its_packages_init(
 ) -> None:
     loaded = _at(application, "initial")
     assert [p.dotted for p in loaded.packages] == ["astraguard.hil.metrics"]
-    store_class, collector_class = snapshot.load(loaded, probed=True)
+    store_class, collector_class = loading.load(loaded, probed=True)
     # astraguard/__init__.py imports a module nobody installed: had it run, nothing would have loaded. Nothing
     # was imported from the application's files either (the deployed layout's astraguard may be, from elsewhere).
     assert app.NOT_INSTALLED not in sys.modules
@@ -79,7 +79,7 @@ def test_the_applications_store_loads_without_running_any_of_its_packages_init(
 
 def test_the_collector_is_the_sibling_latency_py_at_the_same_revision(application: app.ApplicationRepository) -> None:
     early, late = _at(application, "initial"), _at(application, "collector only")
-    early_collector, late_collector = snapshot.load(early)[1], snapshot.load(late)[1]
+    early_collector, late_collector = loading.load(early)[1], loading.load(late)[1]
     assert early_collector is not late_collector
     for loaded, collector_class in ((early, early_collector), (late, late_collector)):
         origin = sys.modules[collector_class.__module__].__spec__.origin
@@ -111,7 +111,7 @@ def test_a_collector_elsewhere_is_loaded_from_its_own_folder(tmp_path: Path) -> 
         Location("app/store/metrics.py", "MetricsStorage"),
         Location.parse("app/collect/recorder.py:Recorder", "LatencyCollector", "--collector"),
     )
-    store_class, collector_class = snapshot.load(loaded, probed=True)
+    store_class, collector_class = loading.load(loaded, probed=True)
     assert [p.dotted for p in loaded.packages] == ["app.store", "app.collect"]
     assert sys.modules[store_class.__module__].Recorder is collector_class
     assert storage.collector_class_for(store_class) is collector_class
@@ -119,7 +119,7 @@ def test_a_collector_elsewhere_is_loaded_from_its_own_folder(tmp_path: Path) -> 
 
 def test_a_folder_that_is_no_package_has_its_bare_imports_rewritten() -> None:
     renames = {"latency": "storage_at_000000000000.latency"}
-    tree = snapshot.rewrite_imports("import latency\nfrom latency import A\nimport json\n", "x.py", renames)
+    tree = loading.rewrite_imports("import latency\nfrom latency import A\nimport json\n", "x.py", renames)
     assert [(a.name, a.asname) for a in tree.body[0].names] == [("storage_at_000000000000.latency", "latency")]
     assert tree.body[1].module == "storage_at_000000000000.latency"
     assert tree.body[2].names[0].name == "json"
@@ -128,14 +128,14 @@ def test_a_folder_that_is_no_package_has_its_bare_imports_rewritten() -> None:
 def test_an_import_that_binds_the_applications_top_level_package_cannot_be_loaded() -> None:
     renames = {"astraguard.hil.metrics": "storage_at_000000000000"}
     with pytest.raises(ImportError, match=r"`import astraguard\.hil\.metrics\.latency` at x\.py:1 binds"):
-        snapshot.rewrite_imports("import astraguard.hil.metrics.latency\n", "x.py", renames)
-    tree = snapshot.rewrite_imports("import astraguard.hil.metrics.latency as lat\n", "x.py", renames)
+        loading.rewrite_imports("import astraguard.hil.metrics.latency\n", "x.py", renames)
+    tree = loading.rewrite_imports("import astraguard.hil.metrics.latency as lat\n", "x.py", renames)
     assert (tree.body[0].names[0].name, tree.body[0].names[0].asname) == ("storage_at_000000000000.latency", "lat")
 
 
 def test_an_old_revision_of_this_repository_with_absolute_imports_loads_its_own_collector() -> None:
     renames = {"storage": "storage_at_000000000000"}
-    tree = snapshot.rewrite_imports(
+    tree = loading.rewrite_imports(
         "from storage.latency import A\nfrom storage import b\nfrom .c import d\n", "x", renames
     )
     imports = [(node.module, node.level) for node in tree.body]
@@ -167,7 +167,7 @@ def test_a_commit_that_cannot_serve_says_why_in_one_line(
 ) -> None:
     loaded = _at(application, label)
     with pytest.raises(StoreUnusable) as raised:
-        snapshot.load(loaded, probed=True)
+        loading.load(loaded, probed=True)
     assert reason in raised.value.reason
     assert raised.value.reason.startswith(f"{application.commits[label][:12]}: {app.STORE}")
     assert "\n" not in raised.value.reason
@@ -193,13 +193,13 @@ def test_a_method_that_returns_a_coroutine_cannot_serve_and_leaves_none_unawaite
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "coroutine ... was never awaited" would be a RuntimeWarning
         with pytest.raises(StoreUnusable, match="get_recent_runs returned a coroutine, not its answer"):
-            snapshot.load(loaded, probed=True)
+            loading.load(loaded, probed=True)
 
 
 def test_a_listing_made_an_instance_method_cannot_serve(tmp_path: Path) -> None:
     source = (REPO_ROOT / "storage" / "baseline.py").read_text().replace("    @staticmethod\n", "")
     with pytest.raises(StoreUnusable, match="get_recent_runs became an instance method"):
-        snapshot.load(_one_commit_repository(tmp_path, source))
+        loading.load(_one_commit_repository(tmp_path, source))
 
 
 def test_an_operation_that_raises_on_the_probe_cannot_serve_and_names_the_line(tmp_path: Path) -> None:
@@ -209,13 +209,13 @@ def test_an_operation_that_raises_on_the_probe_cannot_serve_and_names_the_line(t
         .replace("        runs = []\n", "        runs = undefined_name\n")
     )
     with pytest.raises(StoreUnusable, match=r"get_recent_runs raised NameError: .*storage/optimized.py:\d+ at "):
-        snapshot.load(_one_commit_repository(tmp_path, source), probed=True)
+        loading.load(_one_commit_repository(tmp_path, source), probed=True)
 
 
 def test_an_optional_parameter_added_keeps_the_contract() -> None:
     """The optimized store's get_run_metrics(use_cache=True) takes every call the original takes."""
     loaded = snapshot.work_tree(REPO_ROOT, Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
-    snapshot.load(loaded, probed=True)
+    loading.load(loaded, probed=True)
 
 
 # --- reading revisions --------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def test_a_revision_without_the_store_or_that_names_nothing_is_a_revision_error(
 
 def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
     before = run_git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
-    snapshot.load(snapshot.at(REPO_ROOT, "HEAD~1", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)))
+    loading.load(snapshot.at(REPO_ROOT, "HEAD~1", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)))
     assert run_git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
 
 
@@ -264,12 +264,12 @@ def test_the_quick_equivalence_pass_names_the_operations_a_commit_changed(
     application: app.ApplicationRepository,
 ) -> None:
     logging_commit = _at(application, "logging")
-    snapshot.load(logging_commit, probed=True)
+    loading.load(logging_commit, probed=True)
     record = equivalence.check_snapshot(logging_commit)
     assert (record["verdict"], record["differs_in"]) == ("differs", ["get_run_metrics", "compare_runs"])
     assert "NameError" in record["first_counterexample"]
     initial = _at(application, "initial")
-    snapshot.load(initial, probed=True)
+    loading.load(initial, probed=True)
     record = equivalence.check_snapshot(initial)
     assert (record["verdict"], record["differs_in"], record["failed"]) == ("identical", [], 0)
     assert record["tests"] > record["not_applicable"] > 0  # no cache: the racy-window tests do not apply

@@ -6,7 +6,6 @@ The counting itself (callgrind, strace, the counted worker) is bench.runners.ins
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -25,7 +24,6 @@ from bench.model import results
 from bench.model.candidates import resolve as resolve_candidate
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import build_fixtures, find_case
-from bench.model.options import add_candidates_option, add_fixture_options, add_only_option, add_quick_option
 from bench.model.snapshot import Snapshot
 from bench.model.verdict import Verdict
 from bench.runners.instructions import (
@@ -40,10 +38,6 @@ from bench.runners.instructions import (
     syscalls_text,
 )
 
-HELP: Final = (
-    "Count instructions (callgrind) and system calls (strace) per call of each benchmark; --save rewrites "
-    "the saved counts the `gate --instructions` check reads."
-)
 SAVED_COUNTS: Final = results.SAVED_COUNTS.path
 CALIBRATION: Final = results.COUNT_CALIBRATION.path
 # Large enough that 2% exceeds the planted wrapper's own fixed cost (about 14k instructions per call).
@@ -248,20 +242,6 @@ def table(counts: dict[str, dict[str, Count]]) -> str:
     return "\n".join(rows)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_candidates_option(parser.add_argument, "baseline,optimized")
-    add_quick_option(parser.add_argument)
-    add_only_option(parser.add_argument)
-    parser.add_argument("--calls", type=int, default=DEFAULT_CALLS, help="calls per counted run (default: %(default)s)")
-    add_fixture_options(parser.add_argument)
-    parser.add_argument(
-        "--save", action="store_true", help=f"repeat {REPEATS_FOR_TOLERANCE}x and rewrite the saved counts"
-    )
-    parser.add_argument(
-        "--saved", type=Path, default=SAVED_COUNTS, help=f"saved counts file (default: {results.shown(SAVED_COUNTS)})"
-    )
-
-
 def count_and_print(candidates: Sequence[str], names: Sequence[str], seed: int, calls: int = DEFAULT_CALLS) -> ExitCode:
     """The counts of every candidate, as a table: what `python -m bench --instructions` prints."""
     require("valgrind")
@@ -271,17 +251,20 @@ def count_and_print(candidates: Sequence[str], names: Sequence[str], seed: int, 
     return ExitCode.OK
 
 
-def run(args: argparse.Namespace) -> ExitCode:
-    candidates = [c.strip() for c in (args.candidates or "baseline,optimized").split(",") if c.strip()]
-    for candidate in candidates:
+def count_instructions(
+    *, candidates: str | None, quick: bool, only: Sequence[str] | None, calls: int, seed: int, save_to: Path | None
+) -> ExitCode:
+    """Counts per call of each candidate, printed; with save_to, repeated and saved there with their tolerance."""
+    chosen = [c.strip() for c in (candidates or "baseline,optimized").split(",") if c.strip()]
+    for candidate in chosen:
         resolve_candidate(candidate)
-    names = selected_names(args.quick, args.only)
-    if not args.save:
-        return count_and_print(candidates, names, args.seed, args.calls)
+    names = selected_names(quick, only)
+    if save_to is None:
+        return count_and_print(chosen, names, seed, calls)
     require("valgrind")
     started = time.monotonic()
-    repeats = [measure_all(names, candidates, args.calls, args.seed) for _ in range(REPEATS_FOR_TOLERANCE)]
-    print(save(args.saved, repeats, provenance(args.seed), args.calls))
+    repeats = [measure_all(names, chosen, calls, seed) for _ in range(REPEATS_FOR_TOLERANCE)]
+    print(save(save_to, repeats, provenance(seed), calls))
     print(table(repeats[0]))
     print(f"counted in {time.monotonic() - started:.0f} s")
     return ExitCode.OK

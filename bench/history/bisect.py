@@ -1,37 +1,33 @@
-"""`python -m bench find GOOD BAD --only NAME`: bisect a slowdown to its first commit, timing each step's store
-and GOOD's in the same processes (the gate's --against measurement)."""
+"""Bisecting a slowdown to its first commit (`python -m bench find GOOD BAD --only NAME`), timing each step's store
+and GOOD's in the same processes (the gate's --against measurement). A commit whose store cannot serve is
+skipped, as `git bisect skip` does."""
 
 from __future__ import annotations
 
-import argparse
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate import check as gate
-from bench.history.points import Commit, add_timing_options, commits_in, names_of
-from bench.model import git, snapshot
-from bench.model.options import add_store_options, collector_location, store_location
+from bench.history.points import Commit, commits_in, names_of
+from bench.model import git, loading, snapshot
 from bench.model.snapshot import Location, Snapshot
 from bench.model.verdict import Verdict
 
-HELP: Final = (
-    "Bisect the commits between GOOD and BAD for the first whose store is slower than GOOD's on the --only "
-    "benchmarks: each step times the midpoint's store and GOOD's in the same processes, and is slow where its "
-    "ratio to GOOD is nearer BAD's (the geometric midpoint of 1 and BAD's ratio). Exit 0: found (last "
-    "line: first slow commit: <sha> <subject>); 1: BAD is not slower than GOOD. A commit whose store cannot serve "
-    "(it does not import, lacks a method, is async, changed a signature) is skipped, as `git bisect skip` does."
-)
 
+@dataclass(frozen=True)
+class Bisection:
+    """What every step of one bisection shares: where the stores are, what is timed, and how."""
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("good", metavar="GOOD")
-    parser.add_argument("bad", metavar="BAD")
-    parser.add_argument("--only", action="append", required=True, metavar="NAME", help='benchmark "op[size]"')
-    add_store_options(parser.add_argument)
-    add_timing_options(parser)
+    repo: Path
+    store: Location
+    collector: Location | None
+    names: list[str]
+    processes: int
+    rounds: int
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -51,22 +47,15 @@ def midpoints(bad: Step) -> dict[str, float]:
     return {name: math.sqrt(estimate) for name, estimate in bad.estimates.items() if estimate > 1}
 
 
-def _judge_step(
-    commit: Commit,
-    good: Snapshot,
-    names: list[str],
-    args: argparse.Namespace,
-    repo: Path,
-    store: Location,
-    slow_above: dict[str, float] | None = None,
-) -> Step:
+def _judge_step(commit: Commit, good: Snapshot, how: Bisection, slow_above: dict[str, float] | None = None) -> Step:
     """slow_above None (BAD itself): slow by the gate's rule; else slow where the ratio is nearer BAD's level."""
+    names = how.names
     try:
-        loaded = snapshot.at(repo, commit.sha, store, collector_location(args))
-        snapshot.load(loaded, probed=True)
+        loaded = snapshot.at(how.repo, commit.sha, how.store, how.collector)
+        loading.load(loaded, probed=True)
         arms = gate.Arms(gate.Arm.of(loaded), reference=gate.Arm.of(good))
-        measure = gate.measure_interleaved(arms, args.seed, args.rounds, gate.DEFAULT_SAMPLE_SECONDS)
-        timings = measure(names, args.processes)
+        measure = gate.measure_interleaved(arms, how.seed, how.rounds, gate.DEFAULT_SAMPLE_SECONDS)
+        timings = measure(names, how.processes)
     except (RevisionError, StoreUnusable) as e:  # the commit cannot serve, or fails an answer check: skipped
         return Step(commit, None, f"skipped: {e}")
     config = gate.load_config()
@@ -76,7 +65,7 @@ def _judge_step(
         interval = gate.against_ratio(timings[name], config.confidence(len(names)))
         verdict = gate.decide(interval, band)
         if verdict is Verdict.INCONCLUSIVE:  # pool once more before deciding by the estimate
-            timings[name] += measure([name], args.processes)[name]
+            timings[name] += measure([name], how.processes)[name]
             interval = gate.against_ratio(timings[name], config.confidence(len(names)))
             verdict = gate.decide(interval, band)
         if slow_above is None:
@@ -91,22 +80,34 @@ def _judge_step(
     return Step(commit, slow, ("slow: " if slow else "not slow: ") + "; ".join(parts), estimates)
 
 
-def run(args: argparse.Namespace) -> ExitCode:
-    if args.processes < 2 or args.rounds < 1:
+def find(
+    *,
+    good_rev: str,
+    bad_rev: str,
+    only: Sequence[str],
+    store: Location,
+    collector: Location | None,
+    repo_given: Path | None,
+    processes: int,
+    rounds: int,
+    seed: int,
+) -> ExitCode:
+    """Exit 0 with `first slow commit: <sha> <subject>` last; 1 when BAD is not slower than GOOD."""
+    if processes < 2 or rounds < 1:
         raise UsageError("need --processes >= 2 and --rounds >= 1")
-    repo = git.repository(args.repo)
-    names = names_of(args.only)
-    store = store_location(args)
-    good = snapshot.at(repo, args.good, store, collector_location(args))
+    repo = git.repository(repo_given)
+    how = Bisection(repo, store, collector, names_of(only), processes, rounds, seed)
+    names = how.names
+    good = snapshot.at(repo, good_rev, store, collector)
     gate.serving_reference(good)  # GOOD must serve: every step is timed against it
-    bad = git.commit_of(repo, args.bad)
+    bad = git.commit_of(repo, bad_rev)
     if bad is None:
-        raise RevisionError(f"revision {args.bad!r} does not name a commit in {repo}")
+        raise RevisionError(f"revision {bad_rev!r} does not name a commit in {repo}")
     candidates = commits_in(repo, f"{good.commit}..{bad}", None, ())
     ancestry = set(git.output(repo, "rev-list", "--ancestry-path", f"{good.commit}..{bad}").split())
     candidates = [c for c in candidates if c.sha in ancestry]
     if not candidates:
-        raise UsageError(f"no commits between {args.good} and {args.bad}: is GOOD an ancestor of BAD?")
+        raise UsageError(f"no commits between {good_rev} and {bad_rev}: is GOOD an ancestor of BAD?")
     print(f"bisecting {len(candidates)} commits after {good.label} up to {bad[:12]} on {', '.join(names)}")
     low, high = -1, len(candidates) - 1  # candidates[low] (GOOD) is fast; candidates[high] is assumed slow
     skipped: set[int] = set()
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> ExitCode:
             middle = (low + high) // 2
             probe = min(untried, key=lambda i: (abs(i - middle), i))
         step_number += 1
-        step = _judge_step(candidates[probe], good, names, args, repo, store, slow_above)
+        step = _judge_step(candidates[probe], good, how, slow_above)
         print(
             f"step {step_number}: {candidates[probe].sha[:12]} {candidates[probe].subject[:50]}: {step.text}",
             flush=True,
@@ -131,13 +132,13 @@ def run(args: argparse.Namespace) -> ExitCode:
         if probe == high and not high_checked:
             high_checked = True
             if step.slow is None:
-                raise RevisionError(f"{args.bad} cannot be measured, so nothing can be bisected: {step.text}")
+                raise RevisionError(f"{bad_rev} cannot be measured, so nothing can be bisected: {step.text}")
             if step.slow is not True:
-                print(f"{args.bad} is not measurably slower than {args.good} ({step.text}): nothing to bisect")
+                print(f"{bad_rev} is not measurably slower than {good_rev} ({step.text}): nothing to bisect")
                 return ExitCode.FAILED
             slow_above = midpoints(step)
             levels = ", ".join(f"{name} above {limit:.3f}" for name, limit in slow_above.items())
-            print(f"a step is slow where it is nearer {args.bad}'s level than {args.good}'s: {levels}")
+            print(f"a step is slow where it is nearer {bad_rev}'s level than {good_rev}'s: {levels}")
             continue
         if step.slow is None:
             skipped.add(probe)

@@ -13,7 +13,6 @@ without a reason; 1 otherwise; 2 mutmut missing or failing to run.
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import importlib.util
 import os
@@ -23,6 +22,7 @@ import sys
 import time
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,11 +31,6 @@ from typing import Final
 from bench.errors import ExitCode, SuiteFailed, ToolMissing, UsageError
 from bench.model.results import MUTATION_REPORT, REPO_ROOT, shown
 
-HELP: Final = (
-    "mutmut's mutants of storage/optimized.py against the equivalence and divergence tests (Hypothesis profile "
-    "`mutants`), then results/MUTATION.md with the score and every survivor. About 20 minutes on 2 cores: "
-    "a quiet machine."
-)
 REPORT: Final = MUTATION_REPORT
 EQUIVALENT: Final = REPO_ROOT / "tests" / "equivalent_mutants.toml"
 TARGET_SCORE: Final = 0.95
@@ -185,52 +180,42 @@ def render(found: dict[str, str], left: list[Survivor], seconds: float | None, m
     return "\n".join(lines) + "\n"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-children", type=int, default=2, help="mutants judged at once (default: %(default)s)")
-    parser.add_argument(
-        "--report-only", action="store_true", help="run nothing: the report from the results mutants/ holds"
-    )
-    parser.add_argument(
-        "names", nargs="*", metavar="MUTANT", help="only these mutants (mutmut's names or globs); no report is written"
-    )
-    parser.add_argument("--output", type=Path, default=REPORT, help="default: results/MUTATION.md")
-
-
-def run(args: argparse.Namespace) -> ExitCode:
+def mutants(*, max_children: int, report_only: bool, names: Sequence[str], output: Path) -> ExitCode:
+    """mutmut's run (unless report_only), then the score and every survivor to output; only `names`: no report."""
     if importlib.util.find_spec("mutmut") is None:
         raise ToolMissing("mutmut is not installed: pip install -e '.[mutants]'")
-    if args.max_children < 1:
+    if max_children < 1:
         raise UsageError("--max-children must be at least 1")
     judgements = load_judgements()
     seconds = None
-    if not args.report_only:
+    if not report_only:
         started = time.monotonic()
         # mutmut draws its own progress; its output goes straight to the terminal.
-        command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *args.names]
+        command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names]
         done = subprocess.run(command, cwd=REPO_ROOT, env=_environment(), check=False)
         if done.returncode != 0:
             raise SuiteFailed(f"mutmut run failed (exit {done.returncode})")
         seconds = time.monotonic() - started
-        if not args.names:
+        if not names:
             RUN_TIME.write_text(f"{seconds:.1f}\n")
     elif RUN_TIME.is_file():
         seconds = float(RUN_TIME.read_text())
     found = statuses()
     if not found:
         raise UsageError("mutmut has judged no mutants yet: run without --report-only")
-    if args.names:
-        chosen = sorted(n for n in found if any(fnmatch.fnmatchcase(n, pattern) for pattern in args.names))
+    if names:
+        chosen = sorted(n for n in found if any(fnmatch.fnmatchcase(n, pattern) for pattern in names))
         for name in chosen:
             print(f"{name}: {found[name]}")
         return ExitCode.FAILED if any(found[n] in SURVIVED for n in chosen) else ExitCode.OK
     left = survivors(found, judgements)
-    report = render(found, left, seconds, args.max_children)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
+    report = render(found, left, seconds, max_children)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
     killed, judged = score(found, sum(s.explained for s in left))
     unexplained = sum(not s.explained for s in left)
     print(f"{killed}/{judged} non-equivalent mutants killed; {unexplained} survivors without a reason")
-    print(f"report written to {shown(args.output)}")
+    print(f"report written to {shown(output)}")
     complete = "not checked" not in found.values()
     met = judged and killed / judged >= TARGET_SCORE and not unexplained
     return ExitCode.OK if complete and met else ExitCode.FAILED

@@ -4,42 +4,29 @@ results/RELIABILITY.md from what they recorded. Exit 1 when a test failed or a l
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
 
 from bench.errors import ExitCode, SuiteFailed, UsageError
 from bench.model import progress, results
-from bench.model.options import add_fixture_options, fixtures_from
+from bench.model.fixtures import Fixtures
 from bench.report import reliability
 from bench.runners import fsync
 
-HELP: Final = (
-    "The reliability tests long and short (-m 'slow or not slow'), the cost of fsync=True beside the plain "
-    "save (interleaved pyperf runs), then results/RELIABILITY.md. Exit 1 when a test failed or lost data."
-)
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rounds", type=int, default=6, help="fsync: interleaved rounds, 2 worker processes each")
-    parser.add_argument("--values", type=int, default=3, help="fsync: values per worker process")
-    parser.add_argument("--no-tests", action="store_true", help="the fsync benchmark and the report only")
-    parser.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
-    add_fixture_options(parser.add_argument)
-
-
-def run(args: argparse.Namespace) -> ExitCode:
-    if args.rounds < 1 or args.values < 1:
-        raise UsageError(f"--rounds {args.rounds} and --values {args.values} must both be at least 1")
+def soak(*, rounds: int, values: int, tests: bool, pytest_args: Sequence[str], fixtures: Fixtures) -> ExitCode:
+    """The reliability tests long and short (unless not `tests`), the fsync benchmark, then RELIABILITY.md."""
+    if rounds < 1 or values < 1:
+        raise UsageError(f"--rounds {rounds} and --values {values} must both be at least 1")
     junit, fsync_dir = results.RELIABILITY_JUNIT.path, results.FSYNC.path
-    with progress.task("soak", 2 if args.no_tests else 3) as step:
-        if not args.no_tests:
+    with progress.task("soak", 3 if tests else 2) as step:
+        if tests:
             step("the reliability tests, long and short")
-            _reliability_tests(junit, args.pytest_args)
+            _reliability_tests(junit, pytest_args)
         step("the fsync benchmark")
-        fsync.measure(fsync_dir, args.rounds, args.values, fixtures_from(args))
+        fsync.measure(fsync_dir, rounds, values, fixtures)
         step("RELIABILITY.md")
         for cost in reliability.fsync_costs(fsync_dir):
             r = cost.ratio
@@ -53,7 +40,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     return ExitCode.FAILED if bad else ExitCode.OK
 
 
-def _reliability_tests(junit: Path, pytest_args: list[str]) -> None:
+def _reliability_tests(junit: Path, pytest_args: Sequence[str]) -> None:
     tests = sorted(str(path) for path in results.TESTS.glob("test_reliability_*.py"))
     cmd = [sys.executable, "-m", "pytest", *tests, "-m", "slow or not slow", "-o", "junit_family=xunit1"]
     done = subprocess.run([*cmd, f"--junitxml={junit}", *pytest_args], cwd=results.REPO_ROOT, check=False)

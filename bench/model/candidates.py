@@ -11,7 +11,7 @@ from typing import Final
 
 import storage
 from bench.errors import StaleControl, UsageError
-from bench.model import snapshot
+from bench.model import loading, snapshot
 from bench.model.deployment import DEPLOYED, deployed_store_class
 from storage import CANDIDATES, MetricsStoreClass
 
@@ -48,7 +48,7 @@ def resolve(spec: str) -> MetricsStoreClass:
     if spec == DEPLOYED:
         return deployed_store_class()
     if spec.startswith(snapshot.SPEC_PREFIX):
-        return snapshot.load(snapshot.read_spec(spec))[0]
+        return loading.load(snapshot.read_spec(spec))[0]
     try:
         return storage.resolve(spec)
     except storage.UnknownCandidate as e:

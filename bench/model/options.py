@@ -114,3 +114,10 @@ def store_location(args: argparse.Namespace) -> Location:
 def collector_location(args: argparse.Namespace) -> Location | None:
     """--collector, or None: the latency.py beside the store."""
     return None if args.collector is None else Location.parse(args.collector, COLLECTOR_CLASS, "--collector")
+
+
+def add_timing_options(add: Add, processes: int, rounds: int) -> None:
+    """--processes, --rounds and --seed: the gate's timing, with the defaults of the command that times."""
+    add("--processes", type=int, default=processes, help="worker processes per benchmark (default: %(default)s)")
+    add("--rounds", type=int, default=rounds, help="interleaved timing rounds per process (default: %(default)s)")
+    add_seed_option(add)

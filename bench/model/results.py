@@ -72,6 +72,8 @@ FLOORS: Final = SavedFile("floors run (pyperf)", RESULTS / "floors.json", None)
 FSYNC: Final = SavedFile("fsync run (pyperf)", RESULTS / "reliability" / "pyperf-fsync", None)
 RELIABILITY_JUNIT: Final = SavedFile("reliability junit report", RESULTS / "reliability" / "junit.xml", None)
 
+PYTEST_BENCHMARK_RUN: Final = SavedFile("pytest-benchmark run", RESULTS / "pytest-benchmark", None)
+
 REPORT: Final = RESULTS / "REPORT.md"
 GATE_REPORT: Final = RESULTS / "GATE.md"
 RELIABILITY_REPORT: Final = RESULTS / "RELIABILITY.md"
@@ -118,10 +120,25 @@ class Measured:
 Results = dict[str, dict[str, Measured]]  # candidate label -> case name -> measurement
 
 
+def read_pyperf(path: Path) -> pyperf.BenchmarkSuite:
+    """A pyperf file; a UsageError naming it when it is absent or not one."""
+    try:
+        return pyperf.BenchmarkSuite.load(str(path))
+    except FileNotFoundError as e:
+        raise UsageError(f"no pyperf file at {path}") from e
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"{path} is not a readable pyperf file ({type(e).__name__}: {e})") from e
+
+
+def pyperf_metadata(path: Path) -> dict[str, Any]:
+    """The metadata common to a pyperf file's benchmarks."""
+    return dict(read_pyperf(path).get_metadata())
+
+
 def load_pyperf(path: Path) -> dict[str, Measured]:
     """Every benchmark of one candidate's pyperf file; calibration-only runs are left out."""
     measured = {}
-    for bench in pyperf.BenchmarkSuite.load(str(path)):
+    for bench in read_pyperf(path):
         runs = [run for run in bench.get_runs() if run.values]
         if not runs:
             raise ValueError(f"{path}: benchmark {bench.get_name()!r} has no values")
@@ -136,24 +153,35 @@ def load_pyperf(path: Path) -> dict[str, Measured]:
     return measured
 
 
+def read_pytest_benchmark(path: Path) -> dict[str, Any]:
+    """A saved pytest-benchmark run; a UsageError naming it when it is absent or not one."""
+    document = PYTEST_BENCHMARK_RUN.load(path)
+    if not isinstance(document.get("benchmarks"), list) or "datetime" not in document:
+        raise UsageError(f"{path} is not a pytest-benchmark run (no benchmarks and datetime)")
+    return document
+
+
 def load_pytest_benchmark(path: Path) -> Results:
     """One saved pytest-benchmark file (--benchmark-save or --benchmark-json), by candidate and case."""
     results: Results = {}
-    for bench in json.loads(path.read_text())["benchmarks"]:
-        info = bench["extra_info"]
-        results.setdefault(info["candidate"], {})[bench["group"]] = Measured(
-            median=bench["stats"]["median"],
-            process_medians=(),
-            peak_memory=info.get("peak_memory_bytes"),
-            bench_run=info.get("bench_run"),
-        )
+    try:
+        for bench in read_pytest_benchmark(path)["benchmarks"]:
+            info = bench["extra_info"]
+            results.setdefault(info["candidate"], {})[bench["group"]] = Measured(
+                median=bench["stats"]["median"],
+                process_medians=(),
+                peak_memory=info.get("peak_memory_bytes"),
+                bench_run=info.get("bench_run"),
+            )
+    except (KeyError, TypeError) as e:
+        raise UsageError(f"{path}: a benchmark without its {e} (not this harness's pytest-benchmark run)") from e
     return results
 
 
 def latest_pytest_benchmark(folder: Path) -> Path | None:
     """The newest run saved in a --benchmark-storage folder (any machine), by its own timestamp."""
     saved = list(folder.glob("*/[0-9][0-9][0-9][0-9]_*.json"))
-    return max(saved, key=lambda path: json.loads(path.read_text())["datetime"], default=None)
+    return max(saved, key=lambda path: read_pytest_benchmark(path)["datetime"], default=None)
 
 
 def write_json_atomically(path: Path, document: Any, **dumps: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -78,3 +78,33 @@ class TargetVerdict:
 def verdict(interval: RatioInterval, target: float) -> TargetVerdict:
     """The estimate against the target; unsure where the interval reaches across it."""
     return TargetVerdict(met=interval.estimate >= target, unsure=interval.low < target <= interval.high)
+
+
+def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) binomial interval for successes/trials, by bisection on the binomial tail."""
+    if not 0 <= successes <= trials or trials < 1:
+        raise ValueError(f"need 0 <= successes <= trials, trials >= 1; got {successes}/{trials}")
+    tail = (1 - confidence) / 2
+
+    def at_most(k: int, p: float) -> float:
+        return sum(math.comb(trials, i) * p**i * (1 - p) ** (trials - i) for i in range(k + 1))
+
+    def solve(too_low: Callable[[float], bool]) -> float:
+        low, high = 0.0, 1.0
+        for _ in range(100):
+            middle = (low + high) / 2
+            low, high = (middle, high) if too_low(middle) else (low, middle)
+        return (low + high) / 2
+
+    # Upper: the p at which seeing at most `successes` has probability tail; lower: at least `successes`.
+    upper = 1.0 if successes == trials else solve(lambda p: at_most(successes, p) > tail)
+    lower = 0.0 if successes == 0 else solve(lambda p: 1 - at_most(successes - 1, p) < tail)
+    return lower, upper
+
+
+def scaling_exponent(sizes: Sequence[int], seconds: Sequence[float]) -> float | None:
+    """The least-squares slope of log(time) on log(size): 1 is linear, 0 flat; None with fewer than two sizes."""
+    if len(sizes) < 2:
+        return None
+    fit = statistics.linear_regression([math.log(s) for s in sizes], [math.log(t) for t in seconds])
+    return fit.slope

@@ -10,7 +10,6 @@ pytest-benchmark median and speedup as a cross-check, and the peak memory of one
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,9 @@ from bench.errors import ExitCode, UsageError
 from bench.model.candidates import BASELINE
 from bench.model.deployment import DEPLOYED
 from bench.model.operations import MEMORY_TARGET_RATIO, case_name, cases
-from bench.model.options import add_publish_options
 from bench.model.publish import Row as PublishedRow
 from bench.model.publish import Summary, publish
 from bench.model.results import (
-    LATEST,
     Measured,
     Results,
     latest_pytest_benchmark,
@@ -33,8 +30,6 @@ from bench.model.results import (
     shown,
 )
 from bench.model.stats import RatioInterval, ratio_interval, verdict
-
-HELP: Final = "The main job's table again, from the result files saved in a folder (never benchmarks)."
 
 
 @dataclass(frozen=True)
@@ -271,19 +266,12 @@ def rows_for(results_dir: Path, candidates: Sequence[str] | None = None) -> list
     return build_rows(pyperf_results, pytest_results, order)
 
 
-def table_for(results_dir: Path, candidates: Sequence[str] | None = None) -> str:
-    return render(rows_for(results_dir, candidates))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results_dir", nargs="?", type=Path, default=LATEST, help="default: results/latest")
-    parser.add_argument("--candidates", help="comma-separated labels to show, in this order (default: all)")
-    add_publish_options(parser.add_argument)
-
-
-def run(args: argparse.Namespace) -> ExitCode:
-    rows = rows_for(args.results_dir, args.candidates.split(",") if args.candidates else None)
+def show(
+    results_dir: Path, candidates: Sequence[str] | None, destinations: tuple[Path | None, Path | None]
+) -> ExitCode:
+    """The main job's table from the result files in results_dir, printed and published where asked."""
+    rows = rows_for(results_dir, candidates)
     table = render(rows)
     print(table)
-    publish(bench_summary(rows, args.results_dir, None, table), args.markdown, args.json)
+    publish(bench_summary(rows, results_dir, None, table), *destinations)
     return ExitCode.OK

@@ -13,9 +13,7 @@ with the quick profile.
 
 from __future__ import annotations
 
-import argparse
 import enum
-import json
 import os
 import platform
 import re
@@ -28,14 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from bench.errors import ExitCode, StoreUnusable, SuiteFailed, UsageError
-from bench.model import git, results, snapshot
+from bench.errors import ExitCode, StoreUnusable, SuiteFailed
+from bench.model import git, loading, results, snapshot
 from bench.model.candidates import BASELINE, label, resolve, select, source_sha256
 from bench.model.deployment import DEPLOYED
-from bench.model.options import add_candidates_option, add_store_options, collector_location, store_location
-from bench.model.snapshot import Snapshot
+from bench.model.snapshot import Location, Snapshot
 
-HELP: Final = "The equivalence suite run once per candidate; verdicts and counterexamples to results/equivalence.json."
 SUITE: Final = ("tests/test_equivalence.py", "tests/test_stateful.py")  # from the repository root
 DEFAULT_OUTPUT: Final = results.EQUIVALENCE.path
 PROFILES: Final = ("ci", "thorough", "quick")
@@ -164,74 +160,57 @@ def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE) -> dict[str, 
     }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_candidates_option(parser.add_argument, "every registered store and the deployed layout")
-    parser.add_argument(
-        "rev",
-        nargs="?",
-        metavar="REV",
-        help="judge the store (--store) at this git revision instead: its verdict and the operations that differ; "
-        "exit 1 if they differ or it cannot serve (nothing is written unless --output is given)",
-    )
-    add_store_options(parser.add_argument)
-    parser.add_argument("--profile", default="ci", choices=PROFILES, help="Hypothesis profile (default: ci)")
-    parser.add_argument(
-        "--output", type=Path, default=None, help=f"default: {results.shown(DEFAULT_OUTPUT)} (with REV: not written)"
-    )
-
-
-def run(args: argparse.Namespace) -> ExitCode:
-    if args.rev is not None:
-        if args.candidates is not None:
-            raise UsageError("REV judges the store at a revision (--store): it takes no --candidates")
-        return _run_revision(args)
-    if args.store is not None or args.collector is not None or args.repo is not None:
-        raise UsageError("--store, --collector and --repo name a store at a revision: give REV")
-    args.output = args.output or DEFAULT_OUTPUT
-    specs = [spec for spec in select(args.candidates, deployed=args.candidates is None) if spec != BASELINE]
+def record_candidates(*, candidates: str | None, profile: str, output: Path) -> ExitCode:
+    """The suite once per candidate (every registered store and the deployed layout by default), saved to output."""
+    specs = [spec for spec in select(candidates, deployed=candidates is None) if spec != BASELINE]
     started = datetime.now(UTC)
-    records = [check_candidate(spec, args.profile) for spec in specs]
+    records = [check_candidate(spec, profile) for spec in specs]
     document = {
         "suite": list(SUITE),
-        "hypothesis_profile": args.profile,
+        "hypothesis_profile": profile,
         "date": started.isoformat(timespec="seconds"),
         "commit": git.describe_head(results.REPO_ROOT),
         "python": platform.python_version(),
         "baseline_sha256": source_sha256(BASELINE),
         "candidates": records,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    staging = args.output.with_name(f".{args.output.name}.tmp")
-    staging.write_text(json.dumps(document, indent=2) + "\n")
-    os.replace(staging, args.output)
+    results.write_json_atomically(output, document)
     for record in records:
         failed = sum(test["outcome"] in ("failed", "error") for test in record["tests"])
         tests = len(record["tests"])
         print(f"equivalence: {record['candidate']}: {record['verdict']} ({tests} tests, {failed} failed)")
-    print(f"equivalence: written to {args.output}")
+    print(f"equivalence: written to {output}")
     return ExitCode.OK
 
 
-def _run_revision(args: argparse.Namespace) -> ExitCode:
+def judge_revision(
+    *,
+    rev: str,
+    store: Location,
+    collector: Location | None,
+    repo_given: Path | None,
+    profile: str,
+    output: Path | None,
+) -> ExitCode:
     """One revision's store against the frozen original: 0 identical, 1 differs or cannot serve."""
-    repo = git.repository(args.repo)
-    loaded = snapshot.at(repo, args.rev, store_location(args), collector_location(args))
+    repo = git.repository(repo_given)
+    loaded = snapshot.at(repo, rev, store, collector)
     started = datetime.now(UTC)
     try:
-        snapshot.load(loaded, probed=True)
+        loading.load(loaded, probed=True)
     except StoreUnusable as e:
         record: dict[str, Any] = {"verdict": Equivalence.NOT_CHECKED.value, "unusable": e.reason}
         print(f"equivalence: {loaded.store} at {loaded.label}: cannot serve: {e.reason}")
     else:
-        record = check_snapshot(loaded, args.profile)
+        record = check_snapshot(loaded, profile)
         differs = f" in {', '.join(record['differs_in'])}" if record["differs_in"] else ""
         print(
             f"equivalence: {loaded.store} at {loaded.label}: {record['verdict']}{differs} "
-            f"({record['tests']} tests, {record['failed']} failed, Hypothesis profile {args.profile})"
+            f"({record['tests']} tests, {record['failed']} failed, Hypothesis profile {profile})"
         )
         if record["first_counterexample"]:
             print(f"  first counterexample: {record['first_counterexample']}")
-    if args.output is not None:
+    if output is not None:
         document = {
             "store": str(loaded.store),
             "collector": str(loaded.collector),
@@ -241,6 +220,6 @@ def _run_revision(args: argparse.Namespace) -> ExitCode:
             "baseline_sha256": source_sha256(BASELINE),
             **record,
         }
-        results.write_json_atomically(args.output, document)
-        print(f"equivalence: written to {args.output}")
+        results.write_json_atomically(output, document)
+        print(f"equivalence: written to {output}")
     return ExitCode.OK if record["verdict"] == Equivalence.IDENTICAL.value else ExitCode.FAILED

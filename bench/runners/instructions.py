@@ -28,7 +28,7 @@ from typing import Final
 
 import storage
 from bench.errors import ToolMissing
-from bench.model import progress, snapshot
+from bench.model import loading, progress, snapshot
 from bench.model.fixtures import Fixtures
 from bench.model.operations import build_fixtures, case_name, cases, find_case, prepare
 from bench.model.results import REPO_ROOT
@@ -72,7 +72,7 @@ def run_worker(name: str, candidate: str, calls: int, with_calls: bool, seed: in
     With `at`, the snapshot's store is counted (`candidate` names it), its collector registered for it.
     """
     operation, size = find_case(name)
-    store_class = snapshot.load(at)[0] if at is not None else storage.resolve(candidate)
+    store_class = loading.load(at)[0] if at is not None else storage.resolve(candidate)
     _clock_ahead(CLOCK_AHEAD_NS)
     prefix = "bench-count-" + "p" * (len(os.environ.get(PADDING_ENV, "")) % 64)
     with tempfile.TemporaryDirectory(prefix=prefix) as scratch:

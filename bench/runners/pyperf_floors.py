@@ -14,24 +14,22 @@ import argparse
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
 import pyperf
 
 from bench.errors import ExitCode, SuiteFailed
-from bench.model import results
 from bench.model.candidates import source_sha256
+from bench.model.fixtures import Fixtures
 from bench.model.floors import REFERENCE, Floor, floor_cases, floor_name, reference_name
 from bench.model.operations import find_case, prepare
 from bench.model.options import add_fixture_options, fixtures_from
+from bench.model.results import REPO_ROOT
 from storage import resolve
 
 PROGRAM: Final = ("-m", "bench.runners.pyperf_floors")
-HELP: Final = (
-    "Times the least work each operation's answer needs, beside the optimized store in the same run, and "
-    "rewrites results/floors.json (the report's distance-to-floor table). A timing job: a quiet machine."
-)
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
@@ -95,26 +93,20 @@ def main() -> None:
 # --- the `floors` command: this module's pyperf runner, in a process of its own -----------------------
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_options(parser)
-    parser.add_argument("--output", type=Path, default=results.FLOORS.path, help="default: results/floors.json")
-    parser.add_argument("--fast", action="store_true", help="pyperf's --fast: fewer processes and values")
-
-
-def run(args: argparse.Namespace) -> ExitCode:
+def measure_floors(*, output: Path, fixtures: Fixtures, fast: bool, floors: Sequence[str] | None) -> ExitCode:
     """pyperf's Runner owns its process's command line, so the floors run as a child, written whole or not at all."""
-    staging = args.output.with_name(f".{args.output.name}.partial")
+    staging = output.with_name(f".{output.name}.partial")
     staging.unlink(missing_ok=True)  # pyperf's -o refuses an existing file
-    cmd = [sys.executable, *PROGRAM, "-o", str(staging), "--seed", str(args.seed)]
-    cmd += ["--fixture-cache", str(fixtures_from(args).cache), *(["--fast"] if args.fast else [])]
-    for name in args.floors or ():
+    cmd = [sys.executable, *PROGRAM, "-o", str(staging), "--seed", str(fixtures.seed)]
+    cmd += ["--fixture-cache", str(fixtures.cache), *(["--fast"] if fast else [])]
+    for name in floors or ():
         cmd += ["--floor", name]
-    done = subprocess.run(cmd, check=False)
+    done = subprocess.run(cmd, cwd=REPO_ROOT, check=False)  # from the code's root, as every worker
     if done.returncode != 0:
         staging.unlink(missing_ok=True)
-        raise SuiteFailed(f"the floors run failed (pyperf exit {done.returncode}); {args.output} is unchanged")
-    staging.replace(args.output)
-    print(f"floors written to {args.output}")
+        raise SuiteFailed(f"the floors run failed (pyperf exit {done.returncode}); {output} is unchanged")
+    staging.replace(output)
+    print(f"floors written to {output}")
     return ExitCode.OK
 
 

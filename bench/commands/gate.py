@@ -1,0 +1,140 @@
+"""`python -m bench gate`: the CI perf gate, against a git revision or the saved ratios (bench.gate.check)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Final
+
+from bench.errors import ExitCode, UsageError
+from bench.gate import check, instructions
+from bench.gate.check import (
+    DEFAULT_CANDIDATE,
+    DEFAULT_MAX_RERUNS,
+    DEFAULT_PROCESSES,
+    DEFAULT_ROUNDS,
+    REBASELINE_REPEATS,
+    SAVED_RATIOS,
+    Timing,
+)
+from bench.model import results
+from bench.model.candidates import resolve
+from bench.model.options import (
+    add_only_option,
+    add_publish_options,
+    add_quick_option,
+    add_seed_option,
+    add_store_options,
+    collector_location,
+    store_location,
+)
+from bench.model.results import require_checkout
+
+HELP: Final = (
+    "Fail when the working tree's store is slower than the store at --against REV, both timed "
+    "interleaved with the frozen baseline in the same fresh worker processes; without --against, "
+    "when the candidate/baseline ratio regresses past the one saved in results/gate/saved_ratios.json."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--candidate",
+        default=None,
+        help=f"registry name or package.module:Class (default: {DEFAULT_CANDIDATE}); not with --store, whose "
+        "working tree's file is the candidate",
+    )
+    reference = parser.add_mutually_exclusive_group()
+    reference.add_argument("--against", metavar="REV", help="git revision whose store (--store) to compare with")
+    reference.add_argument(
+        "--against-saved",
+        action="store_true",
+        help="--against the commit the saved ratios were measured at (what CI runs)",
+    )
+    parser.add_argument(
+        "--saved",
+        type=Path,
+        default=None,
+        help=f"the saved ratios (default: {results.shown(SAVED_RATIOS)}); with --instructions and no --against, "
+        f"the saved counts (default: {results.shown(instructions.SAVED_COUNTS)})",
+    )
+    parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, help="worker processes per benchmark")
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="interleaved timing rounds per process")
+    parser.add_argument("--max-reruns", type=int, default=DEFAULT_MAX_RERUNS, help="re-runs of inconclusive ones")
+    add_only_option(parser.add_argument)
+    add_publish_options(parser.add_argument)
+    add_seed_option(parser.add_argument)
+    add_store_options(parser.add_argument)
+    parser.add_argument(
+        "--rebaseline",
+        action="store_true",
+        help=f"measure {REBASELINE_REPEATS} times and REWRITE the saved ratios (what nox -s rebaseline runs)",
+    )
+    parser.add_argument("--repeats", type=int, default=REBASELINE_REPEATS, help="repeats for --rebaseline")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="callgrind instruction counts per call instead: of both sides with --against, else against "
+        "results/instructions/saved_counts.json",
+    )
+    add_quick_option(parser.add_argument, "the quick sizes only (with --instructions)")
+    parser.add_argument(
+        "--informational",
+        action="store_true",
+        help="print every verdict but exit 0 on a regression (usage errors still exit 2): what CI does with counts",
+    )
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    status = _run(args)
+    if status == ExitCode.FAILED and args.informational:
+        print("(--informational: not failing)")
+        return ExitCode.OK
+    return status
+
+
+def _run(args: argparse.Namespace) -> ExitCode:
+    timing = Timing(args.processes, args.rounds, args.max_reruns, args.seed)  # a UsageError for a bad count
+    if args.store is not None and args.candidate is not None:
+        raise UsageError("--store names the working tree's store to judge, --candidate another store: give one")
+    candidate = args.candidate or DEFAULT_CANDIDATE
+    resolve(candidate)  # a bad name is a usage error before anything runs
+    if args.rebaseline and (args.against or args.against_saved or args.instructions):
+        raise UsageError("--rebaseline rewrites the saved ratios: no --against, --against-saved or --instructions")
+    if args.instructions and (args.markdown or args.json):
+        raise UsageError("--markdown and --json publish the timed gate's verdicts: --instructions prints its counts")
+    destinations = (args.markdown, args.json)
+    if args.against or args.against_saved:
+        return check.against_revision(
+            rev=args.against,
+            saved=args.saved or SAVED_RATIOS,
+            candidate=candidate,
+            store=store_location(args) if args.store is not None else None,
+            collector=collector_location(args),
+            repo_given=args.repo,
+            only=args.only,
+            timing=timing,
+            counts=args.instructions,
+            quick=args.quick,
+            destinations=destinations,
+        )
+    if args.store is not None or args.collector is not None:
+        raise UsageError(
+            "--store and --collector name a store compared with itself at a revision: give --against REV "
+            "(the saved ratios are this repository's optimized store's)"
+        )
+    if args.instructions:
+        saved = args.saved or instructions.SAVED_COUNTS
+        return check.counts_against_saved(
+            candidate=candidate, saved=saved, quick=args.quick, only=args.only, seed=args.seed
+        )
+    if args.rebaseline:
+        require_checkout("gate --rebaseline")
+        if args.only:
+            raise UsageError("--rebaseline rewrites every saved ratio: it takes no --only")
+        return check.rebaseline_saved_ratios(
+            candidate=candidate, saved=args.saved or SAVED_RATIOS, timing=timing, repeats=args.repeats
+        )
+    return check.against_saved_ratios(
+        candidate=candidate, saved=args.saved or SAVED_RATIOS, only=args.only, timing=timing, destinations=destinations
+    )

@@ -1,0 +1,133 @@
+"""The saved ratios (results/gate/saved_ratios.json): their provenance, the commit they were measured at, and
+rewriting them (--rebaseline) with a tolerance from repeats of unchanged code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import storage
+from bench.errors import UsageError
+from bench.gate._decide import Band, cost_ratio
+from bench.gate._measure import Measure
+from bench.model import git, results, snapshot
+from bench.model.fixtures import FORMAT_VERSION, Fixtures
+from bench.model.operations import case_name, cases
+
+SAVED_RATIOS: Final = results.SAVED_RATIOS.path
+REBASELINE_REPEATS: Final = 5
+# Tolerance = this many times the largest deviation of a repeat from the saved ratio, over the
+# rebaseline's repeats of unchanged code. With 5 repeats the largest deviation sits near the 80th
+# percentile of run-to-run drift; doubling it is checked, not assumed: nox -s calibrate
+# measures the false-alarm rate it gives (results/GATE.md).
+SAVED_RATIO_TOLERANCE_PER_SPREAD: Final = 2.0
+
+
+def provenance(fixtures: Fixtures) -> dict[str, Any]:
+    """What must match for saved ratios to mean anything: the control's code and the fixtures' shape."""
+    baseline_file = Path(storage.baseline.__file__)
+    return {
+        "baseline_sha256": hashlib.sha256(baseline_file.read_bytes()).hexdigest(),
+        "fixture_seed": fixtures.seed,
+        "fixture_version": FORMAT_VERSION,
+        "benchmarks": [case_name(op, size) for op, size in cases()],
+    }
+
+
+def _read_saved(path: Path) -> dict[str, Any]:
+    document = results.SAVED_RATIOS.load(path)  # absent, unparsable or of another format: a UsageError
+    if not {"provenance", "benchmarks"} <= document.keys():
+        raise UsageError(f"{path} is not a saved-ratios file (no provenance and benchmarks): rebaseline")
+    return document
+
+
+def load_saved(path: Path, expected: dict[str, Any]) -> dict[str, Band]:
+    document = _read_saved(path)
+    saved_provenance = document["provenance"]
+    for key in ("baseline_sha256", "fixture_seed", "fixture_version"):
+        if saved_provenance.get(key) != expected[key]:
+            raise UsageError(
+                f"provenance mismatch on {key}: saved {saved_provenance.get(key)!r}, now {expected[key]!r}; "
+                "the saved ratios were measured against a different control or fixtures: rebaseline on purpose"
+            )
+    return {name: Band(entry["ratio"], entry["tolerance"]) for name, entry in document["benchmarks"].items()}
+
+
+def measured_at(path: Path, repo: Path | None = None) -> tuple[str, str]:
+    """(commit, why): the commit whose store the saved ratios were measured on, CI's reference.
+
+    --rebaseline records it (measured_at_commit). A file written before that field existed was
+    committed right after it was measured, so the parent of the commit that last wrote it is the tree
+    that was measured.
+    """
+    document = _read_saved(path)
+    if commit := document.get("measured", {}).get("measured_at_commit"):
+        return commit, f"measured_at_commit of {path}"
+    repo = git.repository() if repo is None else repo
+    last = git.output(repo, "log", "-1", "--format=%H", "--", str(path)).strip()
+    if not last:
+        raise UsageError(f"{path} records no measured_at_commit and is not committed: rebaseline, or give --against")
+    return f"{last}^", f"parent of {last[:12]}, the commit that last wrote {path}"
+
+
+def tolerances(repeat_estimates: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+    """Saved ratio and tolerance per benchmark, from repeats of unchanged code (A/A).
+
+    Each benchmark's own band is SAVED_RATIO_TOLERANCE_PER_SPREAD times its largest repeat-to-median deviation.
+    A handful of repeats can agree by luck, so no band is narrower than the median band over all
+    benchmarks: run-to-run drift is a property of the machine as much as of the benchmark.
+    """
+    ratios = {name: statistics.median(estimates) for name, estimates in repeat_estimates.items()}
+    own = {
+        name: SAVED_RATIO_TOLERANCE_PER_SPREAD * max(abs(e / ratios[name] - 1) for e in estimates)
+        for name, estimates in repeat_estimates.items()
+    }
+    pooled = statistics.median(own.values())
+    return {name: (ratios[name], max(own[name], pooled)) for name in repeat_estimates}
+
+
+def commit_of_measured_store() -> str:
+    """HEAD, which must hold the store measured: the saved file names it as CI's reference."""
+    repo = git.repository()
+    if changed := git.changed(repo, [snapshot.DEFAULT_FOLDER]):
+        raise UsageError(
+            f"{snapshot.DEFAULT_FOLDER}/ has uncommitted changes ({changed[0].split()[-1]} ...): commit the store "
+            "first, the saved ratios record the commit they were measured at"
+        )
+    return git.head(repo)
+
+
+def rebaseline(
+    path: Path, measure: Measure, names: list[str], processes: int, repeats: int, prov: dict, commit: str
+) -> str:
+    """Saves, per benchmark, the median of `repeats` runs and a tolerance from their spread."""
+    runs = [measure(names, processes) for _ in range(repeats)]
+    estimates = {name: [cost_ratio(run[name]).estimate for run in runs] for name in names}
+    benchmarks = {}
+    lines = []
+    for name, (ratio, tolerance) in tolerances(estimates).items():
+        benchmarks[name] = {"ratio": ratio, "tolerance": tolerance, "repeat_estimates": estimates[name]}
+        low, high = min(estimates[name]), max(estimates[name])
+        lines.append(f"{name}: ratio {ratio:.4f}, repeats {low:.4f}..{high:.4f}, tolerance {tolerance:.1%}")
+    document = {
+        "format": results.SAVED_RATIOS.format,
+        "provenance": prov,
+        "measured": {
+            "processes": processes,
+            "repeats": repeats,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine(),
+            "date": time.strftime("%Y-%m-%d"),
+            "measured_at_commit": commit,
+        },
+        "benchmarks": benchmarks,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""The gate's verdicts as people and machines read them: lines, table rows, and the published summary."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ExitCode
+from bench.gate._decide import Outcome, cost_ratio, detectable_slowdown, ratio_text
+from bench.model.publish import Row, Summary, publish
+from bench.model.snapshot import Snapshot
+
+
+def against_row(outcome: Outcome, reference: Snapshot) -> Row:
+    interval, band = outcome.interval, outcome.band
+    assert interval is not None and band is not None
+    baseline = cost_ratio(outcome.timings)
+    return Row.of(
+        outcome.name,
+        f"working tree / {reference.commit[:12]}",
+        interval,
+        outcome.verdict.value,
+        fails=outcome.fails,
+        smallest_detectable=detectable_slowdown(interval, band),
+        note=f"regression above {band.upper:.3f}; vs baseline {ratio_text(baseline)}; {outcome.processes} processes"
+        + (f"; {outcome.note}" if outcome.note else ""),
+    )
+
+
+def saved_row(outcome: Outcome) -> Row:
+    interval, band = outcome.interval, outcome.band
+    return Row.of(
+        outcome.name,
+        "candidate / baseline",
+        interval,
+        outcome.verdict.value,
+        fails=outcome.fails,
+        smallest_detectable=detectable_slowdown(interval, band) if interval and band else None,
+        note=(f"saved {band.ratio:.4f} +-{band.tolerance:.1%}" if band else "no saved ratio")
+        + (f"; {outcome.note}" if outcome.note else ""),
+    )
+
+
+def finish(
+    outcomes: list[Outcome],
+    rows: list[Row],
+    text: list[str],
+    started: float,
+    destinations: tuple[Path | None, Path | None],
+    what: str,
+    context: dict[str, Any],
+    explanation: str = "",
+) -> ExitCode:
+    """Prints the verdicts and the tally, and publishes the summary to (Markdown, JSON) where asked."""
+    failed = [o for o in outcomes if o.fails]
+    elapsed = time.monotonic() - started
+    text.append(f"{len(failed)} failed, {len(outcomes) - len(failed)} passed in {elapsed:.0f} s")
+    print("\n".join(text))
+    summary = Summary(
+        kind="gate",
+        title="Perf gate",
+        headline=_headline(failed, outcomes, what),
+        passed=not failed,
+        rows=rows,
+        seconds=elapsed,
+        report="\n".join(text),
+        details={**context, "outcomes": [_as_json(o) for o in outcomes]},
+        explanation=explanation,
+    )
+    for path in publish(summary, *destinations):
+        print(f"summary written to {path}", file=sys.stderr)
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def _headline(failed: list[Outcome], outcomes: list[Outcome], what: str) -> str:
+    if not failed:
+        return f"no regression in {len(outcomes)} benchmarks: {what}"
+    names = ", ".join(o.name for o in failed)
+    return f"{len(failed)} of {len(outcomes)} benchmarks {'fail' if len(failed) > 1 else 'fails'}: {names} ({what})"
+
+
+def _as_json(outcome: Outcome) -> dict[str, Any]:
+    document = asdict(outcome)
+    document["verdict"] = outcome.verdict.value
+    document["fails"] = outcome.fails
+    if outcome.interval is not None and not math.isfinite(outcome.interval.estimate):
+        document["interval"] = None
+    if outcome.interval is not None and outcome.band is not None:
+        document["detectable_slowdown"] = detectable_slowdown(outcome.interval, outcome.band)
+    return document

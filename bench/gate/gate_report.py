@@ -1,0 +1,266 @@
+"""results/GATE.md: the gate's measured false alarms and detection, generated from the calibrations' JSON files
+(bench.gate.calibration writes them), never edited by hand."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from bench.gate import instructions
+from bench.model import results
+from bench.model.stats import clopper_pearson
+
+GATE_REPORT: Final = results.GATE_REPORT
+WALL_CLOCK_CALIBRATION: Final = results.SAVED_RATIO_CALIBRATION.path
+AGAINST_CALIBRATION: Final = results.AGAINST_CALIBRATION.path
+TARGETS: Final = "false alarms <= 5%; detection >= 95% at +25% and 100% at +100%"
+AA_RUNS: Final = 30
+INSTRUCTION_PLANTED_GROWTH: Final = 0.01
+# Each instruction A/A run grows the environment and the temporary folder's name by a different amount.
+PADDING_STEP: Final = 211
+AGAINST_TARGETS: Final = {
+    "wall_aa": "0 false alarms in at least 30 whole-gate runs",
+    "wall_10": "at least 95% detection of +10% on every benchmark",
+    "wall_25": "100% detection of +25%",
+    "instructions": "0 false alarms; +1% caught on every operation",
+}
+
+
+@dataclass(frozen=True)
+class Trial:
+    benchmark: str
+    planted_percent: int  # 0 for the unchanged store
+    runs: int
+    failures: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.failures / self.runs
+
+
+def render_wall_clock(calibration: dict) -> list[str]:
+    settings = calibration["settings"]
+    lines = [
+        "## Wall-clock gate",
+        "",
+        f"Each row runs the CI gate (`python -m bench gate`) {settings['runs']} times on one benchmark: the",
+        "unchanged optimized store against its saved ratio (A/A), and the same store with a planted extra",
+        "cost on the benchmark's own method (`bench.gate.planted`: each call busy-waits that share of its own",
+        f"duration). Gate settings: {settings['processes']} worker processes, {settings['rounds']} interleaved",
+        f"rounds each, up to {settings['max_reruns']} re-runs of an inconclusive verdict, a regression",
+        f"confirmed in fresh processes. Targets: {TARGETS}.",
+        "",
+        "| benchmark | saved ratio | tolerance | planted | runs | failed | rate | what the rate is | time per run |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    trials = [Trial(**t) for t in calibration["trials"]]
+    for t in trials:
+        what = "false alarms" if t.planted_percent == 0 else "detection"
+        s = calibration["saved"][t.benchmark]
+        lines.append(
+            f"| `{t.benchmark}` | {s['ratio']:.4f} | {s['tolerance']:.1%} | +{t.planted_percent}% | {t.runs} | "
+            f"{t.failures} | {t.rate:.0%} | {what} | {t.seconds / t.runs:.1f} s |"
+        )
+    lines += ["", "Against the targets:", ""]
+    for benchmark in dict.fromkeys(t.benchmark for t in trials):
+        by_percent = {t.planted_percent: t for t in trials if t.benchmark == benchmark}
+        checks = []
+        if 0 in by_percent:
+            checks.append(_check("false alarms", by_percent[0].rate, by_percent[0].rate <= 0.05))
+        if 25 in by_percent:
+            checks.append(_check("detection at +25%", by_percent[25].rate, by_percent[25].rate >= 0.95))
+        if 100 in by_percent:
+            checks.append(_check("detection at +100%", by_percent[100].rate, by_percent[100].rate == 1.0))
+        if 10 in by_percent:
+            checks.append(f"detection at +10% {by_percent[10].rate:.0%} (no target)")
+        lines.append(f"- `{benchmark}`: " + "; ".join(checks))
+    lines += ["", f"Wall-clock calibration took {calibration['seconds'] / 60:.1f} minutes in all.", ""]
+    return lines
+
+
+def render_instructions(calibration: dict) -> list[str]:
+    repeats = ", ".join(f"{r:,.0f}" for r in calibration["repeat_instructions"])
+    return [
+        "## Instruction-count gate",
+        "",
+        "Written by `python -m bench calibrate --saved-counts`. The count of the unchanged optimized store,",
+        f"repeated {len(calibration['repeat_instructions'])} times on `{calibration['benchmark']}` "
+        f"({calibration['calls_per_run']} calls per counted run, PYTHONHASHSEED fixed):",
+        "",
+        f"- instructions per call: {repeats}",
+        f"- largest deviation from their median: {calibration['spread']:.4%}; saved tolerance: "
+        f"{calibration['saved_tolerance']:.4%}",
+        f"- planted +2% work ({calibration['planted_iterations']:,} loop iterations per call, `bench.gate.planted` "
+        f"`__work`): measured growth {calibration['planted_growth']:+.3%}, "
+        f"{'caught' if calibration['planted_fails'] else 'NOT caught'}; unchanged store "
+        f"{'failed (a false alarm)' if calibration['unchanged_fails'] else 'passed'}",
+        "",
+        "```",
+        *calibration["lines"],
+        "```",
+        "",
+        f"Instruction calibration took {calibration['seconds']:.0f} s.",
+        "",
+    ]
+
+
+def write_gate_report(output: Path = GATE_REPORT, against: Path = AGAINST_CALIBRATION) -> str:
+    """GATE.md from whichever calibrations have been saved: against a revision, then the older saved-ratio ones."""
+    lines = [
+        "# Gate calibration",
+        "",
+        f"Generated from {results.shown(against)} (`python -m bench calibrate`), and for the older saved-ratio",
+        "gate from",
+        "results/gate/calibration.json (`python -m bench calibrate --saved-ratios`) and",
+        "results/instructions/calibration.json (`python -m bench calibrate --saved-counts`); never edited by hand.",
+        "",
+    ]
+    sections = (
+        (against, render_against, "python -m bench calibrate"),
+        (WALL_CLOCK_CALIBRATION, render_wall_clock, "python -m bench calibrate --saved-ratios"),
+        (instructions.CALIBRATION, render_instructions, "python -m bench calibrate --saved-counts"),
+    )
+    files = (results.AGAINST_CALIBRATION, results.SAVED_RATIO_CALIBRATION, results.COUNT_CALIBRATION)
+    for (path, render, command), saved in zip(sections, files, strict=True):
+        if path.is_file():
+            lines += render(saved.load(path))  # unreadable: a UsageError naming the file
+        else:
+            lines += [f"(No {results.shown(path)} in this checkout: `{command}` writes it.)", ""]
+    report = "\n".join(lines)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
+    return report
+
+
+def _check(what: str, rate: float, met: bool) -> str:
+    return f"{what} {rate:.0%} ({'met' if met else 'NOT met'})"
+
+
+def render_against(calibration: dict) -> list[str]:
+    """GATE.md's section on the gate against a revision, from its calibration JSON."""
+    settings, config = calibration["settings"], calibration["config"]
+    lines = [
+        "## Against a revision (`python -m bench gate --against REV`, what CI runs)",
+        "",
+        f"Reference: the working tree's store against HEAD ({calibration['reference'][:12]}), the same code (A/A),",
+        f"and with a planted slowdown. Gate settings: {settings['processes']} processes, {settings['rounds']} rounds",
+        f"each, up to {settings['max_reruns']} re-runs; rule from pyproject.toml: minimum effect "
+        f"{config['default_minimum_effect']:.0%}, {config['false_alarm_rate']:.0%} nominal false alarms per run "
+        "(Bonferroni over its benchmarks), a regression confirmed in fresh processes.",
+        f"Interval upper bounds are Clopper-Pearson 95%. Targets: {'; '.join(AGAINST_TARGETS.values())}.",
+        "",
+    ]
+    if not calibration.get("complete"):
+        lines += [
+            "**Partial calibration**: the run stopped before every planned run was done; the rows below hold",
+            "the runs it finished. `python -m bench calibrate --resume` does the rest.",
+            "",
+        ]
+    wall = calibration.get("wall_clock")
+    if wall:
+        aa = wall["aa"]
+        alarms, upper = _alarms(aa)
+        lines += [
+            "### Wall clock: A/A, whole gate (all benchmarks)",
+            "",
+            f"- {len(aa)} runs, **{alarms} with any false alarm** (rate {alarms / max(len(aa), 1):.0%}, "
+            f"95% upper bound {upper:.1%}); {_met(alarms == 0 and len(aa) >= AA_RUNS)}",
+            f"- time per whole-gate run: median {statistics.median(r['seconds'] for r in aa):.0f} s" if aa else "",
+            "",
+            "| benchmark | false alarms | median estimate | median smallest slowdown caught |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name in aa[0]["estimates"] if aa else []:
+            failures = sum(name in run["failed"] for run in aa)
+            estimate = statistics.median(run["estimates"][name] for run in aa)
+            detectable = statistics.median(run["detectable"][name] for run in aa)
+            lines.append(f"| `{name}` | {failures}/{len(aa)} | {estimate:.4f} | +{detectable:.1%} |")
+        lines += [
+            "",
+            "### Wall clock: planted slowdowns, each run on the planted operation's benchmarks",
+            "",
+            "The planted copy wraps the method (`bench.gate.planted`); on a call of a few microseconds the wrapper's",
+            "own cost adds to the planted share, so the median measured ratio is shown beside each row.",
+            "",
+            "A plant is caught when the measured ratio's interval clears the minimum effect; the median smallest",
+            "slowdown those same runs could catch is shown beside it, so a miss says whether the plant fell short",
+            "of it or the runs were too noisy.",
+            "",
+            "| benchmark | planted | median measured | median smallest caught | runs | detected | rate | 95% interval "
+            "| target |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        ]
+        rows: dict[tuple[str, int], list[tuple[bool, float, float]]] = {}
+        for run in wall["planted"]:
+            for name, estimate in run["estimates"].items():
+                caught = (name in run["failed"], estimate, run["detectable"].get(name, math.nan))
+                rows.setdefault((name, run["percent"]), []).append(caught)
+        for (name, percent), row in sorted(rows.items()):
+            detected = sum(caught for caught, _, _ in row)
+            low, high = clopper_pearson(detected, len(row))
+            target = {10: detected / len(row) >= 0.95, 25: detected == len(row)}.get(percent)
+            lines.append(
+                f"| `{name}` | +{percent}% | {statistics.median(e for _, e, _ in row):.3f} | "
+                f"+{statistics.median(d for _, _, d in row):.1%} | {len(row)} | {detected} | "
+                f"{detected / len(row):.0%} | {low:.0%}..{high:.0%} | {'-' if target is None else _met(target)} |"
+            )
+        gate_seconds = sum(run["seconds"] for run in (*wall["aa"], *wall["planted"]))
+        lines += [
+            "",
+            f"Wall-clock calibration took {gate_seconds / 60:.1f} minutes of gate runs "
+            f"({len(wall['aa'])} A/A, {len(wall['planted'])} planted), over every resumed session.",
+            "",
+        ]
+    counts = calibration.get("instructions")
+    if counts:
+        aa = counts["aa"]
+        alarms, upper = _alarms(aa)
+        lines += [
+            "### Instruction counts (`--against REV --instructions`, quick sizes)",
+            "",
+            f"Tolerance {config['instruction_tolerance']:.2%} (pyproject.toml). A/A: {len(aa)} runs, each in fresh",
+            f"processes with the environment and the temporary folder's name grown by another amount (0, "
+            f"{PADDING_STEP}, {2 * PADDING_STEP} ... characters; both sides of a run alike).",
+            "",
+            f"- **{alarms} runs with any false alarm** (95% upper bound {upper:.1%})",
+            "",
+            "| benchmark | largest A/A difference | planted +1%: work per call | measured growth | caught |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        planted = {row["benchmark"]: row for row in counts["planted"]}
+        for name in aa[0]["growth"] if aa else planted:
+            largest = max(abs(run["growth"][name]) for run in aa) if aa else math.nan
+            row = planted.get(name)
+            work = f"{row['iterations']:,} {row.get('work', 'loop iterations')}" if row else ""
+            tail = f"{work} | {row['growth']:+.3%} | {_planted_verdict(row)}" if row else "- | - | -"
+            lines.append(f"| `{name}` | {largest:.4%} | {tail} |")
+        lines += ["", f"Instruction calibration took {counts['seconds'] / 60:.1f} minutes.", ""]
+    return lines
+
+
+def _alarms(runs: list[dict]) -> tuple[int, float]:
+    """Runs with any false alarm, and the Clopper-Pearson 95% upper bound of that rate."""
+    alarms = sum(bool(run["failed"]) for run in runs)
+    return alarms, clopper_pearson(alarms, len(runs))[1] if runs else math.nan
+
+
+def _planted_verdict(row: dict) -> str:
+    """Met only where the plant really measured about +1%: a larger one caught proves less."""
+    if not row["caught"]:
+        return "NOT met"
+    if not within_band(row["growth"]):
+        return f"caught, but the plant measured {row['growth']:+.1%}: not shown for +1%"
+    return "met"
+
+
+def within_band(growth: float) -> bool:
+    """At most the band the planted-work search aims for: a larger plant caught proves less than +1%."""
+    return growth <= INSTRUCTION_PLANTED_GROWTH * instructions.PLANTED_BAND
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
