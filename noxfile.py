@@ -33,10 +33,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff, the import layers (lint-imports), the workflows (actionlint and their schema), the summary schema."""
+    """ruff, the import layers (lint-imports), mypy, the workflows (actionlint and their schema), the summary schema."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("lint-imports")
+    session.run("mypy")  # [tool.mypy] in pyproject.toml: bench/, storage/, metrics_store_bench/
     workflows = [".github/workflows/perf.yml", "examples/metrics-store-perf.yml"]
     session.run("actionlint", *workflows)
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)

@@ -74,7 +74,7 @@ def parser(chosen: str | None = None, prog: str = PROG) -> argparse.ArgumentPars
     for name, help_text in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
         if name == chosen:
-            command: Command = importlib.import_module(f"bench.commands.{name}")  # type: ignore[assignment]
+            command: Command = importlib.import_module(f"bench.commands.{name}")
             sub.description = command.HELP
             command.add_arguments(sub)
             sub.set_defaults(run=command.run)

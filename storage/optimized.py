@@ -457,7 +457,7 @@ def _export_measurements_csv(measurements: list[Any], f: io.TextIOWrapper) -> No
     try:
         _write_measurements_csv(measurements, f)
     except UnicodeEncodeError:
-        _raise_as_export_csv(measurements, f.encoding, f.errors)
+        _raise_as_export_csv(measurements, f.encoding, f.errors)  # type: ignore[arg-type]  # never None: a text file
         raise
 
 

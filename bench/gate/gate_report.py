@@ -234,9 +234,9 @@ def render_against(calibration: dict) -> list[str]:
         planted = {row["benchmark"]: row for row in counts["planted"]}
         for name in aa[0]["growth"] if aa else planted:
             largest = max(abs(run["growth"][name]) for run in aa) if aa else math.nan
-            row = planted.get(name)
-            work = f"{row['iterations']:,} {row.get('work', 'loop iterations')}" if row else ""
-            tail = f"{work} | {row['growth']:+.3%} | {_planted_verdict(row)}" if row else "- | - | -"
+            found = planted.get(name)
+            work = f"{found['iterations']:,} {found.get('work', 'loop iterations')}" if found else ""
+            tail = f"{work} | {found['growth']:+.3%} | {_planted_verdict(found)}" if found else "- | - | -"
             lines.append(f"| `{name}` | {largest:.4%} | {tail} |")
         lines += ["", f"Instruction calibration took {counts['seconds'] / 60:.1f} minutes.", ""]
     return lines

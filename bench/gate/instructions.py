@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import storage
 from bench.errors import ExitCode, UsageError
@@ -71,8 +71,8 @@ def provenance(seed: int) -> dict[str, object]:
 
 def save(path: Path, repeats: list[dict[str, dict[str, Count]]], prov: dict[str, object], calls: int) -> str:
     """Median counts of the repeats, and per benchmark a tolerance from their spread."""
-    document: dict[str, object] = {"format": results.SAVED_COUNTS.format, "provenance": prov, "calls": calls}
-    document["counts"] = {}
+    counts: dict[str, dict[str, Any]] = {}
+    document = {"format": results.SAVED_COUNTS.format, "provenance": prov, "calls": calls, "counts": counts}
     lines = []
     for name, per_candidate in repeats[0].items():
         entry = {}
@@ -88,9 +88,8 @@ def save(path: Path, repeats: list[dict[str, dict[str, Count]]], prov: dict[str,
                 "tolerance": SAVED_COUNT_TOLERANCE_PER_SPREAD * spread,
             }
             lines.append(f"{name} {candidate}: {median:,.0f} instructions/call, spread {spread:.4%}")
-        document["counts"][name] = entry  # type: ignore[index]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n")
+        counts[name] = entry
+    results.write_json_atomically(path, document)
     return "\n".join(lines)
 
 
@@ -99,7 +98,7 @@ def load(path: Path, prov: dict[str, object]) -> dict[str, dict[str, dict[str, f
     for key, value in prov.items():
         if document["provenance"].get(key) != value:
             raise UsageError(
-                f"instruction counts provenance mismatch on {key}: saved {document['provenance'].get(key)!r}, "
+                f"{path}: instruction counts provenance mismatch on {key}: saved {document['provenance'].get(key)!r}, "
                 f"now {value!r}; counts depend on the exact interpreter build: re-save them on this machine"
             )
     return document["counts"]

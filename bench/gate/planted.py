@@ -16,7 +16,7 @@ import ast
 import re
 from functools import wraps
 from time import perf_counter
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from bench.errors import UsageError
 from storage import CANDIDATES
@@ -26,7 +26,7 @@ PLANTABLE_METHODS: Final = ("save_latency_stats", "get_run_metrics", "compare_ru
 
 
 def method_timed_by(operation: str) -> str:
-    """The store method an operation of bench/operations.py times ("get_run_metrics_cold": get_run_metrics)."""
+    """The store method an operation of bench/model/operations.py times ("get_run_metrics_cold": get_run_metrics)."""
     for method in PLANTABLE_METHODS:
         if operation == method or operation.startswith(f"{method}_"):
             return method
@@ -93,7 +93,8 @@ def planted_class(store: str, method: str, percent: int, *, work_iterations: int
         name = planted_work_name(store, method, work_iterations)
     replacement: Any = staticmethod(wrapped) if method == "get_recent_runs" else wrapped
     # Same module as the store it wraps, for the clock and cache a test may patch there.
-    return type(name, (base,), {method: replacement, "__module__": base.__module__, "__qualname__": name})
+    bases: tuple[type, ...] = (cast(type, base),)  # a registered store is a class
+    return type(name, bases, {method: replacement, "__module__": base.__module__, "__qualname__": name})
 
 
 def __getattr__(name: str) -> type:

@@ -81,7 +81,7 @@ def _say(message: str) -> None:
     print(f"fixtures: {message}", file=sys.stderr, flush=True)
 
 
-def publish(build: Callable[[Path], None], final: Path) -> Path:
+def publish(build: Callable[[Path], object], final: Path) -> Path:
     """Builds into a private folder and renames it into place: a reader never sees half a fixture."""
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".building-{final.name}-{os.getpid()}-{os.urandom(4).hex()}"

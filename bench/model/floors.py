@@ -3,7 +3,7 @@
 The report sets the optimized store's time beside these: what is left between the two is what the
 store spends on safety and generality. Each floor is checked against the real answer before it is
 timed (the same bytes as the baseline's files, every folder entry, a summary that parses), so a
-floor cannot be cheap by doing less than the operation must. bench/pyperf_floors.py measures them.
+floor cannot be cheap by doing less than the operation must. bench/runners/pyperf_floors.py measures them.
 """
 
 from __future__ import annotations

@@ -224,8 +224,8 @@ def check_contract(store_class: type, what: str) -> None:
             constructor.bind(*args, **kwargs)
         except TypeError:
             shown = _call_text(store_class.__name__, args, kwargs)
-            signature = f"{store_class.__name__}{constructor}"
-            raise StoreUnusable(f"{what}: changed signature: {signature} cannot be called as {shown}") from None
+            changed = f"{store_class.__name__}{constructor}"
+            raise StoreUnusable(f"{what}: changed signature: {changed} cannot be called as {shown}") from None
     for name in METHODS:
         kind = _kind(store_class, name)
         if kind is None or not callable(getattr(store_class, name, None)):
@@ -259,7 +259,7 @@ def _answer(value: Any, method: str, what: str) -> Any:
     return value
 
 
-def probe(store_class: type, collector_class: type, what: str, snapshot: Snapshot) -> None:
+def probe(store_class: Any, collector_class: type, what: str, snapshot: Snapshot) -> None:
     """Each operation once, on a small run in a scratch folder: StoreUnusable if one raises or returns a coroutine.
 
     What it prints is dropped: the equivalence checks compare output, this only asks whether the store serves.

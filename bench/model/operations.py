@@ -318,11 +318,11 @@ def operation_sizes(operation: Operation, quick: bool = False, large: bool = Fal
 
 def build_fixtures(fixtures: Fixtures, selected: list[tuple[Operation, int]]) -> None:
     """Builds (or finds in the cache) every fixture the cases read, before anything is timed."""
-    building = [(operation, size) for operation, size in selected if operation.builds is not None]
+    building = [(op.builds, case_name(op, size), size) for op, size in selected if op.builds is not None]
     with progress.task("fixtures", len(building)) as step:
-        for operation, size in building:
-            step(case_name(operation, size))
-            operation.builds(fixtures, size)
+        for builds, name, size in building:
+            step(name)
+            builds(fixtures, size)
 
 
 def find_case(name: str) -> tuple[Operation, int]:

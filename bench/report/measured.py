@@ -58,8 +58,8 @@ def floors_section(inputs: Inputs) -> str:
     )
     return "\n\n".join(
         [
-            f"The floors are pyperf benchmarks of the least work each answer needs (`bench/floors.py`), each checked "
-            "to produce the operation's real answer before it is timed, read from "
+            "The floors are pyperf benchmarks of the least work each answer needs (`bench/model/floors.py`), "
+            "each checked to produce the operation's real answer before it is timed, read from "
             f"`{shown_path(inputs.floors.path)}`. The "
             f"floors run times the {REFERENCE} store too, and the last column is its time over the floor's "
             "(the median of per-process ratios, processes paired in run order, with its bootstrap 95% interval; "

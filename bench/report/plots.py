@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # files only: no display, the same pixels on every machin
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
+from matplotlib.typing import RcKeyType
 
 from bench.model.stats import RatioInterval
 
@@ -25,7 +26,7 @@ DPI: Final = 100
 WIDTH_IN: Final = 10.0
 _KNOWN_COLOURS: Final = {"baseline": "#555555", "optimized": "#0072B2", "proposed": "#D55E00"}
 _MORE_COLOURS: Final = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe-Ito: told apart by colour-blind readers
-_STYLE: Final = {
+_STYLE: Final[dict[RcKeyType, Any]] = {
     "font.size": 12,
     "axes.titlesize": 14,
     "axes.labelsize": 12,

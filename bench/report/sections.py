@@ -89,15 +89,15 @@ def _claim_note(inputs: Inputs, claim: claims.Claim, candidate: str) -> str:
 
 
 @dataclass(frozen=True)
-class ClaimVerdict:
+class JudgedClaim:
     claim: claims.Claim
     candidate: str
     measured: str
-    verdict: str
+    verdict: claims.ClaimVerdict
     note: str
 
 
-def judge_claims(inputs: Inputs) -> list[ClaimVerdict]:
+def judge_claims(inputs: Inputs) -> list[JudgedClaim]:
     """Each claim for each of proposed and optimized (those measured), judged by bench.report.claims' rule."""
     verdicts = []
     for claim in claims.CLAIMS:
@@ -110,14 +110,14 @@ def judge_claims(inputs: Inputs) -> list[ClaimVerdict]:
                 for size in claim.sizes
             )
             verdicts.append(
-                ClaimVerdict(
+                JudgedClaim(
                     claim, candidate, measured, claims.judge(intervals, claim), _claim_note(inputs, claim, candidate)
                 )
             )
     return verdicts
 
 
-def claims_section(verdicts: Sequence[ClaimVerdict]) -> str:
+def claims_section(verdicts: Sequence[JudgedClaim]) -> str:
     rows = [
         (
             v.claim.said,
@@ -130,8 +130,15 @@ def claims_section(verdicts: Sequence[ClaimVerdict]) -> str:
         )
         for v in verdicts
     ]
-    headers = ("claim (the proposal's words)", "means a speedup of", "benchmark", "candidate")
-    headers += ("measured speedup [95% CI] by size", "verdict", "note")
+    headers = (
+        "claim (the proposal's words)",
+        "means a speedup of",
+        "benchmark",
+        "candidate",
+        "measured speedup [95% CI] by size",
+        "verdict",
+        "note",
+    )
     return "\n\n".join(
         [
             'Each percentage is read as the fall in time it states: "30-50% faster" is a speedup '
@@ -255,7 +262,7 @@ def history_section(inputs: Inputs, change_points: Sequence[dict[str, Any]]) -> 
     return "\n\n".join(lines)
 
 
-def closing_note(verdicts: Sequence[ClaimVerdict], inputs: Inputs) -> str:
+def closing_note(verdicts: Sequence[JudgedClaim], inputs: Inputs) -> str:
     lines = []
     roles = {"proposed": "the change that makes these claims", REFERENCE: "the same claims, held against our store"}
     for candidate in (c for c in CLAIM_CANDIDATES if c in inputs.candidates):
@@ -277,13 +284,13 @@ def closing_note(verdicts: Sequence[ClaimVerdict], inputs: Inputs) -> str:
     return "\n".join(lines)
 
 
-def headline(verdicts: Sequence[ClaimVerdict], inputs: Inputs) -> str:
+def headline(verdicts: Sequence[JudgedClaim], inputs: Inputs) -> str:
     """Per candidate, one line: where it is faster or slower (by the interval), its equivalence, its claims."""
     lines = []
     for candidate in (c for c in inputs.candidates if c != BASELINE):
-        mine = [row for row in inputs.rows if row.candidate == candidate and row.speedup is not None]
-        faster = [row.case for row in mine if row.speedup.low > 1]
-        slower = [row.case for row in mine if row.speedup.high < 1]
+        mine = [(row.case, row.speedup) for row in inputs.rows if row.candidate == candidate and row.speedup]
+        faster = [case for case, speedup in mine if speedup.low > 1]
+        slower = [case for case, speedup in mine if speedup.high < 1]
         text = f"- **{candidate}**: faster than the baseline in {len(faster)} of {len(mine)} benchmarks"
         text += f" (95% interval above 1x), slower in {len(slower)}" + (f" ({', '.join(slower)})" if slower else "")
         record = _equivalence_record(inputs, candidate)

@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from bench.errors import ExitCode, StoreUnusable, SuiteFailed
 from bench.model import git, loading, results, snapshot
@@ -48,7 +48,7 @@ def class_spec(spec: str) -> str:
     """
     if spec == DEPLOYED or spec.startswith(snapshot.SPEC_PREFIX):
         return spec
-    store_class = resolve(spec)
+    store_class = cast(type, resolve(spec))  # a candidate is a class
     return f"{store_class.__module__}:{store_class.__qualname__}"
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import storage
 from bench.errors import ToolMissing
@@ -273,7 +273,7 @@ def measure_against(
 
 def _as_snapshot(candidate: str) -> Snapshot | None:
     """A store of this repository's storage/ package, as the working tree's files loaded by the snapshot loader."""
-    store_class = storage.resolve(candidate)
+    store_class = cast(type, storage.resolve(candidate))  # a registered store is a class
     package, _, module = store_class.__module__.rpartition(".")
     if package != snapshot.DEFAULT_FOLDER:
         return None

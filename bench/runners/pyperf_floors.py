@@ -73,15 +73,15 @@ def main() -> None:
         following = selected[position + 1 : position + 2]
         if not following or reference_name(*following[0]) != reference_name(floor, size):  # floor_cases() groups
             plan.append((reference_name(floor, size), None, size))
-    for index, (name, floor, size) in enumerate(plan):
+    for index, (name, planned, size) in enumerate(plan):
         # pyperf numbers the benchmarks of a script in call order; a worker runs the one numbered --worker-task.
         if not (args.worker and args.worker_task in (None, index)):
             runner.bench_func(name, _set_up_in_workers_only)
             continue
         with tempfile.TemporaryDirectory(prefix="metrics-floor-") as workdir:
-            if floor is not None:
-                work = floor.build(fixtures, size, Path(workdir))
-                metadata = {"operation": floor.operation, "size": size, "floor": floor.name}
+            if planned is not None:
+                work = planned.build(fixtures, size, Path(workdir))
+                metadata = {"operation": planned.operation, "size": size, "floor": planned.name}
                 runner.bench_func(name, work, metadata=metadata)
             else:
                 operation, _ = find_case(name.rpartition("/")[0])

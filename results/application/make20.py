@@ -1,4 +1,5 @@
 """The application-shaped repository of the tests, plus four more commits that touch the store: 20 in all."""
+
 import sys
 from pathlib import Path
 

@@ -207,7 +207,7 @@ def declared_divergences(candidate_class: type) -> frozenset[str]:
     if unknown:
         raise LookupError(
             f"{candidate_class.__module__} declares divergences the harness cannot allow yet: {unknown}; "
-            "add each to HANDLED_DIVERGENCES and DivergenceRules in tests/differential.py"
+            "add each to HANDLED_DIVERGENCES and DivergenceRules in tests/common/differential.py"
         )
     return declared
 

@@ -1,0 +1,102 @@
+"""What the docs and the code say of the code is true: the commands they name run, the files they name exist,
+no function is left without a caller, every Python file is linted, and the READMEs quote no measured figure
+by hand (they link to the generated reports, which cannot go stale)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.common.store_repository import REPO_ROOT
+
+READMES = ("README.md", "bench/README.md", "tests/README.md", "results/application/README.md")
+PROSE = (*READMES, "pyproject.toml", "noxfile.py", ".github/workflows/perf.yml", "examples/metrics-store-perf.yml")
+SOURCES = tuple(
+    path
+    for folder in ("bench", "storage", "metrics_store_bench", "tests/common")
+    for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+)
+MODULE_RUN = re.compile(r"\bpython3? -m ([A-Za-z_][\w.]*)")
+SOURCE_PATH = re.compile(r"(?<![\w/.-])((?:bench|storage|tests|metrics_store_bench)/[\w/]+\.py)\b")
+
+
+def _text(path: str | Path) -> str:
+    return (REPO_ROOT / path).read_text()
+
+
+def _runs(origin: str | None) -> bool:
+    return origin is not None and 'if __name__ == "__main__"' in Path(origin).read_text()
+
+
+def test_every_python_m_named_in_the_docs_is_a_program() -> None:
+    """`python -m X` must run something: a package with __main__, or a module with a main guard."""
+    wrong = []
+    for doc in PROSE:
+        for name in set(MODULE_RUN.findall(_text(doc))):
+            spec = importlib.util.find_spec(name)
+            if spec is None:
+                wrong.append(f"{doc}: python -m {name}: no such module")
+            elif spec.submodule_search_locations is not None:
+                if importlib.util.find_spec(f"{name}.__main__") is None:
+                    wrong.append(f"{doc}: python -m {name}: a package without __main__")
+            elif name.split(".")[0] in ("bench", "storage", "tests") and not _runs(spec.origin):
+                wrong.append(f"{doc}: python -m {name}: runs nothing and exits 0")
+    assert wrong == []
+
+
+def test_every_source_file_the_docs_and_the_code_name_exists() -> None:
+    named = [(where, path) for where in (*PROSE, *SOURCES) for path in SOURCE_PATH.findall(_text(where))]
+    missing = [f"{where}: {path}" for where, path in named if not (REPO_ROOT / path).is_file()]
+    assert named and missing == []
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_the_readmes_quote_no_measured_figure(readme: str) -> None:
+    """Bench runs and intervals belong to the generated reports (results/REPORT.md, results/GATE.md ...)."""
+    text = _text(readme)
+    assert re.findall(r"\b\d{8}T\d{6}-[0-9a-f]{6}\b", text) == []  # a bench run's id
+    assert re.findall(r"\b\d+(?:\.\d+)?x? \[[+-]?\d+(?:\.\d+)?%?, [+-]?\d+(?:\.\d+)?%?\]", text) == []  # intervals
+
+
+def test_every_function_and_class_of_the_harness_has_a_caller() -> None:
+    """A top-level definition named nowhere but where it is defined is dead code (commands' hooks aside)."""
+    everything = "\n".join(
+        path.read_text()
+        for folder in ("bench", "tests", "metrics_store_bench", "storage")
+        for path in (REPO_ROOT / folder).rglob("*.py")
+    ) + _text("noxfile.py")
+    hooks = {"add_arguments", "run", "main"}
+    defined = [
+        (path, node)
+        for path in sorted((REPO_ROOT / "bench").rglob("*.py"))
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        and node.name not in hooks
+        and not node.name.startswith(("pytest_", "test_"))
+    ]
+    dead = [
+        f"{path.relative_to(REPO_ROOT)}:{node.lineno} {node.name}"
+        for path, node in defined
+        if len(re.findall(rf"\b{node.name}\b", everything)) < 2
+    ]
+    assert dead == []
+
+
+def test_ruff_looks_at_every_python_file_of_the_repository() -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--show-files", "."],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    checked = {Path(line.strip()).resolve() for line in listed.splitlines() if line.strip().endswith(".py")}
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    python_files = {(REPO_ROOT / line).resolve() for line in tracked.stdout.split()}
+    assert python_files - checked == set()
