@@ -1,7 +1,7 @@
 """The store we ship: the baseline's output, several times faster, and safe to trust.
 
 Every deliberate difference from storage/baseline.py is listed in DIVERGENCES
-below, and nowhere else; tests/test_divergences.py pins each one by showing
+below, and nowhere else; tests/store/test_divergences.py pins each one by showing
 both behaviours. Anything not listed there must match the baseline exactly.
 """
 

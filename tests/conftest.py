@@ -87,20 +87,20 @@ def _cap_memory(limit: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-# Registered candidates kept because they differ. The generic runs skip them: tests/test_catches_proposed.py
+# Registered candidates kept because they differ. The generic runs skip them: tests/store/test_catches_proposed.py
 # runs the same properties on them and asserts that each finds its counterexample.
-KNOWN_TO_DIFFER = {"proposed": "differs on purpose: tests/test_catches_proposed.py asserts the suite catches it"}
+KNOWN_TO_DIFFER = {"proposed": "differs on purpose: tests/store/test_catches_proposed.py asserts the suite catches it"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("equivalence", "equivalence suite (tests/test_equivalence.py, tests/test_stateful.py)")
+    group = parser.getgroup("equivalence", "equivalence suite (tests/store/test_equivalence.py and test_stateful.py)")
     group.addoption(
         "--candidate",
         action="append",
         default=[],
         metavar="NAME|package.module:Class",
         help="also check this store against the baseline (repeatable), beside the registered ones (proposed is "
-        "checked by tests/test_catches_proposed.py). Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough|quick, "
+        "checked by tests/store/test_catches_proposed.py). Hypothesis profile: HYPOTHESIS_PROFILE=ci|thorough|quick, "
         "or --hypothesis-profile (default ci)",
     )
     group.addoption(

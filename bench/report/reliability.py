@@ -10,7 +10,6 @@ or any loss was recorded, after writing the report that says so.
 from __future__ import annotations
 
 import platform
-import subprocess
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from bench.errors import UsageError
+from bench.model import git
 from bench.model.candidates import label
 from bench.model.operations import find_case
 from bench.model.results import REPO_ROOT, load_pyperf
@@ -159,15 +159,10 @@ def _fsync(costs: Sequence[FsyncCost]) -> list[str]:
 
 
 def _provenance() -> str:
-    try:
-        git = ["git", "-C", str(REPO_ROOT)]
-        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-        # results/ is left out: the soak run itself rewrites the committed results before this report.
-        status = [*git, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"]
-        dirty = subprocess.run(status, capture_output=True, text=True)
-        revision = commit.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError) as e:
-        revision = f"unknown ({e})"
+    commit = git.output(REPO_ROOT, "rev-parse", "--short", "HEAD").strip()
+    # results/ is left out: the soak run itself rewrites the committed results before this report.
+    dirty = git.output(REPO_ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results").strip()
+    revision = commit + (" with uncommitted changes" if dirty else "")
     machine = f"{platform.platform()}, Python {platform.python_version()}"
     return f"{datetime.now():%Y-%m-%d %H:%M}, commit {revision}, {machine}"
 

@@ -224,7 +224,7 @@ def divergences_section() -> str:
     """The optimized store's declared divergences, read from storage.optimized.DIVERGENCES: listed nowhere else."""
     lines = [
         "Every deliberate difference of `optimized` from the baseline, as `storage.optimized.DIVERGENCES` declares "
-        "it; each is pinned by a test that shows both behaviours (tests/test_divergences.py).",
+        "it; each is pinned by a test that shows both behaviours (tests/store/test_divergences.py).",
         "",
     ]
     lines += [f"- `{name}`: {text}" for name, text in optimized.DIVERGENCES.items()]

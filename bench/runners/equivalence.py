@@ -32,7 +32,7 @@ from bench.model.candidates import BASELINE, label, resolve, select, source_sha2
 from bench.model.deployment import DEPLOYED
 from bench.model.snapshot import Location, Snapshot
 
-SUITE: Final = ("tests/test_equivalence.py", "tests/test_stateful.py")  # from the repository root
+SUITE: Final = ("tests/store/test_equivalence.py", "tests/store/test_stateful.py")  # from the repository root
 DEFAULT_OUTPUT: Final = results.EQUIVALENCE.path
 PROFILES: Final = ("ci", "thorough", "quick")
 QUICK_PROFILE: Final = "quick"  # tests/conftest.py: the explicit examples and a few more, unshrunk

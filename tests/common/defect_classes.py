@@ -1,7 +1,7 @@
 """Every defect class the suite knows, as explicit examples that run first, for every candidate, on every run.
 
 The derandomized search finds these only if it happens to draw them; an @example is tried before any
-generated input, under every profile. Each entry names the class; tests/test_equivalence.py applies them.
+generated input, under every profile. Each entry names the class; tests/store/test_equivalence.py applies them.
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ HANDLED_DIVERGENCES = {
     "save-needs-writable-run-folder": "never arises: no scenario makes a folder read-only (and root ignores modes)",
     "summary-must-be-an-object": "the baseline's get_run_metrics is made to refuse a non-object as the candidate does",
     "summary-read-bounded": "never arises: no scenario makes a summary over 16 MiB, a FIFO or a device",
-    "cached-metrics-interface": "never arises: no scenario touches _cached_metrics (tests/test_divergences.py)",
+    "cached-metrics-interface": "never arises: no scenario touches _cached_metrics (tests/store/test_divergences.py)",
 }
 
 

@@ -1,6 +1,6 @@
 """The frozen baseline as it stood before issue 11: its compare_runs read both runs first and tested truthiness.
 
-Kept as a store the suite must catch: tests/test_original_compare_runs.py shows each behaviour in which it
+Kept as a store the suite must catch: tests/store/test_original_compare_runs.py shows each behaviour in which it
 differs from the corrected control, and that the equivalence suite's explicit examples find it.
 """
 

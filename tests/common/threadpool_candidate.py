@@ -1,7 +1,7 @@
 """The proposal's parallel save on the baseline's store: it drops the exception a worker thread raises.
 
 Everything but save_latency_stats is the baseline's. The suite must catch it under the ci profile on every
-run, not when its search happens to draw a failing write (tests/test_catches_proposed.py asserts it does).
+run, not when its search happens to draw a failing write (tests/store/test_catches_proposed.py asserts it does).
 """
 
 from __future__ import annotations

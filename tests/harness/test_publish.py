@@ -1,7 +1,7 @@
 """Summaries where people read them: Markdown for a pull request and the job page, JSON that follows its schema.
 
 The schema tests run the real commands on the committed results (the main job's table, the history's
-points); tests/test_gate_against.py validates a real failing gate run the same way.
+points); tests/harness/test_gate_against.py validates a real failing gate run the same way.
 """
 
 from __future__ import annotations

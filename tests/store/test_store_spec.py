@@ -170,7 +170,7 @@ def test_compare_reports_this_run_missing(store_class: type) -> None:
 
 
 def test_compare_compares_an_empty_summary_rather_than_calling_it_missing(store_class: type, frozen_clock: str) -> None:
-    """`is None`, not truthiness: {} is a loaded summary with no stats (tests/test_original_compare_runs.py)."""
+    """`is None`, not truthiness: {} is a loaded summary with no stats (tests/store/test_original_compare_runs.py)."""
     _write_summary(DEFAULT_DIR, "other", {})
     _write_summary(DEFAULT_DIR, "this", {"stats": {}})
     assert store_class("this", str(DEFAULT_DIR)).compare_runs("other") == {

@@ -25,7 +25,7 @@ from bench.report import claims
 from bench.report.claims import CLAIMS, Claim
 from bench.runners import equivalence
 
-SAMPLE = Path(__file__).parent / "data" / "report_sample"
+SAMPLE = Path(__file__).parents[1] / "data" / "report_sample"
 CANDIDATES_IN_SAMPLE = ("baseline", "optimized", "proposed")
 VERDICTS = (claims.HOLDS, claims.FAILS, claims.PARTLY, claims.UNMEASURED)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -275,8 +275,8 @@ def test_a_floor_that_does_less_than_the_operation_is_refused(tmp_path: Path, mo
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="2">
-<testcase classname="tests.test_equivalence" name="test_a[storage.proposed:MetricsStorage]" time="0.5"/>
-<testcase classname="tests.test_equivalence" name="test_b[storage.proposed:MetricsStorage-as-is]" time="1.5">
+<testcase classname="tests.store.test_equivalence" name="test_a[storage.proposed:MetricsStorage]" time="0.5"/>
+<testcase classname="tests.store.test_equivalence" name="test_b[storage.proposed:MetricsStorage-as-is]" time="1.5">
 <failure message="differential.Mismatch: get_run_metrics(): stale&#10;Falsifying example: test_b(&#10;)&#10;\
 Explanation:&#10;    These lines were always and only run by failing examples:">traceback</failure></testcase>
 </testsuite></testsuites>

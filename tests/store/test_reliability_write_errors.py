@@ -23,7 +23,7 @@ from storage import optimized, resolve
 from tests.common.call_outcomes import Outcome, outcome_of
 from tests.common.tagged_collectors import expected_csv, expected_summary, tag_of_csv, tag_of_summary, tagged_collector
 
-TESTS_DIR = Path(__file__).resolve().parent
+TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
 SUMMARY, CSV = optimized.SUMMARY_NAME, optimized.RAW_NAME
 RUN_ID = "r"

@@ -4,7 +4,7 @@ A temporary git repository holds ten commits of this repository's storage/ packa
 except one whose store does not import (fixed by the next) and one that plants a 2x cost in
 get_recent_runs. Both commands run on it as a user runs them in this repository (`python -m bench`, the
 default store), with the smallest benchmark. The application's layout, the answers per commit and every
-kind of commit that cannot serve are tests/test_installed_tool.py's.
+kind of commit that cannot serve are tests/harness/test_installed_tool.py's.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def history(repository: dict[str, object], tmp_path_factory: pytest.TempPathFact
     output = tmp_path_factory.mktemp("points")
     summary = output / "history.json"
     repo = str(repository["repo"])
-    # --no-answers: the answers per commit are tests/test_installed_tool.py's, on the application's history.
+    # --no-answers: the answers per commit are tests/harness/test_installed_tool.py's, on the application's history.
     args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, "--no-answers", *FAST]
     run = _bench("history", "--last", "10", *args, "--json", str(summary))
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
@@ -129,7 +129,7 @@ def test_the_report_shows_the_history_and_its_change_point(
 ) -> None:
     from bench.report import build as report
 
-    sample = Path(__file__).parent / "data" / "report_sample"
+    sample = Path(__file__).parents[1] / "data" / "report_sample"
     shutil.copytree(sample, tmp_path / "results")
     shutil.copytree(str(history["output"]), tmp_path / "results" / "history", ignore=shutil.ignore_patterns("*.tmp"))
     output = report.write_report(tmp_path / "results", fallback=tmp_path / "results")

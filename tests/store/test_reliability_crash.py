@@ -31,7 +31,7 @@ from tests.common.tagged_collectors import (
     without_timestamp,
 )
 
-TESTS_DIR = Path(__file__).resolve().parent
+TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
 WORKER = TESTS_DIR / "common" / "save_loop_worker.py"
 RUN_ID = "killed-run"

@@ -26,7 +26,7 @@ from storage import baseline, optimized
 from storage.latency import LatencyCollector
 from tests.common.call_outcomes import Outcome, outcome_of
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SUMMARY, CSV = optimized.SUMMARY_NAME, optimized.RAW_NAME
 NOBODY = 65534
 

@@ -17,7 +17,7 @@ import pytest
 from storage import baseline, optimized
 from storage.latency import LatencyCollector
 
-TESTS_DIR = Path(__file__).parent
+TESTS_DIR = Path(__file__).parents[1]
 DEFAULT_DIR = Path("astraguard/hil/results")
 
 
@@ -30,7 +30,7 @@ def _collector(value: float = 1.0) -> LatencyCollector:
 def _pinned_divergence_ids() -> set[str]:
     """Ids named by @pytest.mark.divergence("...") decorators in the test sources."""
     pinned = set()
-    for source in TESTS_DIR.glob("test_*.py"):
+    for source in TESTS_DIR.rglob("test_*.py"):
         for node in ast.walk(ast.parse(source.read_text())):
             if (
                 isinstance(node, ast.Call)

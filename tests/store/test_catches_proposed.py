@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 import storage
-import tests.test_equivalence as properties
-import tests.test_stateful as stateful
+import tests.store.test_equivalence as properties
+import tests.store.test_stateful as stateful
 from tests.common.defect_classes import PLAIN_COLLECTOR
 from tests.common.differential import Mismatch, side_by_side
 from tests.common.threadpool_candidate import ThreadPoolSave
 
 PROPOSED = storage.CANDIDATES["proposed"]
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _counterexample(prop: Callable[..., None], candidate: Any = PROPOSED, **kwargs: Any) -> Mismatch:
@@ -115,13 +115,13 @@ def test_an_outside_candidate_fails_the_suite_only_when_it_differs(
     spec: str, exit_code: pytest.ExitCode, verdict: str
 ) -> None:
     module = spec.partition(":")[0]
-    run = _pytest("tests/test_equivalence.py", f"--candidate={spec}", "-k", f"positive_limits and {module}")
+    run = _pytest("tests/store/test_equivalence.py", f"--candidate={spec}", "-k", f"positive_limits and {module}")
     assert run.returncode == exit_code, run.stdout + run.stderr
     assert verdict in run.stdout
     assert ("Mismatch: get_recent_runs(" in run.stdout) == (exit_code == pytest.ExitCode.TESTS_FAILED)
 
 
 def test_an_outside_candidate_that_cannot_be_imported_is_a_usage_error() -> None:
-    run = _pytest("tests/test_equivalence.py", "--candidate=nowhere:Nothing", "--collect-only")
+    run = _pytest("tests/store/test_equivalence.py", "--candidate=nowhere:Nothing", "--collect-only")
     assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
     assert "cannot import 'nowhere'" in run.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import tests.test_equivalence as properties
+import tests.store.test_equivalence as properties
 from storage import baseline, optimized
 from storage.latency import LatencyCollector
 from tests.common.differential import Mismatch
@@ -83,7 +83,7 @@ def test_a_falsy_summary_that_is_not_an_object_raises_in_the_original(
         "",
     )
     assert _compare(TruthyCompare, this, other, capsys)[0] == NOT_LOADED_B
-    # optimized refuses it as unreadable: divergence summary-must-be-an-object (tests/test_divergences.py).
+    # optimized refuses it as unreadable: divergence summary-must-be-an-object (tests/store/test_divergences.py).
     answer, printed = _compare(optimized.MetricsStorage, this, other, capsys)
     assert answer == NOT_LOADED_B
     assert "in JSON, not an object" in printed

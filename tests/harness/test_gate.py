@@ -24,7 +24,7 @@ from storage import optimized
 
 pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALLEST = "get_recent_runs[100]"
 SAVED = gate.SAVED_RATIOS
 

@@ -17,7 +17,7 @@ import pytest
 from storage import baseline, optimized
 from storage.latency import LatencyCollector, LatencyMeasurement
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
