@@ -1,8 +1,8 @@
 """The differential harness: each step runs on the baseline and on a candidate, and must come out the same.
 
 Each side has its own folder and working directory and uses the same relative paths, so even the
-baseline's printed errors match. A candidate's declared DIVERGENCES are honoured here, in
-DivergenceRules, and nowhere else: a candidate that declares none is compared strictly.
+baseline's printed errors match. What "the same" means is tests.common.comparing's; a candidate's
+declared DIVERGENCES are honoured in tests.common.divergence_rules, and nowhere else.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ import importlib.util
 import inspect
 import io
 import itertools
-import math
 import os
-import re
 import shutil
-import stat
 import sys
 import tempfile
 import time
@@ -33,282 +30,43 @@ import storage.baseline
 import storage.latency
 from storage import collector_class_for
 from tests.common.clock import freeze_clock
-from tests.common.strategies import DEFAULT_RESULTS_DIR, RAW_NAME, SUMMARY_NAME, is_one_folder_name
+from tests.common.comparing import (
+    Entry,
+    Mismatch,
+    Outcome,
+    first_difference,
+    snapshot,
+    tree_difference,
+)
+from tests.common.divergence_rules import HANDLED_DIVERGENCES, DivergenceRules, declared_divergences
+from tests.common.strategies import DEFAULT_RESULTS_DIR, SUMMARY_NAME
+
+# What tests import from here, wherever it is defined.
+__all__ = [
+    "FILE_TIMES",
+    "HANDLED_DIVERGENCES",
+    "Differential",
+    "Entry",
+    "Mismatch",
+    "Outcome",
+    "declared_divergences",
+    "file_times",
+    "first_difference",
+    "side_by_side",
+    "snapshot",
+    "tree_difference",
+]
 
 BaselineStore = storage.baseline.MetricsStorage
-
-_SHOWN_CHARS = 400
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text)} chars)"
-
-
-class Mismatch(AssertionError):
-    """The candidate did what the baseline did not, and no declared divergence allows it."""
-
-    def __init__(
-        self, operation: str, call: str, detail: str, baseline: Outcome | None = None, candidate: Outcome | None = None
-    ) -> None:
-        super().__init__(f"{call}: {detail}")
-        self.operation = operation  # e.g. "get_recent_runs", or "files" for what was left on disk
-        self.call = call
-        self.baseline = baseline
-        self.candidate = candidate
 
 
 # --- comparing values ----------------------------------------------------------------------------
 
 
-def first_difference(baseline: Any, candidate: Any, where: str = "") -> str | None:
-    """Where two answers differ, or None: == throughout, except NaN equals NaN and -0.0 is not 0.0.
-
-    Types must match exactly; dicts compare as mappings (compare_runs builds one from a set).
-    """
-    if type(baseline) is not type(candidate):
-        b_type, c_type = type(baseline).__name__, type(candidate).__name__
-        return f"{where or 'value'}: {b_type} {_short(baseline)} != {c_type} {_short(candidate)}"
-    if isinstance(baseline, float):
-        if math.isnan(baseline) and math.isnan(candidate):
-            return None
-        if baseline == candidate and math.copysign(1.0, baseline) == math.copysign(1.0, candidate):
-            return None
-        return f"{where or 'value'}: {baseline!r} != {candidate!r}"
-    if isinstance(baseline, dict):
-        if baseline.keys() != candidate.keys():
-            only_b = sorted(map(repr, baseline.keys() - candidate.keys()))
-            only_c = sorted(map(repr, candidate.keys() - baseline.keys()))
-            return f"{where or 'value'}: keys only in the baseline's {only_b}, only in the candidate's {only_c}"
-        for key in baseline:
-            difference = first_difference(baseline[key], candidate[key], f"{where}[{key!r}]")
-            if difference is not None:
-                return difference
-        return None
-    if isinstance(baseline, list | tuple):
-        if len(baseline) != len(candidate):
-            return f"{where or 'value'}: {_short(baseline)} != {_short(candidate)}"
-        for i, (b, c) in enumerate(zip(baseline, candidate, strict=True)):
-            difference = first_difference(b, c, f"{where}[{i}]")
-            if difference is not None:
-                return difference
-        return None
-    return None if baseline == candidate else f"{where or 'value'}: {_short(baseline)} != {_short(candidate)}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one call did: its answer or its exception, and what it printed."""
-
-    value: Any
-    error: Exception | None
-    stdout: str
-
-    def __str__(self) -> str:
-        done = f"raised {type(self.error).__name__}({self.error})" if self.error else f"returned {_short(self.value)}"
-        return f"{done}, printed {self.stdout!r}" if self.stdout else done
-
-
 # --- comparing files -----------------------------------------------------------------------------
-
-Entry = tuple[Any, ...]  # ("dir", mode) | ("file", mode, bytes) | ("link", target) | ("other", type)
-
-
-def entry_at(path: Path) -> Entry | None:
-    """What is at path, without following a link; None when nothing is."""
-    try:
-        st = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        return ("link", os.readlink(path))
-    if stat.S_ISDIR(st.st_mode):
-        return ("dir", stat.S_IMODE(st.st_mode))
-    if stat.S_ISREG(st.st_mode):
-        return ("file", stat.S_IMODE(st.st_mode), path.read_bytes())
-    return ("other", stat.S_IFMT(st.st_mode))
-
-
-def _raise(error: OSError) -> None:
-    raise error
-
-
-def snapshot(root: Path) -> dict[str, Entry | None]:
-    """Every file, folder and link below root, by relative path, with modes and contents (times left out)."""
-    entries = {}
-    for folder, dirnames, filenames in os.walk(root, onerror=_raise):  # links are listed, never entered
-        for name in dirnames + filenames:
-            path = Path(folder, name)
-            entries[str(path.relative_to(root))] = entry_at(path)
-    return entries
-
-
-def _kind_of(entry: Entry | None) -> str:
-    return "nothing" if entry is None else _short(entry[:2])
-
-
-def _entry_difference(baseline: Entry | None, candidate: Entry | None) -> str:
-    if baseline and candidate and baseline[0] == candidate[0] == "file" and baseline[2] != candidate[2]:
-        b, c = baseline[2], candidate[2]
-        at = next((i for i, (x, y) in enumerate(zip(b, c, strict=False)) if x != y), min(len(b), len(c)))
-        return (
-            f"bytes differ from offset {at} ({len(b)} vs {len(c)} bytes): "
-            f"baseline {b[max(0, at - 30) : at + 50]!r}, candidate {c[max(0, at - 30) : at + 50]!r}"
-        )
-    return f"baseline has {_kind_of(baseline)}, candidate has {_kind_of(candidate)}"
-
-
-def tree_difference(baseline: dict[str, Entry | None], candidate: dict[str, Entry | None]) -> str | None:
-    if baseline == candidate:
-        return None
-    lines = [
-        f"  {path}: {_entry_difference(baseline.get(path), candidate.get(path))}"
-        for path in sorted(baseline.keys() | candidate.keys())
-        if baseline.get(path) != candidate.get(path)
-    ]
-    return "files left behind differ:\n" + "\n".join(lines[:12])
-
-
-def _put_entry(path: Path, entry: Entry | None) -> None:
-    """Makes path hold entry (a file or a link; folders are never replaced)."""
-    current = entry_at(path)
-    if current == entry:
-        return
-    if current is not None and current[0] != "dir":
-        path.unlink()
-    if entry is None or entry[0] == "dir":
-        return
-    if entry[0] == "link":
-        path.symlink_to(entry[1])
-    else:
-        path.write_bytes(entry[2])
-        path.chmod(entry[1])
 
 
 # --- the divergences a candidate declares --------------------------------------------------------
-
-HANDLED_DIVERGENCES = {
-    "compare-runs-own-results-dir": "compare_runs: the baseline is shown the other run where the candidate looks",
-    "run-id-validated": "a run id that is not one folder name must raise ValueError; the baseline is not asked",
-    "atomic-save": "a failed save may leave the previous files; links at the files' places are replaced",
-    "export-csv-temp-path": "an overridden export_csv may be given the temporary path beside the CSV",
-    # Declared, and never arising from these scenarios: the reliability tests pin them.
-    "save-needs-writable-run-folder": "never arises: no scenario makes a folder read-only (and root ignores modes)",
-    "summary-must-be-an-object": "the baseline's get_run_metrics is made to refuse a non-object as the candidate does",
-    "summary-read-bounded": "never arises: no scenario makes a summary over 16 MiB, a FIFO or a device",
-    "cached-metrics-interface": "never arises: no scenario touches _cached_metrics (tests/store/test_divergences.py)",
-}
-
-
-def declared_divergences(candidate_class: type) -> frozenset[str]:
-    """The ids in the DIVERGENCES of the module defining the candidate (none: compared strictly)."""
-    declared = frozenset(getattr(sys.modules[candidate_class.__module__], "DIVERGENCES", {}))
-    unknown = sorted(declared - HANDLED_DIVERGENCES.keys())
-    if unknown:
-        raise LookupError(
-            f"{candidate_class.__module__} declares divergences the harness cannot allow yet: {unknown}; "
-            "add each to HANDLED_DIVERGENCES and DivergenceRules in tests/common/differential.py"
-        )
-    return declared
-
-
-def _store_without_folder(run_id: str, results_dir: str) -> Any:
-    """A baseline store looking under results_dir that has not created its folder."""
-    store = object.__new__(BaselineStore)
-    store.run_id = run_id
-    store.metrics_dir = Path(results_dir) / run_id
-    return store
-
-
-_TEMP_RAW = re.compile(r"(?P<folder>.*/)?\.latency_raw\.csv\.[0-9a-f]+\.tmp", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class SavePlaces:
-    """The two files a save writes, as they were before it on each side."""
-
-    baseline: dict[Path, Entry | None]
-    candidate: dict[Path, Entry | None]
-
-
-class DivergenceRules:
-    """Every adaptation the harness makes for a declared divergence, each keyed by its id."""
-
-    def __init__(self, declared: frozenset[str]) -> None:
-        self.declared = declared
-
-    def refuses(self, run_id: Any) -> bool:
-        """run-id-validated: the candidate must refuse this id with ValueError."""
-        return "run-id-validated" in self.declared and isinstance(run_id, str) and not is_one_folder_name(run_id)
-
-    @contextlib.contextmanager
-    def baseline_compare_lookup(self, results_dir: str) -> Iterator[None]:
-        """compare-runs-own-results-dir: the baseline's compare_runs reads the other run under results_dir."""
-        if "compare-runs-own-results-dir" not in self.declared:
-            yield
-            return
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(storage.baseline, "MetricsStorage", lambda run_id: _store_without_folder(run_id, results_dir))
-            yield
-
-    @contextlib.contextmanager
-    def baseline_reads(self) -> Iterator[None]:
-        """summary-must-be-an-object: the baseline's reads refuse a summary that is not a JSON object."""
-        if "summary-must-be-an-object" not in self.declared:
-            yield
-            return
-        from storage.optimized import not_an_object
-
-        original = BaselineStore.get_run_metrics
-
-        def refusing(store: Any) -> Any:
-            value = original(store)
-            reason = not_an_object(value)
-            if reason is None:
-                return value
-            print(f"[ERROR] Failed to load metrics from {store.metrics_dir / SUMMARY_NAME}: {reason}")
-            return None
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(BaselineStore, "get_run_metrics", refusing)
-            yield
-
-    def prepare_save(self, baseline_folder: Path, candidate_folder: Path) -> SavePlaces | None:
-        """atomic-save: notes both sides' files; unlinks the baseline's links (replaced, not written through)."""
-        if "atomic-save" not in self.declared:
-            return None
-        b_places = [baseline_folder / SUMMARY_NAME, baseline_folder / RAW_NAME]
-        c_places = [candidate_folder / SUMMARY_NAME, candidate_folder / RAW_NAME]
-        places = SavePlaces({p: entry_at(p) for p in b_places}, {p: entry_at(p) for p in c_places})
-        for path, entry in places.baseline.items():
-            if entry is not None and (entry[0] == "link" or (entry[0] == "file" and path.stat().st_nlink > 1)):
-                path.unlink()
-        return places
-
-    def settle_failed_save(self, call: str, places: SavePlaces | None) -> None:
-        """atomic-save: after a save failed on both sides, each file is the previous one or the baseline's.
-
-        The baseline's side is then given the candidate's files, so later steps start from the same state.
-        """
-        if places is None:
-            return
-        for (b_path, _), (c_path, c_before) in zip(places.baseline.items(), places.candidate.items(), strict=True):
-            b_after, c_after = entry_at(b_path), entry_at(c_path)
-            if c_after not in (c_before, b_after):
-                raise Mismatch(
-                    "save_latency_stats",
-                    call,
-                    f"atomic-save: after a failed save {c_path.name} must be the previous file or the baseline's; "
-                    f"before {_short(c_before)}, baseline left {_short(b_after)}, candidate left {_short(c_after)}",
-                )
-            _put_entry(b_path, c_after)
-
-    def export_path_as_baseline(self, path: Any) -> Any:
-        """export-csv-temp-path: the temporary path an override is given stands for the final one."""
-        if "export-csv-temp-path" not in self.declared or not isinstance(path, str):
-            return path
-        match = _TEMP_RAW.fullmatch(path)
-        return path if match is None else (match["folder"] or "") + RAW_NAME
 
 
 # --- collectors of the candidate's own class ---------------------------------------------------

@@ -1,4 +1,5 @@
-"""The import layers and the type checker, in CI: nox -s lint runs them too, but CI runs the tests.
+"""The import layers, the type checker and the shape of the code, in CI: nox -s lint runs the first two too, but
+CI runs the tests.
 
 Both read their settings from pyproject.toml ([tool.importlinter], [tool.mypy]), so what passes here is
 what a developer's `nox -s lint` sees.
@@ -6,10 +7,12 @@ what a developer's `nox -s lint` sees.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Final
 
 import pytest
 
@@ -34,3 +37,28 @@ def test_the_type_checker_finds_nothing() -> None:
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
     assert done.stdout.startswith("Success: no issues found")
+
+
+LONGEST: Final = 450  # lines; a module past it has more than one job (issue 26)
+ONE_FILE: Final = REPO_ROOT / "storage" / "optimized.py"  # the drop-in: one file the application copies
+
+
+def test_no_module_is_longer_than_a_reader_holds_in_mind() -> None:
+    modules = [path for path in REPO_ROOT.rglob("*.py") if not {".nox", "mutants", ".git"} & set(path.parts)]
+    long = {
+        str(p.relative_to(REPO_ROOT)): n
+        for p in modules
+        if p != ONE_FILE and (n := len(p.read_text().splitlines())) > LONGEST
+    }
+    assert modules and long == {}
+
+
+def test_only_bench_model_git_runs_git() -> None:
+    """One owner for git: its exit codes, its messages, a missing git as ToolMissing."""
+    runs_git = re.compile(r"""\[\s*["']git["']""")
+    callers = [
+        str(path.relative_to(REPO_ROOT))
+        for path in sorted((REPO_ROOT / "bench").rglob("*.py"))
+        if runs_git.search(path.read_text())
+    ]
+    assert callers == ["bench/model/git.py"]
