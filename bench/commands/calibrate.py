@@ -23,7 +23,7 @@ from bench.gate.calibration import (
 from bench.gate.check import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, SAVED_RATIOS, Timing
 from bench.gate.gate_report import AA_RUNS, AGAINST_CALIBRATION, GATE_REPORT
 from bench.model import results
-from bench.model.options import add_only_option, add_seed_option
+from bench.model.options import add_only_option, add_reruns_option, add_timing_options
 from bench.runners import instructions as counting
 
 HELP: Final = (
@@ -58,10 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-wall-clock", action="store_true", help="instruction counts only")
     parser.add_argument("--no-instructions", action="store_true", help="wall clock only")
-    parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, help="default: %(default)s")
-    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="default: %(default)s")
-    parser.add_argument("--max-reruns", type=int, default=DEFAULT_MAX_RERUNS, help="default: %(default)s")
-    add_seed_option(parser.add_argument)
+    add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
+    add_reruns_option(parser.add_argument, DEFAULT_MAX_RERUNS)
     parser.add_argument(
         "--json",
         type=Path,

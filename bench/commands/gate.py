@@ -23,8 +23,9 @@ from bench.model.options import (
     add_only_option,
     add_publish_options,
     add_quick_option,
-    add_seed_option,
+    add_reruns_option,
     add_store_options,
+    add_timing_options,
     collector_location,
     store_location,
 )
@@ -58,12 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the saved ratios (default: {results.shown(SAVED_RATIOS)}); with --instructions and no --against, "
         f"the saved counts (default: {results.shown(instructions.SAVED_COUNTS)})",
     )
-    parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, help="worker processes per benchmark")
-    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="interleaved timing rounds per process")
-    parser.add_argument("--max-reruns", type=int, default=DEFAULT_MAX_RERUNS, help="re-runs of inconclusive ones")
+    add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
+    add_reruns_option(parser.add_argument, DEFAULT_MAX_RERUNS)
     add_only_option(parser.add_argument)
     add_publish_options(parser.add_argument)
-    add_seed_option(parser.add_argument)
     add_store_options(parser.add_argument)
     parser.add_argument(
         "--rebaseline",

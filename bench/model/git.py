@@ -88,9 +88,11 @@ def show(repo: Path, commit: str, path: str) -> str:
     return output(repo, "show", f"{commit}:{path}")
 
 
-def changed(repo: Path, paths: Sequence[str]) -> list[str]:
-    """`git status --porcelain` lines for paths: uncommitted changes, staged or not, and untracked files."""
-    return output(repo, "status", "--porcelain", "--", *paths).splitlines()
+def changed(repo: Path, paths: Sequence[str] = (), *, untracked: bool = True) -> list[str]:
+    """`git status --porcelain` lines for paths (none: the whole tree): uncommitted changes, staged or not, and
+    untracked files unless `untracked` is False. The one way the harness asks whether a tree is dirty."""
+    which = "normal" if untracked else "no"
+    return output(repo, "status", "--porcelain", f"--untracked-files={which}", "--", *paths).splitlines()
 
 
 def describe_head(repo: Path) -> str:
@@ -98,5 +100,4 @@ def describe_head(repo: Path) -> str:
     done = _run(repo, ("rev-parse", "HEAD"))
     if done.returncode != 0:
         return "unknown"
-    dirty = _run(repo, ("status", "--porcelain")).stdout.strip()
-    return done.stdout.strip() + (" (uncommitted changes)" if dirty else "")
+    return done.stdout.strip() + (" (uncommitted changes)" if changed(repo) else "")

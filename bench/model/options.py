@@ -121,3 +121,7 @@ def add_timing_options(add: Add, processes: int, rounds: int) -> None:
     add("--processes", type=int, default=processes, help="worker processes per benchmark (default: %(default)s)")
     add("--rounds", type=int, default=rounds, help="interleaved timing rounds per process (default: %(default)s)")
     add_seed_option(add)
+
+
+def add_reruns_option(add: Add, default: int) -> None:
+    add("--max-reruns", type=int, default=default, help="re-runs of inconclusive verdicts (default: %(default)s)")

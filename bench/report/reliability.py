@@ -161,7 +161,7 @@ def _fsync(costs: Sequence[FsyncCost]) -> list[str]:
 def _provenance() -> str:
     commit = git.output(REPO_ROOT, "rev-parse", "--short", "HEAD").strip()
     # results/ is left out: the soak run itself rewrites the committed results before this report.
-    dirty = git.output(REPO_ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results").strip()
+    dirty = git.changed(REPO_ROOT, [".", ":!results"], untracked=False)
     revision = commit + (" with uncommitted changes" if dirty else "")
     machine = f"{platform.platform()}, Python {platform.python_version()}"
     return f"{datetime.now():%Y-%m-%d %H:%M}, commit {revision}, {machine}"
