@@ -98,9 +98,10 @@ def load(results_dir: Path, fallback: Path = COMMITTED) -> Inputs:
     # Every figure is a comparison with the frozen baseline: a file measured against another is refused.
     for path in [*pyperf_files.values(), *filter(None, (floors_path,))]:
         check_control(results.pyperf_metadata(path).get("baseline_sha256"), str(path))
-    equivalence = None if equivalence_path is None else results.EQUIVALENCE.load(equivalence_path)
-    if equivalence_path is not None and equivalence is not None:
-        check_control(equivalence.get("baseline_sha256"), str(equivalence_path))
+    equivalence = None
+    if equivalence_path is not None:
+        equivalence = SavedFile(equivalence_path, results.EQUIVALENCE.load(equivalence_path))
+        check_control(equivalence.data.get("baseline_sha256"), str(equivalence_path))
     return Inputs(
         results_dir=results_dir,
         pyperf_files=pyperf_files,
@@ -110,7 +111,7 @@ def load(results_dir: Path, fallback: Path = COMMITTED) -> Inputs:
         candidates=candidates,
         rows=build_rows(pyperf_results, pytest_results, candidates),
         floors=SavedFile(floors_path, load_pyperf(floors_path)) if floors_path else None,
-        equivalence=SavedFile(equivalence_path, equivalence) if equivalence_path and equivalence is not None else None,
+        equivalence=equivalence,
         left_out=left_out,
         fallback=fallback,
         history=_history_points(results_dir, fallback),
