@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,7 +83,8 @@ def test_the_install_adds_one_top_level_package_and_shadows_nothing(venv: Path) 
     listing = "import importlib.metadata as m; print('\\n'.join(str(f) for f in m.files('metrics-store-bench')))"
     files = subprocess.run([python, "-c", listing], **outside).stdout.split()
     top = {path.split("/")[0] for path in files if not path.startswith("..")}
-    assert top == {"metrics_store_bench", "metrics_store_bench-0.2.0.dist-info"}, top
+    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert top == {"metrics_store_bench", f"metrics_store_bench-{version}.dist-info"}, top
     assert any(path == "metrics_store_bench/_lib/storage/baseline.py" for path in files)
     assert any(path == "metrics_store_bench/_lib/storage/latency.py" for path in files)
     shown = _tool(venv, venv, "--help")
