@@ -90,7 +90,7 @@ from bench.gate._saved import (
 )
 from bench.gate._verdicts import against_row, finish, saved_row
 from bench.model import git, loading, results, snapshot
-from bench.model.fixtures import Fixtures
+from bench.model.fixtures import DEFAULT_SEED, Fixtures
 from bench.model.operations import case_name, cases, find_case
 from bench.model.snapshot import Location, Snapshot
 from bench.model.verdict import Verdict
@@ -142,7 +142,7 @@ class Timing:
     processes: int = DEFAULT_PROCESSES
     rounds: int = DEFAULT_ROUNDS
     max_reruns: int = DEFAULT_MAX_RERUNS
-    seed: int = Fixtures().seed
+    seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
         if self.processes < 2 or self.rounds < 1 or self.max_reruns < 0:

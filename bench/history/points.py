@@ -251,8 +251,9 @@ def history(
     if processes < 2 or rounds < 1:
         raise UsageError("need --processes >= 2 and --rounds >= 1")
     repo = git.repository(repo_given)
-    record = store_record(store, collector or snapshot.sibling_collector(store))
-    paths = default_paths(store, collector or snapshot.sibling_collector(store)) if paths_given is None else paths_given
+    fed = collector or snapshot.sibling_collector(store)
+    record = store_record(store, fed)
+    paths = default_paths(store, fed) if paths_given is None else paths_given
     names = names_of(only)
     if not points_only:
         commits = shard(commits_in(repo, rev_range, last, paths), shard_spec)
@@ -267,10 +268,9 @@ def history(
                 step(f"{commit.sha[:12]} {commit.subject[:60]}")
                 path = point_path(output, commit.sha, here["id"])
                 if path.is_file():
-                    if _store_of(results.HISTORY_POINT.load(path)) != record:
+                    if (other := _store_of(results.HISTORY_POINT.load(path))) != record:
                         raise UsageError(
-                            f"{path} measured another store ({_store_of(results.HISTORY_POINT.load(path))['path']}): "
-                            "give another --output for this one"
+                            f"{path} measured another store ({other['path']}): give another --output for this one"
                         )
                     print(f"{commit.sha[:12]} already measured here: {path.name}")
                     continue

@@ -161,7 +161,7 @@ def _where(error: BaseException, snapshot: Snapshot) -> str:
 def _import(snapshot: Snapshot, location: Location, what: str) -> Any:
     """The class at location, imported from the snapshot; StoreUnusable when it cannot be."""
     module_name = snapshot.loaded_name(location)
-    if location.module not in dict(next(p for p in snapshot.packages if p.folder == location.folder).sources):
+    if location.module not in dict(snapshot.package_of(location).sources):
         raise StoreUnusable(f"{what}: no {location.path}{_at(snapshot)}")
     try:
         module = importlib.import_module(module_name)

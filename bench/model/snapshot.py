@@ -103,9 +103,12 @@ class Snapshot:
         """The store's package as this process imports it."""
         return self.package_name(self.packages[0])
 
+    def package_of(self, location: Location) -> Package:
+        """The loaded folder that holds location (the store's, or the collector's)."""
+        return next(p for p in self.packages if p.folder == location.folder)
+
     def loaded_name(self, location: Location) -> str:
-        package = next(p for p in self.packages if p.folder == location.folder)
-        return f"{self.package_name(package)}.{location.module}"
+        return f"{self.package_name(self.package_of(location))}.{location.module}"
 
     def spec(self) -> str:
         """The storage.resolve() name of the store ("module:Class"), once install()ed."""

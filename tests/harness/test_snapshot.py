@@ -16,6 +16,7 @@ import pytest
 
 import storage
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
+from bench.history import points
 from bench.history.changes import answer_changes, answers_text
 from bench.model import git, loading, snapshot
 from bench.model.snapshot import Location, Snapshot
@@ -314,3 +315,34 @@ def test_the_installed_entry_point_finds_the_code_at_the_checkouts_root() -> Non
         check=True,
     )
     assert Path(done.stdout.strip()) == REPO_ROOT
+
+
+def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
+    application: app.ApplicationRepository, tmp_path: Path
+) -> None:
+    """A point of this commit and machine, measured for this repository's default store, is not this store's."""
+    head = application.commits["collector only"]
+    write_at = points.point_path(tmp_path, head, points.machine()["id"])
+    default = Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)
+    points.write_point(
+        write_at, {"format": 1, "store": points.store_record(default, snapshot.sibling_collector(default))}
+    )
+    with pytest.raises(UsageError, match=r"measured another store \(storage/optimized\.py\): give another --output"):
+        points.history(
+            store=Location(app.STORE, "MetricsStorage"),
+            collector=None,
+            repo_given=application.path,
+            rev_range=None,
+            last=1,
+            points_only=False,
+            only=["get_recent_runs[100]"],
+            shard_spec=None,
+            paths_given=None,
+            output=tmp_path,
+            answers=False,
+            processes=2,
+            rounds=1,
+            seed=1,
+            markdown=None,
+            json_path=None,
+        )
