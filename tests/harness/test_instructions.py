@@ -38,7 +38,7 @@ def test_planted_extra_work_is_counted_and_fails_the_instruction_gate(
     base = unchanged_counts[0].instructions
     spread = abs(unchanged_counts[1].instructions / base - 1)
     planted = instructions.count(
-        SMALLEST, f"bench.gate.planted:{planted_work_name('optimized', 'get_recent_runs', 100)}", 1, SEED
+        SMALLEST, f"bench.gate.planted:{planted_work_name('optimized', 'get_recent_runs', 100)}", CALLS, SEED
     )
     assert planted.instructions > base * 1.02
     saved = {SMALLEST: {"optimized": {"instructions_per_call": base, "tolerance": max(4 * spread, 0.001)}}}
