@@ -31,7 +31,7 @@ from bench.gate.gate_report import (
     write_gate_report,
 )
 from bench.gate.planted import method_timed_by, plant_work_in_source, planted_name
-from bench.model import git, progress, results, snapshot
+from bench.model import git, progress, results, revision, snapshot
 from bench.model.fixtures import Fixtures
 from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases, find_case
 from bench.model.snapshot import Snapshot
@@ -109,7 +109,7 @@ def _require_store_is(reference: Snapshot) -> None:
 
 def _reference(rev: str) -> Snapshot:
     """This repository's optimized store at rev: what the A/A runs compare the working tree's with."""
-    return snapshot.at(git.repository(), rev, snapshot.Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    return revision.at(git.repository(), rev, snapshot.Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
 
 
 def _say(message: str) -> None:

@@ -89,7 +89,7 @@ from bench.gate._saved import (
     tolerances,
 )
 from bench.gate._verdicts import against_row, finish, saved_row
-from bench.model import git, loading, results, snapshot
+from bench.model import git, loading, results, revision, snapshot
 from bench.model.fixtures import DEFAULT_SEED, Fixtures
 from bench.model.operations import case_name, cases, find_case
 from bench.model.snapshot import Location, Snapshot
@@ -233,12 +233,12 @@ def against_revision(
     if rev is None:
         rev, why = measured_at(saved, repo)
         print(f"reference: {rev} ({why})")
-    reference = snapshot.at(repo, rev, store or Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS), collector)
+    reference = revision.at(repo, rev, store or Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS), collector)
     serving_reference(reference)  # exit 2, before the working tree's store is looked at
     if store is None:
         arm, text = Arm(candidate), f"candidate {candidate}"
     else:
-        working = snapshot.work_tree(repo, store, collector)
+        working = revision.work_tree(repo, store, collector)
         loading.load(working, probed=True)  # StoreUnusable: exit 1, with the reason
         arm, text = Arm.of(working), f"store {store}"
     if counts:

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate import check as gate
 from bench.history.points import Commit, commits_in, names_of
-from bench.model import git, loading, snapshot
+from bench.model import git, loading, revision
 from bench.model.snapshot import Location, Snapshot
 from bench.model.verdict import Verdict
 
@@ -51,7 +51,7 @@ def _judge_step(commit: Commit, good: Snapshot, how: Bisection, slow_above: dict
     """slow_above None (BAD itself): slow by the gate's rule; else slow where the ratio is nearer BAD's level."""
     names = how.names
     try:
-        loaded = snapshot.at(how.repo, commit.sha, how.store, how.collector)
+        loaded = revision.at(how.repo, commit.sha, how.store, how.collector)
         loading.load(loaded, probed=True)
         arms = gate.Arms(gate.Arm.of(loaded), reference=gate.Arm.of(good))
         measure = gate.measure_interleaved(arms, how.seed, how.rounds, gate.DEFAULT_SAMPLE_SECONDS)
@@ -98,7 +98,7 @@ def find(
     repo = git.repository(repo_given)
     how = Bisection(repo, store, collector, names_of(only), processes, rounds, seed)
     names = how.names
-    good = snapshot.at(repo, good_rev, store, collector)
+    good = revision.at(repo, good_rev, store, collector)
     gate.serving_reference(good)  # GOOD must serve: every step is timed against it
     bad = git.commit_of(repo, bad_rev)
     if bad is None:

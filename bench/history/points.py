@@ -35,7 +35,7 @@ from bench.history.changes import (
     history_table,
     step_text,
 )
-from bench.model import git, loading, progress, results, snapshot
+from bench.model import git, loading, progress, results, revision, snapshot
 from bench.model.candidates import BASELINE, check_control, source_sha256
 from bench.model.fixtures import FORMAT_VERSION
 from bench.model.operations import case_name, cases, find_case
@@ -196,7 +196,7 @@ def measure_commit(
         "skipped": None,
     }
     try:
-        loaded = snapshot.at(repo, commit.sha, store, collector)
+        loaded = revision.at(repo, commit.sha, store, collector)
         loading.load(loaded, probed=True)  # fails fast, in this process, when the store cannot serve
     except (RevisionError, StoreUnusable) as e:
         document["skipped"] = str(e)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.errors import ExitCode, StaleControl, UsageError
 from bench.gate.instructions import count_and_print
-from bench.model import git, loading, snapshot
+from bench.model import git, loading, revision, snapshot
 from bench.model.candidates import label, select
 from bench.model.fixtures import Fixtures, default_cache_dir
 from bench.model.operations import build_fixtures, cases
@@ -60,7 +60,7 @@ def main_job(
     with contextlib.ExitStack() as stack:
         specs = select(candidates, deployed=deployed or rebaseline)
         if store is not None:
-            working = snapshot.work_tree(git.repository(repo_given), store, collector)
+            working = revision.work_tree(git.repository(repo_given), store, collector)
             loading.load(working, probed=True)  # a store that cannot serve: exit 1, with the reason
             specs.append(stack.enter_context(snapshot.written(working)))  # a spec every worker process resolves
         if instructions:

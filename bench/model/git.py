@@ -70,17 +70,9 @@ def head(repo: Path) -> str:
     return output(repo, "rev-parse", "HEAD").strip()
 
 
-def files_at(repo: Path, commit: str, paths: Sequence[str]) -> set[str]:
-    """Which of `paths` (files, from the repository's root) exist at commit."""
-    if not paths:
-        return set()
-    return {path for path in output(repo, "ls-tree", "-z", "--name-only", commit, "--", *paths).split("\0") if path}
-
-
-def folder_at(repo: Path, commit: str, folder: str) -> list[str]:
-    """The files directly in `folder` at commit (paths from the root); the root itself is ""."""
-    spec = f"{folder}/" if folder else "."
-    return [path for path in output(repo, "ls-tree", "-z", "--name-only", commit, spec).split("\0") if path]
+def tree_files(repo: Path, commit: str) -> list[str]:
+    """Every file of the commit's tree (paths from the root)."""
+    return [path for path in output(repo, "ls-tree", "-r", "-z", "--name-only", commit).split("\0") if path]
 
 
 def show(repo: Path, commit: str, path: str) -> str:

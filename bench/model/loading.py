@@ -1,7 +1,8 @@
 """Importing a snapshot's store beside every other, and judging whether it can serve.
 
-A finder on sys.meta_path imports each snapshot's folders as `storage_at_<12 hex digits>.<module>`; absolute
-imports of the folders' own packages are rewritten to the loaded copy, and no package's `__init__.py` runs.
+A finder on sys.meta_path imports each snapshot's folders as `storage_at_<12 hex digits>.<module>`; every import
+that bench.model.revision resolved to one of them, in any form, is rewritten to the loaded copy, and no package's
+`__init__.py` runs.
 A store can serve when it compiles and imports, has its class and the frozen original's four methods, none a
 coroutine function, each taking every call the original takes, and one call of each operation on a small run
 answers without raising or returning a coroutine. Otherwise StoreUnusable says why in one line, naming the
@@ -18,6 +19,7 @@ import importlib.util
 import inspect
 import io
 import linecache
+import posixpath
 import sys
 import tempfile
 import traceback
@@ -29,6 +31,7 @@ from typing import Any, Final
 import storage
 import storage.baseline
 from bench.errors import StoreUnusable
+from bench.model import revision
 from bench.model.fixtures import build_collector
 from bench.model.snapshot import Location, Package, Snapshot
 
@@ -39,36 +42,94 @@ PROBE_MEASUREMENTS: Final = 12
 # --- importing ---------------------------------------------------------------------------------------
 
 
-def _renamed(name: str, renames: dict[str, str]) -> str | None:
-    for real in sorted(renames, key=len, reverse=True):
-        if name == real or name.startswith(f"{real}."):
-            return renames[real] + name[len(real) :]
-    return None
+BIND: Final = "__bench_bind__"  # injected into each loaded module: `import a.b.c` binds a namespace of its own
 
 
-def rewrite_imports(source: str, filename: str, renames: dict[str, str]) -> ast.Module:
-    """The module's syntax tree with absolute imports of the loaded folders' own names pointed at the loaded copy.
+class _Namespace(ModuleType):
+    """What `import a.b.c` binds `a` to in a loaded module: the path down to the loaded copy, and nothing else."""
 
-    `import a.b.latency` binds the application's top-level `a`: no rewriting keeps its meaning, so it is an
-    ImportError (the commit cannot be loaded beside the others), as is any relative import leaving the folder.
+
+def _bind(existing: Any, dotted: str, loaded: str) -> ModuleType:
+    parts = dotted.split(".")
+    top = existing if isinstance(existing, _Namespace) else _Namespace(parts[0])
+    node: ModuleType = top
+    for depth, part in enumerate(parts[1:-1], start=2):
+        child = getattr(node, part, None)
+        if not isinstance(child, ModuleType):
+            child = _Namespace(".".join(parts[:depth]))
+            setattr(node, part, child)
+        node = child
+    setattr(node, parts[-1], importlib.import_module(loaded))
+    return top
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Points a module's imports of the snapshot's folders at their loaded copies, every form alike.
+
+    Absolute names are the ones the revision's imports reached each folder by (bench.model.revision); relative
+    ones are resolved by path, so `from ..config import x` and `from .sub import y` load the revision's files too.
     """
-    tree = ast.parse(source, filename)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module is not None:
-            node.module = _renamed(node.module, renames) or node.module
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                loaded = _renamed(alias.name, renames)
-                if loaded is None:
-                    continue
-                if "." in alias.name and alias.asname is None:
-                    raise ImportError(
-                        f"`import {alias.name}` at {filename}:{node.lineno} binds the application's top-level "
-                        "package: only `from ... import` or `import ... as` can be loaded at a revision"
-                    )
-                alias.asname = alias.asname or alias.name
-                alias.name = loaded
-    return tree
+
+    def __init__(self, snapshot: Snapshot, package: Package) -> None:
+        self._package = package
+        self._renames: dict[str, str] = {}
+        self._folders: dict[str, tuple[str, set[str]]] = {}
+        for other in snapshot.packages:
+            loaded = snapshot.package_name(other)
+            modules = {name for name, _ in other.sources}
+            self._folders[other.folder] = (loaded, modules)
+            for name in other.names:
+                if name:
+                    self._renames[name] = loaded
+                else:  # the folder is a root: its modules are imported by their bare names
+                    self._renames.update({module: f"{loaded}.{module}" for module in modules})
+
+    def renamed(self, name: str) -> str | None:
+        for real in sorted(self._renames, key=len, reverse=True):
+            if name == real or name.startswith(f"{real}."):
+                return self._renames[real] + name[len(real) :]
+        return None
+
+    def _relative(self, level: int, module: str | None) -> str | None:
+        base = revision.relative_target(self._package.folder, level, module)
+        if base is None:
+            return None
+        if base in self._folders:
+            return self._folders[base][0]
+        parent, name = posixpath.split(base)
+        loaded, modules = self._folders.get(parent, ("", set()))
+        return f"{loaded}.{name}" if name in modules else None
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.ImportFrom:
+        if node.level > 0:
+            found = self._relative(node.level, node.module)
+            if found is not None:
+                node.module, node.level = found, 0
+        elif node.module is not None:
+            node.module = self.renamed(node.module) or node.module
+        return node
+
+    def visit_Import(self, node: ast.Import) -> list[ast.stmt]:
+        kept, bound = [], []
+        for alias in node.names:
+            loaded = self.renamed(alias.name)
+            if loaded is None:
+                kept.append(alias)
+            elif alias.asname is not None or "." not in alias.name:
+                kept.append(ast.alias(loaded, alias.asname or alias.name))
+            else:
+                top = alias.name.partition(".")[0]
+                bound.append(ast.parse(f"{top} = {BIND}(vars().get({top!r}), {alias.name!r}, {loaded!r})").body[0])
+        statements = ([ast.Import(kept)] if kept else []) + bound
+        for statement in statements:
+            ast.copy_location(statement, node)
+            ast.fix_missing_locations(statement)
+        return statements
+
+
+def rewrite_imports(source: str, filename: str, snapshot: Snapshot, package: Package) -> ast.Module:
+    """The module's syntax tree with its imports of the snapshot's folders pointed at the loaded copies."""
+    return _Rewriter(snapshot, package).visit(ast.parse(source, filename))
 
 
 class _Loader(importlib.abc.Loader):
@@ -87,14 +148,8 @@ class _Loader(importlib.abc.Loader):
         filename = self._snapshot.filename(self._package, self._module)
         # Tracebacks through the revision's code show its lines (mtime None: never re-read from disk).
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        renames = {}
-        for package in self._snapshot.packages:
-            loaded = self._snapshot.package_name(package)
-            if package.dotted:
-                renames[package.dotted] = loaded
-            else:  # a folder that is no package: its modules import one another by their bare names
-                renames.update({name: f"{loaded}.{name}" for name, _ in package.sources})
-        tree = rewrite_imports(source, filename, renames)
+        tree = rewrite_imports(source, filename, self._snapshot, self._package)
+        module.__dict__[BIND] = _bind
         exec(compile(tree, filename, "exec", dont_inherit=True), module.__dict__)
 
 
@@ -155,7 +210,17 @@ def _where(error: BaseException, snapshot: Snapshot) -> str:
     message = str(error).splitlines()[0] if str(error) else ""
     for package in snapshot.packages:  # the application's names, not the loaded copy's
         message = message.replace(snapshot.package_name(package), package.dotted or package.folder or ".")
-    return f"{type(error).__name__}: {message}{at_line}"
+    found = f"{type(error).__name__}: {message}{at_line}"
+    if isinstance(error, ModuleNotFoundError) and own:
+        found += f": {_not_found(own[-1].line, snapshot)}"
+    return found
+
+
+def _not_found(statement: str | None, snapshot: Snapshot) -> str:
+    """Where an import that failed was looked for: the revision's import roots, then the installed packages."""
+    roots = "; ".join(map(str, snapshot.roots)) or "none (no setting names one, and no import implies one)"
+    notes = "".join(f"; {note}" for note in snapshot.notes)
+    return f"`{statement}` is found in none of this revision's import roots [{roots}]{notes} and is not installed"
 
 
 def _import(snapshot: Snapshot, location: Location, what: str) -> Any:

@@ -1,12 +1,11 @@
-"""A store module and the files beside it, read at a git revision or from a work tree, as source text: what any
-process needs to import that store beside every other (bench.model.loading does the importing).
+"""A store module and the modules it imports, read at a git revision or from a work tree, as source text: what
+any process needs to import that store beside every other (bench.model.revision reads them and says from where;
+bench.model.loading imports them).
 
 `PATH[:Class]` names a store by its module's path from the repository's root (`storage/optimized.py`, or
 the application's `src/astraguard/hil/metrics/storage.py`) and its class (default MetricsStorage). Its
 collector is `LatencyCollector` of the `latency.py` beside it at the same revision, unless another
-`PATH[:Class]` is given. Every `*.py` of the store's folder (and of the collector's, if elsewhere) is read
-with `git show` (the work tree is never touched), with the folder's import name at that commit
-(`astraguard.hil.metrics`), so that absolute imports of it can be pointed at the loaded copy.
+`PATH[:Class]` is given.
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ import hashlib
 import json
 import posixpath
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
 from bench.errors import RevisionError, UsageError
-from bench.model import git
 
 DEFAULT_STORE: Final = "storage/optimized.py"  # this repository's; the application's is named with --store
 DEFAULT_FOLDER: Final = posixpath.dirname(DEFAULT_STORE)
@@ -72,12 +70,30 @@ def sibling_collector(store: Location) -> Location:
 
 
 @dataclass(frozen=True)
+class Root:
+    """An import root (a folder on the application's sys.path), and what says it is one."""
+
+    path: str  # from the repository's root; "" is the root itself
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '.'}/ ({self.why})"
+
+
+@dataclass(frozen=True)
 class Package:
-    """One folder's modules as source text, and the folder's import name in its own repository."""
+    """One folder's modules as source text, and the names the revision's imports reach the folder by."""
 
     folder: str  # from the repository's root; "" is the root
-    dotted: str  # e.g. "astraguard.hil.metrics"; "" when the folder is no package (no __init__.py)
-    sources: tuple[tuple[str, str], ...]  # (module, source) of every *.py directly in it but __init__.py
+    # Dotted names, e.g. ("astraguard.hil.metrics",); "" when the folder is itself a root (its modules are
+    # imported by bare name); none when only relative imports reach it.
+    names: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]  # (module, source) of the modules read in it, never __init__.py
+
+    @property
+    def dotted(self) -> str:
+        """The folder's import name as the application writes it ("" if it has none)."""
+        return next((name for name in self.names if name), "")
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,8 @@ class Snapshot:
     packages: tuple[Package, ...]  # the store's folder first, then the collector's if it is another
     variant: str = ""  # what was altered, on a copy whose sources were (a planted regression)
     in_work_tree: bool = False
+    roots: tuple[Root, ...] = ()  # where absolute imports were looked for, in order (bench.model.revision)
+    notes: tuple[str, ...] = ()  # settings of the revision's that could not be read
 
     def package_name(self, package: Package) -> str:
         key = hashlib.sha1(f"{self.commit}\0{package.folder}".encode(), usedforsecurity=False).hexdigest()
@@ -134,7 +152,7 @@ class Snapshot:
         first = self.packages[0]
         sources = tuple((name, source if name == module else text) for name, text in first.sources)
         packages = (replace(first, sources=sources), *self.packages[1:])
-        return replace(self, commit=_digest(packages), packages=packages, variant=variant)
+        return replace(self, commit=digest(packages), packages=packages, variant=variant)
 
     def filename(self, package: Package, module: str) -> str:
         """What tracebacks and reasons show for a module: its path, and the commit it was read at."""
@@ -147,9 +165,11 @@ class Snapshot:
             "commit": self.commit,
             "store": [self.store.path, self.store.name],
             "collector": [self.collector.path, self.collector.name],
-            "packages": [[p.folder, p.dotted, [list(s) for s in p.sources]] for p in self.packages],
+            "packages": [[p.folder, list(p.names), [list(s) for s in p.sources]] for p in self.packages],
             "variant": self.variant,
             "in_work_tree": self.in_work_tree,
+            "roots": [[root.path, root.why] for root in self.roots],
+            "notes": list(self.notes),
         }
         return json.dumps(document)
 
@@ -157,7 +177,7 @@ class Snapshot:
     def from_json(cls, text: str) -> Snapshot:
         d = json.loads(text)
         packages = tuple(
-            Package(folder, dotted, tuple(map(tuple, sources))) for folder, dotted, sources in d["packages"]
+            Package(folder, tuple(names), tuple(map(tuple, sources))) for folder, names, sources in d["packages"]
         )
         return cls(
             d["rev"],
@@ -167,65 +187,14 @@ class Snapshot:
             packages,
             d["variant"],
             d["in_work_tree"],
+            tuple(Root(*root) for root in d["roots"]),
+            tuple(d["notes"]),
         )
 
 
-def _digest(packages: tuple[Package, ...]) -> str:
+def digest(packages: tuple[Package, ...]) -> str:
+    """A work tree's or an altered copy's stand-in for a commit hash, as long as one."""
     return hashlib.sha1(repr(packages).encode(), usedforsecurity=False).hexdigest()
-
-
-def _init_files(folder: str) -> list[str]:
-    """The __init__.py of the folder and of every folder above it, nearest first."""
-    parts = folder.split("/") if folder else []
-    return [posixpath.join(*parts[:depth], "__init__.py") for depth in range(len(parts), 0, -1)]
-
-
-def _dotted(folder: str, has: Callable[[str], bool]) -> str:
-    """The folder's import name: the folders above it, up to the first without an __init__.py."""
-    parts = folder.split("/") if folder else []
-    depth = 0
-    for init in _init_files(folder):
-        if not has(init):
-            break
-        depth += 1
-    return ".".join(parts[len(parts) - depth :])
-
-
-def _folders(store: Location, collector: Location) -> list[str]:
-    return list(dict.fromkeys([store.folder, collector.folder]))
-
-
-def at(repo: Path, rev: str, store: Location, collector: Location | None = None) -> Snapshot:
-    """The store's folder (and the collector's) at `rev`, read with git; a RevisionError if either is not there."""
-    collector = collector or sibling_collector(store)
-    commit = git.commit_of(repo, rev)
-    if commit is None:
-        raise RevisionError(f"revision {rev!r} does not name a commit in {repo}")
-    if store.path not in git.files_at(repo, commit, [store.path]):
-        raise RevisionError(f"revision {rev!r} ({commit[:12]}) has no {store.path}")
-    packages = []
-    for folder in _folders(store, collector):
-        inits = git.files_at(repo, commit, _init_files(folder))
-        files = [path for path in git.folder_at(repo, commit, folder) if path.endswith(".py")]
-        modules = sorted(path for path in files if posixpath.basename(path) != "__init__.py")
-        sources = tuple((posixpath.basename(path)[: -len(".py")], git.show(repo, commit, path)) for path in modules)
-        packages.append(Package(folder, _dotted(folder, inits.__contains__), sources))
-    return Snapshot(rev, commit, store, collector, tuple(packages))
-
-
-def work_tree(repo: Path, store: Location, collector: Location | None = None) -> Snapshot:
-    """The store's folder (and the collector's) as the files under repo are now: the side a change is judged on."""
-    collector = collector or sibling_collector(store)
-    if not (repo / store.path).is_file():
-        raise UsageError(f"no {store.path} in {repo}")
-    packages = []
-    for folder in _folders(store, collector):
-        where = repo / folder
-        modules = sorted(path for path in where.glob("*.py") if path.name != "__init__.py")
-        sources = tuple((path.stem, path.read_text(encoding="utf-8")) for path in modules)
-        packages.append(Package(folder, _dotted(folder, lambda init: (repo / init).is_file()), sources))
-    packages_tuple = tuple(packages)
-    return Snapshot("working tree", _digest(packages_tuple), store, collector, packages_tuple, in_work_tree=True)
 
 
 # --- a snapshot named in another process -------------------------------------------------------------

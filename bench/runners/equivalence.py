@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from bench.errors import ExitCode, StoreUnusable, SuiteFailed
-from bench.model import git, loading, results, snapshot
+from bench.model import git, loading, results, revision, snapshot
 from bench.model.candidates import BASELINE, label, resolve, select, source_sha256
 from bench.model.deployment import DEPLOYED
 from bench.model.snapshot import Location, Snapshot
@@ -194,7 +194,7 @@ def judge_revision(
 ) -> ExitCode:
     """One revision's store against the frozen original: 0 identical, 1 differs or cannot serve."""
     repo = git.repository(repo_given)
-    loaded = snapshot.at(repo, rev, store, collector)
+    loaded = revision.at(repo, rev, store, collector)
     started = datetime.now(UTC)
     try:
         loading.load(loaded, probed=True)

@@ -28,7 +28,7 @@ from typing import Final, cast
 
 import storage
 from bench.errors import ToolMissing
-from bench.model import loading, progress, snapshot
+from bench.model import loading, progress, revision, snapshot
 from bench.model.fixtures import Fixtures
 from bench.model.operations import build_fixtures, case_name, cases, find_case, prepare
 from bench.model.results import REPO_ROOT
@@ -282,7 +282,7 @@ def _as_snapshot(candidate: str) -> Snapshot | None:
     if package != snapshot.DEFAULT_FOLDER:
         return None
     location = Location(f"{snapshot.DEFAULT_FOLDER}/{module}.py", store_class.__name__)
-    return snapshot.work_tree(REPO_ROOT, location)
+    return revision.work_tree(REPO_ROOT, location)
 
 
 def syscalls_text(value: float | None) -> str:

@@ -283,13 +283,17 @@ class Differential:
         self._compare("get_recent_runs", call, b, c)
 
     def delete_folder(self, relative: Path) -> None:
-        """Another process removes a run's folder (a link at its place is unlinked, not followed)."""
+        """Another process removes a run's folder (a link at its place is unlinked, not followed).
+
+        The folder a run id such as ".." or "../escape" names is removed by its resolved path: removed through
+        "results/..", the tree walk deletes "results" itself before the last rmdir, which then finds no path.
+        """
         for side in (self.baseline, self.candidate):
             path = side.root / relative
             if path.is_symlink():
                 path.unlink()
-            elif path.is_dir() and side.root.resolve() in path.resolve().parents:
-                shutil.rmtree(path)
+            elif path.is_dir() and side.root.resolve() in (target := path.resolve()).parents:
+                shutil.rmtree(target)
 
     def edit_from_outside(self, relative: Path, edit: Any) -> None:
         """The same outside edit (edit.apply(path)) to the same file on both sides."""

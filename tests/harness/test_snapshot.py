@@ -18,7 +18,7 @@ import storage
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
 from bench.history import points
 from bench.history.changes import answer_changes, answers_text
-from bench.model import git, loading, snapshot
+from bench.model import git, loading, revision, snapshot
 from bench.model.snapshot import Location, Snapshot
 from bench.runners import equivalence
 from tests.common import application_repository as app
@@ -33,7 +33,7 @@ def application(tmp_path_factory: pytest.TempPathFactory) -> app.ApplicationRepo
 
 
 def _at(application: app.ApplicationRepository, label: str, collector: Location | None = None) -> Snapshot:
-    return snapshot.at(
+    return revision.at(
         application.path, application.commits[label], Location.parse(app.STORE, "MetricsStorage"), collector
     )
 
@@ -106,7 +106,7 @@ def test_a_collector_elsewhere_is_loaded_from_its_own_folder(tmp_path: Path) -> 
     run_git(tmp_path, "init", "-q", str(repo))
     run_git(repo, "add", "-A")
     run_git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "one")
-    loaded = snapshot.at(
+    loaded = revision.at(
         repo,
         "HEAD",
         Location("app/store/metrics.py", "MetricsStorage"),
@@ -116,31 +116,6 @@ def test_a_collector_elsewhere_is_loaded_from_its_own_folder(tmp_path: Path) -> 
     assert [p.dotted for p in loaded.packages] == ["app.store", "app.collect"]
     assert sys.modules[store_class.__module__].Recorder is collector_class
     assert storage.collector_class_for(store_class) is collector_class
-
-
-def test_a_folder_that_is_no_package_has_its_bare_imports_rewritten() -> None:
-    renames = {"latency": "storage_at_000000000000.latency"}
-    tree = loading.rewrite_imports("import latency\nfrom latency import A\nimport json\n", "x.py", renames)
-    assert [(a.name, a.asname) for a in tree.body[0].names] == [("storage_at_000000000000.latency", "latency")]
-    assert tree.body[1].module == "storage_at_000000000000.latency"
-    assert tree.body[2].names[0].name == "json"
-
-
-def test_an_import_that_binds_the_applications_top_level_package_cannot_be_loaded() -> None:
-    renames = {"astraguard.hil.metrics": "storage_at_000000000000"}
-    with pytest.raises(ImportError, match=r"`import astraguard\.hil\.metrics\.latency` at x\.py:1 binds"):
-        loading.rewrite_imports("import astraguard.hil.metrics.latency\n", "x.py", renames)
-    tree = loading.rewrite_imports("import astraguard.hil.metrics.latency as lat\n", "x.py", renames)
-    assert (tree.body[0].names[0].name, tree.body[0].names[0].asname) == ("storage_at_000000000000.latency", "lat")
-
-
-def test_an_old_revision_of_this_repository_with_absolute_imports_loads_its_own_collector() -> None:
-    renames = {"storage": "storage_at_000000000000"}
-    tree = loading.rewrite_imports(
-        "from storage.latency import A\nfrom storage import b\nfrom .c import d\n", "x", renames
-    )
-    imports = [(node.module, node.level) for node in tree.body]
-    assert imports == [("storage_at_000000000000.latency", 0), ("storage_at_000000000000", 0), ("c", 1)]
 
 
 # --- a commit that cannot serve is data: one line, what failed and where ---------------------------
@@ -182,7 +157,7 @@ def _one_commit_repository(tmp_path: Path, source: str) -> Snapshot:
     (repo / "storage" / "latency.py").write_text((REPO_ROOT / "storage" / "latency.py").read_text())
     run_git(tmp_path, "init", "-q", str(repo))
     commit_storage(repo, "one")
-    return snapshot.at(repo, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    return revision.at(repo, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
 
 
 def test_a_method_that_returns_a_coroutine_cannot_serve_and_leaves_none_unawaited(tmp_path: Path) -> None:
@@ -215,7 +190,7 @@ def test_an_operation_that_raises_on_the_probe_cannot_serve_and_names_the_line(t
 
 def test_an_optional_parameter_added_keeps_the_contract() -> None:
     """The optimized store's get_run_metrics(use_cache=True) takes every call the original takes."""
-    loaded = snapshot.work_tree(REPO_ROOT, Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    loaded = revision.work_tree(REPO_ROOT, Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
     loading.load(loaded, probed=True)
 
 
@@ -226,19 +201,19 @@ def test_a_revision_without_the_store_or_that_names_nothing_is_a_revision_error(
     application: app.ApplicationRepository,
 ) -> None:
     with pytest.raises(RevisionError, match=r"has no storage/optimized\.py"):
-        snapshot.at(application.path, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+        revision.at(application.path, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
     with pytest.raises(RevisionError, match="'no-such-rev' does not name a commit"):
-        snapshot.at(application.path, "no-such-rev", Location(app.STORE, "MetricsStorage"))
+        revision.at(application.path, "no-such-rev", Location(app.STORE, "MetricsStorage"))
 
 
 def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
     before = run_git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
-    loading.load(snapshot.at(REPO_ROOT, "HEAD~1", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)))
+    loading.load(revision.at(REPO_ROOT, "HEAD~1", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)))
     assert run_git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
 
 
 def test_a_snapshot_crosses_to_a_worker_process_unchanged(application: app.ApplicationRepository) -> None:
-    head = snapshot.at(REPO_ROOT, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    head = revision.at(REPO_ROOT, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
     altered = head.with_source("optimized", head.modules()["optimized"] + "\n# altered\n", "comment")
     assert Snapshot.from_json(altered.to_json()) == altered
     assert len(altered.package) == len(head.package) and altered.package != head.package
