@@ -52,6 +52,13 @@ class StoreUnusable(BenchError):
         self.reason = reason
 
 
+class HarnessError(BenchError):
+    """Exit 2: the harness failed in its own code around a store (the equivalence suite's set-up, say), so it has
+    no verdict to give; never reported as the store's "differs"."""
+
+    exit_code = ExitCode.USAGE
+
+
 class SuiteFailed(BenchError):
     """Exit 1: a suite's process failed (a check of an answer, a crash); its own output says which."""
 

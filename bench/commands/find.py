@@ -8,14 +8,21 @@ from typing import Final
 from bench.errors import ExitCode
 from bench.history.bisect import find
 from bench.history.points import DEFAULT_PROCESSES, DEFAULT_ROUNDS
-from bench.model.options import add_store_options, add_timing_options, collector_location, store_location
+from bench.model.options import (
+    add_store_options,
+    add_timing_options,
+    add_walk_option,
+    collector_location,
+    store_location,
+)
 
 HELP: Final = (
-    "Bisect the commits between GOOD and BAD for the first whose store is slower than GOOD's on the --only "
-    "benchmarks: each step times the midpoint's store and GOOD's in the same processes, and is slow where its "
-    "ratio to GOOD is nearer BAD's (the geometric midpoint of 1 and BAD's ratio). Exit 0: found (last "
-    "line: first slow commit: <sha> <subject>); 1: BAD is not slower than GOOD. A commit whose store cannot serve "
-    "(it does not import, lacks a method, is async, changed a signature) is skipped, as `git bisect skip` does."
+    "Bisect the first-parent commits between GOOD and BAD (a merge is one step; --all-parents walks side branches) "
+    "for the first whose store is slower than GOOD's on the --only benchmarks: each step times the midpoint's store "
+    "and GOOD's in the same processes, and is slow where its ratio to GOOD is nearer BAD's (the geometric midpoint "
+    "of 1 and BAD's ratio). Exit 0: found (last line: first slow commit: <sha> <subject>); 1: BAD is not slower "
+    "than GOOD. A commit whose store cannot serve (it does not import, lacks a method, is async, changed a "
+    "signature) is skipped, as `git bisect skip` does."
 )
 
 
@@ -25,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", required=True, metavar="NAME", help='benchmark "op[size]"')
     add_store_options(parser.add_argument)
     add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
+    add_walk_option(parser.add_argument)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -38,4 +46,5 @@ def run(args: argparse.Namespace) -> ExitCode:
         processes=args.processes,
         rounds=args.rounds,
         seed=args.seed,
+        first_parent=args.first_parent,
     )

@@ -33,7 +33,8 @@ from bench.model.results import require_checkout
 
 HELP: Final = (
     "Fail when the working tree's store is slower than the store at --against REV, both timed "
-    "interleaved with the frozen baseline in the same fresh worker processes; without --against, "
+    "interleaved with the frozen baseline in the same fresh worker processes, or answers otherwise than the frozen "
+    "original (both sides get the quick equivalence pass first); without --against, "
     "when the candidate/baseline ratio regresses past the one saved in results/gate/saved_ratios.json."
 )
 
@@ -78,6 +79,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_quick_option(parser.add_argument, "the quick sizes only (with --instructions)")
     parser.add_argument(
+        "--allow-different-answers",
+        action="store_true",
+        help="with --against: judge on speed alone where the working tree's store answers otherwise than the frozen "
+        "original (the difference is still printed); by default such a benchmark reads ANSWERS DIFFER and fails",
+    )
+    parser.add_argument(
         "--informational",
         action="store_true",
         help="print every verdict but exit 0 on a regression (usage errors still exit 2): what CI does with counts",
@@ -100,6 +107,10 @@ def _run(args: argparse.Namespace) -> ExitCode:
     resolve(candidate)  # a bad name is a usage error before anything runs
     if args.rebaseline and (args.against or args.against_saved or args.instructions):
         raise UsageError("--rebaseline rewrites the saved ratios: no --against, --against-saved or --instructions")
+    if (args.allow_different_answers and not (args.against or args.against_saved)) or (
+        args.allow_different_answers and args.instructions
+    ):
+        raise UsageError("--allow-different-answers concerns the timed gate against a revision (--against REV)")
     if args.instructions and (args.markdown or args.json):
         raise UsageError("--markdown and --json publish the timed gate's verdicts: --instructions prints its counts")
     destinations = (args.markdown, args.json)
@@ -116,6 +127,7 @@ def _run(args: argparse.Namespace) -> ExitCode:
             counts=args.instructions,
             quick=args.quick,
             destinations=destinations,
+            allow_different_answers=args.allow_different_answers,
         )
     if args.store is not None or args.collector is not None:
         raise UsageError(

@@ -1,6 +1,6 @@
 """`python -m bench history`: a point per commit, its speed and answers, and the change points in them.
 
-python -m bench history main~30..main          # each commit that changed storage/, oldest first
+python -m bench history main~30..main          # each first-parent commit that changed storage/, oldest first
 python -m bench history --last 10 --shard 1/3  # this runner's third of the last 10
 python -m bench history --points-only --json history.json   # change points of the points already saved
 metrics-store-bench history --last 20 --store src/astraguard/hil/metrics/storage.py   # in the application
@@ -20,15 +20,16 @@ from bench.model.options import (
     add_publish_options,
     add_store_options,
     add_timing_options,
+    add_walk_option,
     collector_location,
     store_location,
 )
 
 HELP: Final = (
-    "Measure each commit's store against the frozen baseline, and check its answers against the frozen original "
-    "(one point per commit and machine under results/history/), then find the change points per benchmark with "
-    "E-Divisive means and the commits that changed the answers. Commits whose store cannot serve are recorded, "
-    "skipped with the reason, not errors."
+    "Measure each first-parent commit's store against the frozen baseline, and check its answers (the store's, "
+    "and its collector's) against the frozen original's (one point per commit and machine under results/history/), "
+    "then find the change points per benchmark with E-Divisive means and the commits that changed the answers. "
+    "Commits whose store cannot serve are recorded, skipped with the reason, not errors."
 )
 
 
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_store_options(parser.add_argument)
     add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
+    add_walk_option(parser.add_argument)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -79,4 +81,5 @@ def run(args: argparse.Namespace) -> ExitCode:
         seed=args.seed,
         markdown=args.markdown,
         json_path=args.json,
+        first_parent=args.first_parent,
     )

@@ -55,7 +55,7 @@ class Outcome:
         band = self.band
         assert band is not None and self.interval is not None
         return (
-            f"{self.verdict.name:<11}{self.name}: candidate/baseline {ratio_text(self.interval)}, "
+            f"{self.verdict.shown + ' ':<11}{self.name}: candidate/baseline {ratio_text(self.interval)}, "
             f"saved {band.ratio:.4f} (tolerance {band.tolerance:.1%}, regression above {band.upper:.4f}), "
             f"{self.processes} processes" + (f"; {self.note}" if self.note else "")
         )

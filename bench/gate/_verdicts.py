@@ -54,17 +54,25 @@ def finish(
     what: str,
     context: dict[str, Any],
     explanation: str = "",
+    failed_answers: list[str] | None = None,
 ) -> ExitCode:
-    """Prints the verdicts and the tally, and publishes the summary to (Markdown, JSON) where asked."""
+    """Prints the verdicts and the tally, and publishes the summary to (Markdown, JSON) where asked.
+
+    failed_answers: operations whose answers differ but that no benchmark times (the files a sequence of steps
+    left, say): they fail the gate too.
+    """
     failed = [o for o in outcomes if o.fails]
     elapsed = time.monotonic() - started
     text.append(f"{len(failed)} failed, {len(outcomes) - len(failed)} passed in {elapsed:.0f} s")
+    if failed_answers:
+        text.append(f"failed: answers differ in {', '.join(failed_answers)}, which no benchmark times")
     print("\n".join(text))
     summary = Summary(
         kind="gate",
         title="Perf gate",
-        headline=_headline(failed, outcomes, what),
-        passed=not failed,
+        headline=_headline(failed, outcomes, what)
+        + (f"; answers differ in {', '.join(failed_answers)}" if failed_answers else ""),
+        passed=not failed and not failed_answers,
         rows=rows,
         seconds=elapsed,
         report="\n".join(text),
@@ -73,7 +81,7 @@ def finish(
     )
     for path in publish(summary, *destinations):
         print(f"summary written to {path}", file=sys.stderr)
-    return ExitCode.FAILED if failed else ExitCode.OK
+    return ExitCode.FAILED if failed or failed_answers else ExitCode.OK
 
 
 def _headline(failed: list[Outcome], outcomes: list[Outcome], what: str) -> str:

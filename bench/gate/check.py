@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Final
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
-from bench.gate import instructions
+from bench.gate import answers, instructions
 from bench.gate._decide import (
     Band,
     IntervalOf,
@@ -188,7 +188,7 @@ def against_line(outcome: Outcome, reference: Snapshot, saved: Band | None) -> s
         }[decide(now, saved)]
         drift = f"; saved {saved.ratio:.4f} +-{saved.tolerance:.1%}: {where} (information only)"
     return (
-        f"{outcome.verdict.name:<11}{outcome.name}: working tree/{short} {ratio_text(interval)} "
+        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {ratio_text(interval)} "
         f"({interval.confidence:.2%} interval), regression above {band.upper:.3f}; "
         f"smallest slowdown it catches +{detectable_slowdown(interval, band):.1%}; "
         f"vs baseline {cost_ratio(outcome.timings).estimate:.4f} (at {short}: "
@@ -223,11 +223,13 @@ def against_revision(
     counts: bool = False,
     quick: bool = False,
     destinations: Destinations = (None, None),
+    allow_different_answers: bool = False,
 ) -> ExitCode:
     """The working tree's store against the store at rev (None: the commit `saved` was measured at).
 
     With a store location the candidate is the working tree's file there, else `candidate` as imported;
-    `counts`: instruction counts of both sides instead of times.
+    `counts`: instruction counts of both sides instead of times. Timed, both sides' answers are checked first
+    (bench.gate.answers): a benchmark of a method that answers otherwise than the original fails, unless allowed.
     """
     repo = git.repository(repo_given)
     if rev is None:
@@ -244,7 +246,8 @@ def against_revision(
     if counts:
         return _counts_against(reference, arm, text, counting.selected_names(quick, only), timing.seed)
     informed = _saved_for_information(saved, timing.seed, store)
-    return _times_against(reference, arm, text, selected(only), timing, informed, destinations)
+    checked = answers.check(arm, reference, allowed=allow_different_answers)
+    return _times_against(reference, arm, text, selected(only), timing, informed, destinations, checked)
 
 
 def _saved_for_information(path: Path, seed: int, store: Location | None) -> tuple[dict[str, Band], str]:
@@ -266,13 +269,15 @@ def _times_against(
     timing: Timing,
     informed: tuple[dict[str, Band], str],
     destinations: Destinations,
+    checked: answers.Answers,
 ) -> ExitCode:
     config = load_config()
     saved, saved_note = informed
     started = time.monotonic()
-    outcomes = judge_against(names, candidate, reference, config, timing)
+    outcomes = answers.apply(judge_against(names, candidate, reference, config, timing), checked)
     rule = rule_text(config, names)
-    text = [f"{candidate_text} (working tree) against the store at {reference.label}; {saved_note}", rule]
+    text = [*checked.lines(reference)]
+    text += [f"{candidate_text} (working tree) against the store at {reference.label}; {saved_note}", rule]
     text += [against_line(outcome, reference, saved.get(outcome.name)) for outcome in outcomes]
     rows = [against_row(o, reference) for o in outcomes]
     context = {
@@ -281,6 +286,7 @@ def _times_against(
         "against": {"rev": reference.rev, "commit": reference.commit},
         "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
         "rule": rule,
+        "answers": checked.as_json(),
     }
     what = f"working tree against {reference.label}"
     explanation = (
@@ -288,7 +294,9 @@ def _times_against(
         f"processes; {rule}. The last number is the smallest slowdown this run could have "
         "caught: an unchanged verdict rules out slowdowns that large."
     )
-    return finish(outcomes, rows, text, started, destinations, what, context, explanation)
+    unmapped = [op for op in checked.differs_in if op not in {find_case(o.name)[0].store_method for o in outcomes}]
+    failed_answers = unmapped if checked.fail else []
+    return finish(outcomes, rows, text, started, destinations, what, context, explanation, failed_answers)
 
 
 def _counts_against(reference: Snapshot, candidate: Arm, candidate_text: str, names: list[str], seed: int) -> ExitCode:

@@ -91,8 +91,13 @@ def find(
     processes: int,
     rounds: int,
     seed: int,
+    first_parent: bool = True,
 ) -> ExitCode:
-    """Exit 0 with `first slow commit: <sha> <subject>` last; 1 when BAD is not slower than GOOD."""
+    """Exit 0 with `first slow commit: <sha> <subject>` last; 1 when BAD is not slower than GOOD.
+
+    first_parent: the commits of BAD's first-parent line after GOOD (`git bisect --first-parent`), so a slowdown
+    brought in by a merge is found at the merge; else every commit GOOD..BAD on a path between them.
+    """
     if processes < 2 or rounds < 1:
         raise UsageError("need --processes >= 2 and --rounds >= 1")
     repo = git.repository(repo_given)
@@ -103,12 +108,13 @@ def find(
     bad = git.commit_of(repo, bad_rev)
     if bad is None:
         raise RevisionError(f"revision {bad_rev!r} does not name a commit in {repo}")
-    candidates = commits_in(repo, f"{good.commit}..{bad}", None, ())
+    candidates = commits_in(repo, f"{good.commit}..{bad}", None, (), first_parent=first_parent)
     ancestry = set(git.output(repo, "rev-list", "--ancestry-path", f"{good.commit}..{bad}").split())
     candidates = [c for c in candidates if c.sha in ancestry]
     if not candidates:
         raise UsageError(f"no commits between {good_rev} and {bad_rev}: is GOOD an ancestor of BAD?")
-    print(f"bisecting {len(candidates)} commits after {good.label} up to {bad[:12]} on {', '.join(names)}")
+    walk = "first-parent commits" if first_parent else "commits"
+    print(f"bisecting {len(candidates)} {walk} after {good.label} up to {bad[:12]} on {', '.join(names)}")
     low, high = -1, len(candidates) - 1  # candidates[low] (GOOD) is fast; candidates[high] is assumed slow
     skipped: set[int] = set()
     high_checked = False

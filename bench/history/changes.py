@@ -21,6 +21,7 @@ from signal_processing_algorithms.energy_statistics import energy_statistics
 
 from bench.errors import UsageError
 from bench.model import git, results
+from bench.runners import equivalence
 
 CHANGE_POINT_PVALUE: Final = 0.05
 CHANGE_POINT_PERMUTATIONS: Final = 200
@@ -142,14 +143,24 @@ def step_text(cp: dict[str, Any]) -> str:
 # --- when the answers changed ---------------------------------------------------------------------
 
 
-def answers_text(point: dict[str, Any]) -> str:
-    """What a point says of its commit's answers: identical, differs in which operations, or why it was not checked."""
+def collector_changed(point: dict[str, Any], previous: dict[str, Any] | None) -> bool | None:
+    """Whether this commit changed the collector's source since the previous point; None where either is unknown."""
+    now, before = (p.get("sources", {}).get("collector_sha256") if p else None for p in (point, previous))
+    return None if now is None or before is None else now != before
+
+
+def answers_text(point: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
+    """What a point says of its commit's answers: the store's verdict and its collector's (changed since `previous`,
+    or not), or why they were not checked."""
     record = point.get("equivalence")
     if record is None:
         return "not checked" if point["skipped"] is None else "cannot serve"
-    if record["differs_in"]:
-        return f"{record['verdict']} in {', '.join(record['differs_in'])}"
-    return record["verdict"]
+    return equivalence.answers_text(record, collector_changed(point, previous))
+
+
+def _state(record: dict[str, Any]) -> tuple[Any, ...]:
+    collector = record.get("collector_answers") or {}
+    return record["verdict"], tuple(record["differs_in"]), collector.get("verdict"), collector.get("first_difference")
 
 
 def _one_per_commit(points: Sequence[dict[str, Any]], repo: Path | None) -> list[dict[str, Any]]:
@@ -162,23 +173,23 @@ def _one_per_commit(points: Sequence[dict[str, Any]], repo: Path | None) -> list
 
 
 def answer_changes(points: Sequence[dict[str, Any]], repo: Path | None = results.REPO_ROOT) -> list[dict[str, Any]]:
-    """The commits whose answers differ from the previous checked commit's, with both states.
+    """The commits whose answers (the store's, or its collector's output) differ from the previous checked commit's,
+    with both states.
 
     A commit whose answers were not checked (it could not serve, or --no-answers) is passed over, as
     `git bisect skip` passes over a commit that cannot be tested.
     """
     checked = [p for p in _one_per_commit(points, repo) if p.get("equivalence") is not None]
     changes = []
-    for before, after in itertools.pairwise(checked):
-        was, now = before["equivalence"], after["equivalence"]
-        if (was["verdict"], was["differs_in"]) != (now["verdict"], now["differs_in"]):
+    for index, (before, after) in enumerate(itertools.pairwise(checked)):
+        if _state(before["equivalence"]) != _state(after["equivalence"]):
             changes.append(
                 {
                     **{key: after[key] for key in ("commit", "date", "subject")},
                     "previous_commit": before["commit"],
-                    "before": answers_text(before),
-                    "after": answers_text(after),
-                    "first_counterexample": now["first_counterexample"],
+                    "before": answers_text(before, checked[index - 1] if index else None),
+                    "after": answers_text(after, before),
+                    "first_counterexample": after["equivalence"]["first_counterexample"],
                 }
             )
     return changes
@@ -186,7 +197,7 @@ def answer_changes(points: Sequence[dict[str, Any]], repo: Path | None = results
 
 def history_table(points: Sequence[dict[str, Any]], names: Sequence[str], repo: Path | None) -> list[str]:
     """One line per commit, oldest first: its answers, and each benchmark's ratio to the baseline with its interval."""
-    rows = []
+    rows, previous = [], None
     for point in _one_per_commit(points, repo):
         if point["skipped"] is not None:
             speed = f"skipped: {point['skipped']}"
@@ -197,5 +208,8 @@ def history_table(points: Sequence[dict[str, Any]], names: Sequence[str], repo: 
                 for name in names
                 if name in found
             )
-        rows.append(f"  {point['commit'][:12]} {point['subject'][:40]:<40}  answers: {answers_text(point)}; {speed}")
+        rows.append(
+            f"  {point['commit'][:12]} {point['subject'][:40]:<40}  answers: {answers_text(point, previous)}; {speed}"
+        )
+        previous = point
     return rows

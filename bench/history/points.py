@@ -65,16 +65,29 @@ def generation(repo: Path, sha: str) -> int:
     return int(git.output(repo, "rev-list", "--count", sha).strip())
 
 
-def commits_in(repo: Path, rev_range: str | None, last: int | None, paths: Sequence[str]) -> list[Commit]:
-    """The commits of a range (git syntax) or the last N, that changed `paths` (none: every commit), oldest first."""
+def commits_in(
+    repo: Path, rev_range: str | None, last: int | None, paths: Sequence[str], *, first_parent: bool = True
+) -> list[Commit]:
+    """The commits of a range (git syntax) or the last N, that changed `paths` (none: every commit), oldest first.
+
+    first_parent: main as it was after each merge (asv's and `git bisect --first-parent`'s walk): a merge is one
+    step, listed when it changed `paths` against its first parent, and side branches are not walked.
+    """
     where = ["--", *paths] if paths else []
+    walk = ["--first-parent"] if first_parent else []
     if last is not None:
-        listed = git.output(repo, "log", f"-n{last}", "--format=%H%x00%cI%x00%s", "HEAD", *where)
+        listed = git.output(repo, "log", *walk, f"-n{last}", "--format=%H%x00%cI%x00%s", "HEAD", *where)
         lines = list(reversed(listed.splitlines()))
     else:
         assert rev_range is not None
-        lines = git.output(repo, "log", "--reverse", "--format=%H%x00%cI%x00%s", rev_range, *where).splitlines()
+        lines = git.output(repo, "log", *walk, "--reverse", "--format=%H%x00%cI%x00%s", rev_range, *where).splitlines()
     return [Commit(*line.split("\0", 2)) for line in lines if line]
+
+
+def first_parent_line(repo: Path, rev_range: str | None) -> set[str]:
+    """Every commit of the first-parent line that ends at the range's tip (HEAD without a range)."""
+    tips = [line for line in git.output(repo, "rev-parse", rev_range or "HEAD").split() if not line.startswith("^")]
+    return set(git.output(repo, "rev-list", "--first-parent", *tips).split())
 
 
 def shard(commits: Sequence[Commit], spec: str | None) -> list[Commit]:
@@ -197,8 +210,16 @@ def measure_commit(
     }
     try:
         loaded = revision.at(repo, commit.sha, store, collector)
+    except RevisionError as e:
+        document["skipped"] = str(e)
+        return document
+    document["sources"] = {
+        "store_sha256": loaded.source_sha256(loaded.store),
+        "collector_sha256": loaded.source_sha256(loaded.collector),
+    }
+    try:
         loading.load(loaded, probed=True)  # fails fast, in this process, when the store cannot serve
-    except (RevisionError, StoreUnusable) as e:
+    except StoreUnusable as e:
         document["skipped"] = str(e)
         return document
     if answers:
@@ -246,8 +267,10 @@ def history(
     seed: int,
     markdown: Path | None,
     json_path: Path | None,
+    first_parent: bool = True,
 ) -> ExitCode:
-    """Measures the commits not yet measured on this machine, then prints (and publishes) what all the points say."""
+    """Measures the commits not yet measured on this machine, then prints (and publishes) what the points say: those
+    on the first-parent line (every saved one with first_parent False), in commit order."""
     if processes < 2 or rounds < 1:
         raise UsageError("need --processes >= 2 and --rounds >= 1")
     repo = git.repository(repo_given)
@@ -256,19 +279,22 @@ def history(
     paths = default_paths(store, fed) if paths_given is None else paths_given
     names = names_of(only)
     if not points_only:
-        commits = shard(commits_in(repo, rev_range, last, paths), shard_spec)
+        commits = shard(commits_in(repo, rev_range, last, paths, first_parent=first_parent), shard_spec)
         here = machine()
         started = time.monotonic()
+        walk = "first-parent commits" if first_parent else "commits, side branches included (--all-parents)"
         print(
-            f"history of {store} in {repo}: {len(commits)} commits x {len(names)} benchmarks on machine "
+            f"history of {store} in {repo}: {len(commits)} {walk} x {len(names)} benchmarks on machine "
             f"{here['id']} ({here['cpu']})" + ("" if answers else "; answers not checked (--no-answers)")
         )
+        previous = None
         with progress.task("history", len(commits)) as step:
             for commit in commits:
                 step(f"{commit.sha[:12]} {commit.subject[:60]}")
                 path = point_path(output, commit.sha, here["id"])
                 if path.is_file():
-                    if (other := _store_of(results.HISTORY_POINT.load(path))) != record:
+                    previous = results.HISTORY_POINT.load(path)
+                    if (other := _store_of(previous)) != record:
                         raise UsageError(
                             f"{path} measured another store ({other['path']}): give another --output for this one"
                         )
@@ -287,7 +313,8 @@ def history(
                 )
                 write_point(path, point)
                 if point["equivalence"] is not None:
-                    print(f"{commit.sha[:12]} answers: {answers_text(point)}")
+                    print(f"{commit.sha[:12]} answers: {answers_text(point, previous)}")
+                previous = point
                 if point["skipped"] is not None:
                     print(f"{commit.sha[:12]} skipped: {point['skipped']}")
                 else:
@@ -302,6 +329,12 @@ def history(
         for p in load_points(output)
         if _store_of(p) == record and (p["skipped"] is not None or set(names) & set(p["benchmarks"]))
     ]
+    if first_parent:
+        line = first_parent_line(repo, rev_range)
+        off = [p for p in points if p["commit"] not in line]
+        points = [p for p in points if p["commit"] in line]
+        if off:
+            print(f"{len(off)} saved points lie off the first-parent line and are left out (--all-parents takes them)")
     found = [cp for cp in all_change_points(points, repo) if cp["benchmark"] in names]
     changes = answer_changes(points, repo)
     text = [f"history of {store}: ratio to the frozen baseline [95% interval], oldest first:"]

@@ -16,13 +16,14 @@ from pathlib import Path
 from bench.errors import ExitCode, StaleControl, UsageError
 from bench.gate.instructions import count_and_print
 from bench.model import git, loading, revision, snapshot
-from bench.model.candidates import label, select
+from bench.model.candidates import BASELINE, label, select
 from bench.model.fixtures import Fixtures, default_cache_dir
 from bench.model.operations import build_fixtures, cases
 from bench.model.publish import publish as publish_summary
 from bench.model.results import INSTALLED, RESULTS, require_checkout, shown
 from bench.model.snapshot import Location
 from bench.report import build, summary
+from bench.runners import equivalence
 from bench.runners.instructions import selected_names
 from bench.runners.suites import FULL, QUICK, Clock, publish, run_pyperf, run_pytest_benchmark
 
@@ -67,7 +68,10 @@ def main_job(
             if fixtures.cache != default_cache_dir().resolve():
                 raise UsageError("--instructions counts in the default fixture cache: it takes no --fixture-cache")
             return count_and_print(specs, selected_names(quick, None), fixtures.seed)
-        return _both_suites(specs, quick, large, (RESULTS if rebaseline else output).resolve(), fixtures, destinations)
+        # The answers beside the speed: the quick pass; on a re-baseline, the ci profile results/equivalence.json holds.
+        profile = "ci" if rebaseline else equivalence.QUICK_PROFILE
+        where = (RESULTS if rebaseline else output).resolve()
+        return _both_suites(specs, quick, large, where, fixtures, destinations, profile)
 
 
 def _both_suites(
@@ -77,6 +81,7 @@ def _both_suites(
     output: Path,
     fixtures: Fixtures,
     destinations: tuple[Path | None, Path | None],
+    answers_profile: str,
 ) -> ExitCode:
     if quick and large:
         raise UsageError("--quick measures the quick sizes only: it takes no --sizes large")
@@ -98,9 +103,12 @@ def _both_suites(
         raise
     pyperf_files, pytest_file = publish(staging, output, specs)
 
+    print(f"[{clock}] answers of each candidate against the frozen original (Hypothesis profile {answers_profile})")
+    equivalence.record_specs([s for s in specs if s != BASELINE], answers_profile, output / summary.EQUIVALENCE_FILE)
     pyperf_results, pytest_results = summary.collect(pyperf_files, pytest_file)
     print(f"\n[{clock}] results in {output}/pyperf/ and {pytest_file}\n")
-    rows = summary.build_rows(pyperf_results, pytest_results, [label(s) for s in specs])
+    differing = summary.differing_by_candidate(output)
+    rows = summary.build_rows(pyperf_results, pytest_results, [label(s) for s in specs], differing)
     table = summary.render(rows)
     print(table)
     published = summary.bench_summary(rows, output, bench_run, table)

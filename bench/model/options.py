@@ -125,3 +125,14 @@ def add_timing_options(add: Add, processes: int, rounds: int) -> None:
 
 def add_reruns_option(add: Add, default: int) -> None:
     add("--max-reruns", type=int, default=default, help="re-runs of inconclusive verdicts (default: %(default)s)")
+
+
+def add_walk_option(add: Add) -> None:
+    """--all-parents: history and find walk side branches too, instead of main's first-parent line."""
+    add(
+        "--all-parents",
+        dest="first_parent",
+        action="store_false",
+        help="walk every commit, side branches included, in commit order (default: the first-parent line, main as "
+        "it was after each merge, as asv and `git bisect --first-parent` do)",
+    )

@@ -128,6 +128,11 @@ class Snapshot:
     def loaded_name(self, location: Location) -> str:
         return f"{self.package_name(self.package_of(location))}.{location.module}"
 
+    def source_sha256(self, location: Location) -> str | None:
+        """sha256 of the module at location (the store, or the collector) as read here; None if it was not."""
+        source = dict(self.package_of(location).sources).get(location.module)
+        return None if source is None else hashlib.sha256(source.encode()).hexdigest()
+
     def spec(self) -> str:
         """The storage.resolve() name of the store ("module:Class"), once install()ed."""
         return f"{self.loaded_name(self.store)}:{self.store.name}"

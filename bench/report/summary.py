@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from bench.errors import ExitCode, UsageError
+from bench.model import results
 from bench.model.candidates import BASELINE
 from bench.model.deployment import DEPLOYED
 from bench.model.operations import MEMORY_TARGET_RATIO, case_name, cases
@@ -30,6 +31,9 @@ from bench.model.results import (
     shown,
 )
 from bench.model.stats import RatioInterval, ratio_interval, verdict
+from bench.runners.equivalence import differing_operations
+
+EQUIVALENCE_FILE: Final = results.EQUIVALENCE.path.name  # saved beside a run's pyperf/ and pytest-benchmark/
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,16 @@ class Row:
     pytest_speedup: float | None
     peak_memory: int | None
     memory_ratio: float | None
+    answers_differ: bool = False  # its store method answers otherwise than the frozen original: no speed-up
+
+
+def differing_by_candidate(results_dir: Path) -> dict[str, set[str]]:
+    """Each candidate's operations whose answers differ, from the equivalence record saved with a run (none: {})."""
+    path = results_dir / EQUIVALENCE_FILE
+    if not path.is_file():
+        return {}
+    document = results.EQUIVALENCE.load(path)
+    return {record["candidate"]: set(differing_operations(record["tests"])) for record in document["candidates"]}
 
 
 def _peak(*measured: Measured | None) -> int | None:
@@ -59,8 +73,14 @@ def _speedup(candidate: Measured | None, baseline: Measured | None) -> RatioInte
     return ratio_interval(candidate.process_medians[:pairs], baseline.process_medians[:pairs])
 
 
-def build_rows(pyperf_results: Results, pytest_results: Results, candidates: Sequence[str]) -> list[Row]:
-    """A row per (case, candidate) found in either tool, cases in table order, candidates in the order given."""
+def build_rows(
+    pyperf_results: Results,
+    pytest_results: Results,
+    candidates: Sequence[str],
+    differing: Mapping[str, set[str]] | None = None,
+) -> list[Row]:
+    """A row per (case, candidate) found in either tool, cases in table order, candidates in the order given;
+    `differing`: each candidate's operations whose answers differ (differing_by_candidate)."""
     rows = []
     for operation, size in cases(large=True):  # a row only where a run measured the case
         name = case_name(operation, size)
@@ -84,6 +104,7 @@ def build_rows(pyperf_results: Results, pytest_results: Results, candidates: Seq
                     pytest_speedup=base_pytest.median / mine_pytest.median if mine_pytest and base_pytest else None,
                     peak_memory=peak,
                     memory_ratio=peak / base_peak if peak is not None and base_peak else None,
+                    answers_differ=operation.store_method in (differing or {}).get(candidate, set()),
                 )
             )
     return rows
@@ -132,6 +153,8 @@ def cross_check_text(row: Row) -> str:
 
 
 def _target(row: Row) -> str:
+    if row.answers_differ:
+        return "answers differ"
     if row.target is None or row.speedup is None:
         return ""
     return f">={row.target:g}x {verdict(row.speedup, row.target)}"
@@ -182,7 +205,8 @@ def render(rows: Sequence[Row]) -> str:
         "with a bootstrap 95% interval; 'no difference' where that interval holds 1;\n"
         "cross-check: pytest-benchmark's median ratio from one process, the stores timed one after another: no "
         "interval, so it is a cross-check of the pyperf figure and never a finding of its own;\n"
-        "target: met/missed by the median, '?' where the interval reaches across the target; "
+        "target: met/missed by the median, '?' where the interval reaches across the target; 'answers differ' where "
+        "the candidate's method answers otherwise than the frozen original (its equivalence record): no speed-up;\n"
         f"peak memory: tracemalloc, one call; memory target: at most {MEMORY_TARGET_RATIO:g}x the baseline's."
     )
     return "\n".join([line(HEADERS), line(["-" * w for w in widths]), *map(line, cells), "", legend])
@@ -199,7 +223,12 @@ def bench_summary(rows: Sequence[Row], results_dir: Path, bench_run: str | None,
         if row.candidate == BASELINE or row.speedup is None:
             continue
         s = row.speedup
-        if row.target is not None:
+        if row.answers_differ:
+            met = None
+            outcome = "answers differ"
+            if row.candidate in SHIPPED:
+                missed.append(f"{row.case} ({row.candidate}: answers differ)")
+        elif row.target is not None:
             met = verdict(s, row.target)
             outcome = f">={row.target:g}x {met}"
             if row.candidate in SHIPPED:
@@ -215,7 +244,7 @@ def bench_summary(rows: Sequence[Row], results_dir: Path, bench_run: str | None,
                 f"{row.candidate}: speed-up over {BASELINE}",
                 s,
                 outcome,
-                fails=met is not None and not met.met and row.candidate in SHIPPED,
+                fails=row.candidate in SHIPPED and (row.answers_differ or (met is not None and not met.met)),
                 note=f"{s.pairs} process pairs"
                 + (f"; peak memory {row.memory_ratio:.2f}x the baseline's" if row.memory_ratio is not None else ""),
             )
@@ -263,7 +292,7 @@ def rows_for(results_dir: Path, candidates: Sequence[str] | None = None) -> list
     pyperf_results, pytest_results = collect(files, pytest_file)
     found = list(dict.fromkeys([*pyperf_results, *pytest_results]))
     order = candidates or [BASELINE, *sorted(name for name in found if name != BASELINE)]
-    return build_rows(pyperf_results, pytest_results, order)
+    return build_rows(pyperf_results, pytest_results, order, differing_by_candidate(results_dir))
 
 
 def show(

@@ -26,19 +26,39 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, cast
 
-from bench.errors import ExitCode, StoreUnusable, SuiteFailed
+from bench.errors import ExitCode, HarnessError, StoreUnusable, SuiteFailed
 from bench.model import git, loading, results, revision, snapshot
 from bench.model.candidates import BASELINE, label, resolve, select, source_sha256
 from bench.model.deployment import DEPLOYED
 from bench.model.snapshot import Location, Snapshot
 
-SUITE: Final = ("tests/store/test_equivalence.py", "tests/store/test_stateful.py")  # from the repository root
+# From the repository root: the store's properties, and its collector's against the frozen original's.
+COLLECTOR_SUITE: Final = "test_collector_answers"
+SUITE: Final = ("tests/store/test_equivalence.py", "tests/store/test_stateful.py", f"tests/store/{COLLECTOR_SUITE}.py")
 DEFAULT_OUTPUT: Final = results.EQUIVALENCE.path
 PROFILES: Final = ("ci", "thorough", "quick")
 QUICK_PROFILE: Final = "quick"  # tests/conftest.py: the explicit examples and a few more, unshrunk
 _COUNTEREXAMPLE_LINES: Final = 30
 # A Mismatch names the call that differed: "get_recent_runs(limit=0): ..." or "MetricsStorage(...).compare_runs(...)".
 _MISMATCH_OPERATION: Final = re.compile(r"\b(save_latency_stats|get_run_metrics|compare_runs|get_recent_runs)\(")
+
+
+class Blame(enum.StrEnum):
+    """Whose doing a failed test shows: only a Mismatch is a verdict on the store (or on its collector)."""
+
+    STORE = "store"  # the store answered, wrote or printed what the frozen original does not, given the same inputs
+    COLLECTOR = "collector"  # the revision's collector records, answers or saves what the original's does not
+    HARNESS = "harness"  # any other exception: the suite's own code failed, and nothing was judged
+
+
+def blame(message: str) -> Blame:
+    first = message.partition("\n")[0]
+    if "CollectorMismatch:" in first:
+        return Blame.COLLECTOR
+    # A store that answers differently from one run to the next fails as Flaky, around its Mismatch.
+    if "Mismatch:" in first or ("Flaky" in first.split(":", 1)[0] and "Mismatch:" in message):
+        return Blame.STORE
+    return Blame.HARNESS
 
 
 def class_spec(spec: str) -> str:
@@ -70,6 +90,8 @@ def read_junit(path: Path, spec: str, shown_as: str) -> list[dict[str, Any]]:
             "test": case.get("name", "").replace(spec, shown_as),
             "outcome": "passed",
             "seconds": float(case.get("time", 0.0)),
+            # which of the two the test judges: the collector's own test, or the store (fed that collector)
+            "judges": (Blame.COLLECTOR if COLLECTOR_SUITE in case.get("classname", "") else Blame.STORE).value,
         }
         for child in case:
             if child.tag in ("failure", "error"):
@@ -77,6 +99,7 @@ def read_junit(path: Path, spec: str, shown_as: str) -> list[dict[str, Any]]:
                 found = _MISMATCH_OPERATION.search(message.partition("\n")[0])
                 record.update(
                     outcome="failed" if child.tag == "failure" else "error",
+                    blame=(blame(message) if child.tag == "failure" else Blame.HARNESS).value,
                     operation=found.group(1) if found else None,
                     counterexample=_counterexample(message),
                 )
@@ -94,13 +117,30 @@ class Equivalence(enum.StrEnum):
     NOT_CHECKED = "not checked"  # nothing ran, or was skipped
 
 
-def verdict(tests: Sequence[dict[str, Any]]) -> Equivalence:
-    """differs: a test failed; identical: every test that applies passed. A skipped test does not apply (a store
-    without a cache has no racy window to close); with none passed, nothing was checked."""
-    outcomes = {test["outcome"] for test in tests}
-    if outcomes & {"failed", "error"}:
+def _failed(tests: Sequence[dict[str, Any]], whose: Blame) -> list[dict[str, Any]]:
+    # Records saved before failures were blamed were all the store's: the suite then held nothing else.
+    return [t for t in tests if t["outcome"] in ("failed", "error") and t.get("blame", Blame.STORE) == whose]
+
+
+def verdict(tests: Sequence[dict[str, Any]], whose: Blame = Blame.STORE) -> Equivalence:
+    """differs: a test found the store's (or the collector's) counterexample; identical: every test of it that
+    applies passed. A skipped test does not apply (a store without a cache has no racy window to close); with none
+    passed, nothing was checked."""
+    if _failed(tests, whose):
         return Equivalence.DIFFERS
-    return Equivalence.IDENTICAL if "passed" in outcomes else Equivalence.NOT_CHECKED
+    judged = [t for t in tests if t.get("judges", Blame.STORE) == whose]
+    return Equivalence.IDENTICAL if any(t["outcome"] == "passed" for t in judged) else Equivalence.NOT_CHECKED
+
+
+def no_harness_failure(tests: Sequence[dict[str, Any]], shown_as: str) -> None:
+    """A HarnessError naming the first test that failed in the suite's own code: it is never a verdict."""
+    broken = _failed(tests, Blame.HARNESS)
+    if broken:
+        first = broken[0]["counterexample"].splitlines()[0] if broken[0]["counterexample"] else "(no message)"
+        raise HarnessError(
+            f"the equivalence suite failed in its own code, not in {shown_as}'s, so it gives no verdict: "
+            f"{broken[0]['test']}: {first} ({len(broken)} of {len(tests)} tests so failed)"
+        )
 
 
 def _run_suite(target: str, shown_as: str, profile: str, *, quiet: bool = False) -> list[dict[str, Any]]:
@@ -119,7 +159,9 @@ def _run_suite(target: str, shown_as: str, profile: str, *, quiet: bool = False)
             raise SuiteFailed(
                 f"the equivalence suite could not run on {shown_as} (pytest exit {done.returncode})\n{tail}"
             )
-        return read_junit(junit, target, shown_as)
+        tests = read_junit(junit, target, shown_as)
+    no_harness_failure(tests, shown_as)
+    return tests
 
 
 def check_candidate(spec: str, profile: str) -> dict[str, Any]:
@@ -138,31 +180,82 @@ def check_candidate(spec: str, profile: str) -> dict[str, Any]:
 def differing_operations(tests: Sequence[dict[str, Any]]) -> list[str]:
     """The operations whose answers, files or output differ, in the order of the original's API; "other" for the
     rest (a constructor, the files a sequence of steps left)."""
-    found = {test.get("operation") or "other" for test in tests if test["outcome"] in ("failed", "error")}
+    found = {test.get("operation") or "other" for test in _failed(tests, Blame.STORE)}
     order = ["save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs", "other"]
     return [name for name in order if name in found]
 
 
-def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE) -> dict[str, Any]:
-    """A store at a revision, judged against the frozen original: the verdict, the operations that differ, the first
-    counterexample's first line. The store must load (snapshot.load), or there is nothing to judge."""
-    with snapshot.written(loaded) as spec:
-        tests = _run_suite(spec, snapshot.short_label(loaded), profile, quiet=True)
-    failures = [test for test in tests if test["outcome"] in ("failed", "error")]
+def _first_line(test: dict[str, Any]) -> str:
+    return test["counterexample"].splitlines()[0] if test["counterexample"] else ""
+
+
+def _why(test: dict[str, Any]) -> str:
+    """A failed test's property in words, and its counterexample's first line: 'reading after a second save: ...'."""
+    words = test["test"].partition("[")[0].removeprefix("test_").replace("_", " ")
+    return f"{words}: {_first_line(test).partition(': ')[2] or _first_line(test)}"
+
+
+def answers_of(tests: Sequence[dict[str, Any]], profile: str) -> dict[str, Any]:
+    """A store's answers as history points and the gate record them: its verdict, the operations that differ (each
+    with why), the first counterexample's first line, and its collector's verdict."""
+    failures = _failed(tests, Blame.STORE)
+    collector_failures = _failed(tests, Blame.COLLECTOR)
+    collector_difference = _first_line(collector_failures[0]).partition(": ")[2] if collector_failures else None
+    differs_in = differing_operations(tests)
     return {
         "verdict": verdict(tests).value,
-        "differs_in": differing_operations(tests),
+        "differs_in": differs_in,
+        "why": {op: _why(next(t for t in failures if (t.get("operation") or "other") == op)) for op in differs_in},
         "profile": profile,
         "tests": len(tests),
         "failed": len(failures),
         "not_applicable": sum(test["outcome"] == "skipped" for test in tests),
-        "first_counterexample": failures[0]["counterexample"].splitlines()[0] if failures else None,
+        "first_counterexample": _first_line(failures[0]) if failures else None,
+        "collector_answers": {
+            "verdict": verdict(tests, Blame.COLLECTOR).value,
+            "first_difference": collector_difference.removeprefix("collector: ") if collector_difference else None,
+        },
     }
+
+
+def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE) -> dict[str, Any]:
+    """A store at a revision, judged against the frozen original with both fed the revision's collector, and that
+    collector against the original's. The store must load (snapshot.load), or there is nothing to judge."""
+    with snapshot.written(loaded) as spec:
+        return answers_of(_run_suite(spec, snapshot.short_label(loaded), profile, quiet=True), profile)
+
+
+def check_named(spec: str, profile: str = QUICK_PROFILE) -> dict[str, Any]:
+    """The same for a store named by registry name or package.module:Class (the gate's candidate)."""
+    return answers_of(_run_suite(class_spec(spec), label(spec), profile, quiet=True), profile)
+
+
+def answers_text(record: dict[str, Any] | None, collector_changed: bool | None = None) -> str:
+    """A commit's answers in words: the store's verdict, then its collector's ("changed" where this commit changed
+    its source). Records saved before collectors were judged say the store's alone, as they did."""
+    if record is None:
+        return "not checked"
+    store = record["verdict"] + (f" in {', '.join(record['differs_in'])}" if record["differs_in"] else "")
+    collector = record.get("collector_answers")
+    if collector is None:
+        return store
+    state = {True: "collector changed", False: "collector unchanged", None: "collector"}[collector_changed]
+    if collector["verdict"] == Equivalence.DIFFERS.value:
+        return f"store {store}; {state}: {collector['first_difference']}"
+    if collector["verdict"] == Equivalence.IDENTICAL.value:
+        return f"store {store}; {state}: same output as the original's"
+    return f"store {store}; {state}: the frozen original's own, not compared"  # the one reason its test skips
 
 
 def record_candidates(*, candidates: str | None, profile: str, output: Path) -> ExitCode:
     """The suite once per candidate (every registered store and the deployed layout by default), saved to output."""
     specs = [spec for spec in select(candidates, deployed=candidates is None) if spec != BASELINE]
+    record_specs(specs, profile, output)
+    return ExitCode.OK
+
+
+def record_specs(specs: Sequence[str], profile: str, output: Path) -> None:
+    """The suite once per candidate spec, saved to output (results/equivalence.json's format)."""
     started = datetime.now(UTC)
     records = [check_candidate(spec, profile) for spec in specs]
     document = {
@@ -176,11 +269,11 @@ def record_candidates(*, candidates: str | None, profile: str, output: Path) -> 
     }
     results.write_json_atomically(output, document)
     for record in records:
-        failed = sum(test["outcome"] in ("failed", "error") for test in record["tests"])
+        failed = len(_failed(record["tests"], Blame.STORE))
         tests = len(record["tests"])
-        print(f"equivalence: {record['candidate']}: {record['verdict']} ({tests} tests, {failed} failed)")
+        differs = f" in {', '.join(differing_operations(record['tests']))}" if failed else ""
+        print(f"equivalence: {record['candidate']}: {record['verdict']}{differs} ({tests} tests, {failed} failed)")
     print(f"equivalence: written to {output}")
-    return ExitCode.OK
 
 
 def judge_revision(
@@ -203,13 +296,12 @@ def judge_revision(
         print(f"equivalence: {loaded.store} at {loaded.label}: cannot serve: {e.reason}")
     else:
         record = check_snapshot(loaded, profile)
-        differs = f" in {', '.join(record['differs_in'])}" if record["differs_in"] else ""
         print(
-            f"equivalence: {loaded.store} at {loaded.label}: {record['verdict']}{differs} "
+            f"equivalence: {loaded.store} at {loaded.label}: {answers_text(record)} "
             f"({record['tests']} tests, {record['failed']} failed, Hypothesis profile {profile})"
         )
-        if record["first_counterexample"]:
-            print(f"  first counterexample: {record['first_counterexample']}")
+        for operation, why in record["why"].items():
+            print(f"  {operation}: {why}")
     if output is not None:
         document = {
             "store": str(loaded.store),

@@ -27,7 +27,7 @@ class Record:
     scenario_time_s: Any
     duration_ms: Any
 
-    def apply(self, collector: LatencyCollector) -> None:
+    def apply(self, collector: LatencyCollector, measurement_class: type = LatencyMeasurement) -> None:
         getattr(collector, self.method)(self.sat_id, self.scenario_time_s, self.duration_ms)
 
 
@@ -41,8 +41,8 @@ class Append:
     duration_ms: Any
     scenario_time_s: Any
 
-    def apply(self, collector: LatencyCollector) -> None:
-        measurement = LatencyMeasurement(
+    def apply(self, collector: LatencyCollector, measurement_class: type = LatencyMeasurement) -> None:
+        measurement = measurement_class(
             self.timestamp, self.metric_type, self.satellite_id, self.duration_ms, self.scenario_time_s
         )
         collector.measurements.append(measurement)
@@ -58,7 +58,7 @@ class Bulk:
     metric_types: tuple[str, ...]
     values: tuple[Any, ...]
 
-    def apply(self, collector: LatencyCollector) -> None:
+    def apply(self, collector: LatencyCollector, measurement_class: type = LatencyMeasurement) -> None:
         rng = random.Random(self.seed)
         for _ in range(self.count):
             sat_id, duration, scenario = rng.choice(self.sat_ids), rng.choice(self.values), rng.choice(self.values)
@@ -67,7 +67,7 @@ class Bulk:
             else:
                 metric_type = rng.choice(self.metric_types)
                 collector.measurements.append(
-                    LatencyMeasurement(rng.choice(self.values), metric_type, sat_id, duration, scenario)
+                    measurement_class(rng.choice(self.values), metric_type, sat_id, duration, scenario)
                 )
 
 

@@ -31,6 +31,16 @@ class Mismatch(AssertionError):
         self.candidate = candidate
 
 
+class CollectorMismatch(Mismatch):
+    """The collector a store is fed at a revision records, answers or saves what the frozen original's does not.
+
+    Never the store's doing: the store is judged with both sides fed that same collector.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("collector", "collector", detail)
+
+
 def first_difference(baseline: Any, candidate: Any, where: str = "") -> str | None:
     """Where two answers differ, or None: == throughout, except NaN equals NaN and -0.0 is not 0.0.
 

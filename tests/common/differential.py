@@ -104,7 +104,7 @@ def recast(collector: Any, collector_class: type) -> Any:
             else m
             for m in collector.measurements
         ]
-    converted = collector_class.__new__(collector_class)
+    converted = collector_class()  # its own __init__ first: a revision's collector may keep more state than ours
     vars(converted).update(state)
     return converted
 
@@ -236,9 +236,14 @@ class Differential:
         return None if b.error else StorePair(run_id, results_dir, b.value, c.value)
 
     def save(self, pair: StorePair, collector: Any) -> None:
-        """save_latency_stats on a copy of collector each; the collectors must come out the same too."""
+        """save_latency_stats on a copy of collector each; the collectors must come out the same too.
+
+        Both sides are fed the candidate's collector class: a collector that changed at a revision is judged on its
+        own (tests/store/test_collector_answers.py), never blamed on the store.
+        """
         call = f"{pair!r}.save_latency_stats(...)"
-        b_collector, c_collector = copy.deepcopy(collector), recast(copy.deepcopy(collector), self.collector_class)
+        b_collector = recast(copy.deepcopy(collector), self.collector_class)
+        c_collector = recast(copy.deepcopy(collector), self.collector_class)
         places = self.rules.prepare_save(self.baseline.root / pair.folder, self.candidate.root / pair.folder)
         b = self.baseline.run(lambda: pair.baseline.save_latency_stats(b_collector))
         c = self.candidate.run(lambda: pair.candidate.save_latency_stats(c_collector))

@@ -1,0 +1,87 @@
+"""The gate's answers beside its speed: the working tree's store and the reference's, each through the quick pass of
+the equivalence suite that history runs on every commit (bench.runners.equivalence).
+
+A speed-up is worth something only with the original's answers: a benchmark whose store method answers otherwise
+than the frozen original's reads ANSWERS DIFFER, never IMPROVED, and fails the gate unless different answers are
+allowed (--allow-different-answers), when the speed verdict stands with the difference noted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.gate._decide import Outcome
+from bench.gate._measure import Arm
+from bench.model.operations import find_case
+from bench.model.snapshot import Snapshot
+from bench.model.verdict import Verdict
+from bench.runners import equivalence
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Both sides' answer records (bench.runners.equivalence.answers_of), and whether differences may pass."""
+
+    working: dict[str, Any]
+    reference: dict[str, Any]
+    allowed: bool
+    collector_changed: bool | None  # the collector's source since the reference; None where unknown
+
+    @property
+    def differs_in(self) -> list[str]:
+        return list(self.working["differs_in"])
+
+    @property
+    def fail(self) -> bool:
+        """Whether the working tree's answers fail the gate on their own."""
+        return bool(self.differs_in) and not self.allowed
+
+    def lines(self, reference: Snapshot) -> list[str]:
+        text = [
+            f"answers against the frozen original (the quick pass history runs, profile {equivalence.QUICK_PROFILE}):"
+        ]
+        text.append(f"  working tree: {equivalence.answers_text(self.working, self.collector_changed)}")
+        text += [f"    {operation}: {why}" for operation, why in self.working["why"].items()]
+        text.append(f"  at {reference.commit[:12]}: {equivalence.answers_text(self.reference)}")
+        if self.differs_in:
+            what = "allowed (--allow-different-answers): speed verdicts stand" if self.allowed else "the gate fails"
+            text.append(f"  the working tree's store answers otherwise than the original: {what}")
+        return text
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "working_tree": self.working,
+            "reference": self.reference,
+            "allowed": self.allowed,
+            "collector_changed": self.collector_changed,
+        }
+
+
+def check(candidate: Arm, reference: Snapshot, *, allowed: bool) -> Answers:
+    """The quick pass on both sides (a few seconds each)."""
+    working = (
+        equivalence.check_snapshot(candidate.snapshot)
+        if candidate.snapshot
+        else equivalence.check_named(candidate.spec)
+    )
+    changed = None
+    if candidate.snapshot is not None:
+        now, before = (s.source_sha256(s.collector) for s in (candidate.snapshot, reference))
+        changed = None if now is None or before is None else now != before
+    return Answers(working, equivalence.check_snapshot(reference), allowed, changed)
+
+
+def apply(outcomes: list[Outcome], answers: Answers) -> list[Outcome]:
+    """Each benchmark of a method whose answers differ reads ANSWERS DIFFER (or keeps its speed verdict, allowed)."""
+    for outcome in outcomes:
+        method = find_case(outcome.name)[0].store_method
+        if method not in answers.differs_in:
+            continue
+        why = f"{method} answers otherwise than the frozen original's: {answers.working['why'][method]}"
+        if answers.allowed:
+            outcome.note = f"{outcome.note}; {why} (allowed)" if outcome.note else f"{why} (allowed)"
+        else:
+            outcome.verdict = Verdict.ANSWERS_DIFFER
+            outcome.note = f"{why}; its ratio is no speed-up"
+    return outcomes
