@@ -85,6 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "original (the difference is still printed); by default such a benchmark reads ANSWERS DIFFER and fails",
     )
     parser.add_argument(
+        "--no-answers",
+        dest="answers",
+        action="store_false",
+        help="with --against: time only, without the quick equivalence pass of both stores (a few seconds each) "
+        "that says whether their answers are the frozen original's",
+    )
+    parser.add_argument(
         "--informational",
         action="store_true",
         help="print every verdict but exit 0 on a regression (usage errors still exit 2): what CI does with counts",
@@ -128,6 +135,7 @@ def _run(args: argparse.Namespace) -> ExitCode:
             quick=args.quick,
             destinations=destinations,
             allow_different_answers=args.allow_different_answers,
+            check_answers=args.answers,
         )
     if args.store is not None or args.collector is not None:
         raise UsageError(

@@ -224,12 +224,14 @@ def against_revision(
     quick: bool = False,
     destinations: Destinations = (None, None),
     allow_different_answers: bool = False,
+    check_answers: bool = True,
 ) -> ExitCode:
     """The working tree's store against the store at rev (None: the commit `saved` was measured at).
 
     With a store location the candidate is the working tree's file there, else `candidate` as imported;
     `counts`: instruction counts of both sides instead of times. Timed, both sides' answers are checked first
-    (bench.gate.answers): a benchmark of a method that answers otherwise than the original fails, unless allowed.
+    (bench.gate.answers): a benchmark of a method that answers otherwise than the original fails, unless allowed;
+    check_answers False times only.
     """
     repo = git.repository(repo_given)
     if rev is None:
@@ -246,7 +248,7 @@ def against_revision(
     if counts:
         return _counts_against(reference, arm, text, counting.selected_names(quick, only), timing.seed)
     informed = _saved_for_information(saved, timing.seed, store)
-    checked = answers.check(arm, reference, allowed=allow_different_answers)
+    checked = answers.check(arm, reference, allowed=allow_different_answers) if check_answers else None
     return _times_against(reference, arm, text, selected(only), timing, informed, destinations, checked)
 
 
@@ -269,14 +271,16 @@ def _times_against(
     timing: Timing,
     informed: tuple[dict[str, Band], str],
     destinations: Destinations,
-    checked: answers.Answers,
+    checked: answers.Answers | None,
 ) -> ExitCode:
     config = load_config()
     saved, saved_note = informed
     started = time.monotonic()
-    outcomes = answers.apply(judge_against(names, candidate, reference, config, timing), checked)
+    outcomes = judge_against(names, candidate, reference, config, timing)
+    if checked is not None:
+        outcomes = answers.apply(outcomes, checked)
     rule = rule_text(config, names)
-    text = [*checked.lines(reference)]
+    text = checked.lines(reference) if checked is not None else ["answers not checked (--no-answers): times only"]
     text += [f"{candidate_text} (working tree) against the store at {reference.label}; {saved_note}", rule]
     text += [against_line(outcome, reference, saved.get(outcome.name)) for outcome in outcomes]
     rows = [against_row(o, reference) for o in outcomes]
@@ -286,7 +290,7 @@ def _times_against(
         "against": {"rev": reference.rev, "commit": reference.commit},
         "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
         "rule": rule,
-        "answers": checked.as_json(),
+        "answers": checked.as_json() if checked is not None else None,
     }
     what = f"working tree against {reference.label}"
     explanation = (
@@ -294,8 +298,8 @@ def _times_against(
         f"processes; {rule}. The last number is the smallest slowdown this run could have "
         "caught: an unchanged verdict rules out slowdowns that large."
     )
-    unmapped = [op for op in checked.differs_in if op not in {find_case(o.name)[0].store_method for o in outcomes}]
-    failed_answers = unmapped if checked.fail else []
+    timed = {find_case(o.name)[0].store_method for o in outcomes}
+    failed_answers = [op for op in checked.differs_in if op not in timed] if checked and checked.fail else []
     return finish(outcomes, rows, text, started, destinations, what, context, explanation, failed_answers)
 
 

@@ -335,6 +335,7 @@ def history(
         points = [p for p in points if p["commit"] in line]
         if off:
             print(f"{len(off)} saved points lie off the first-parent line and are left out (--all-parents takes them)")
+    points.sort(key=lambda p: (p.get("generation", 0), p["date"], p["machine"]["id"]))  # commit order
     found = [cp for cp in all_change_points(points, repo) if cp["benchmark"] in names]
     changes = answer_changes(points, repo)
     text = [f"history of {store}: ratio to the frozen baseline [95% interval], oldest first:"]

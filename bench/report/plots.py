@@ -6,27 +6,21 @@ Sizes are set for GitHub's page width (about 900 px): 10 x 5.5 inches at 100 dpi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display, the same pixels on every machine
-
-import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
-from matplotlib.typing import RcKeyType
-
+from bench.errors import ToolMissing
 from bench.model.stats import RatioInterval
 
 DPI: Final = 100
 WIDTH_IN: Final = 10.0
 _KNOWN_COLOURS: Final = {"baseline": "#555555", "optimized": "#0072B2", "proposed": "#D55E00"}
 _MORE_COLOURS: Final = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe-Ito: told apart by colour-blind readers
-_STYLE: Final[dict[RcKeyType, Any]] = {
+_STYLE: Final[dict[Any, Any]] = {
     "font.size": 12,
     "axes.titlesize": 14,
     "axes.labelsize": 12,
@@ -63,6 +57,22 @@ class Memory:
     case: str
     candidate: str
     peak_bytes: int
+
+
+@contextlib.contextmanager
+def _drawing() -> Iterator[tuple[Any, Any]]:
+    """(pyplot, FuncFormatter) in the report's style. matplotlib is the `plots` extra, imported only when a figure
+    is drawn: a command that draws none needs it not, and one that does says what to install."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError as e:
+        raise ToolMissing("the report's figures need matplotlib: pip install 'metrics-store-bench[plots]'") from e
+    matplotlib.use("Agg")  # files only: no display, the same pixels on every machine
+    import matplotlib.pyplot
+    import matplotlib.ticker
+
+    with matplotlib.pyplot.rc_context(_STYLE):
+        yield matplotlib.pyplot, matplotlib.ticker.FuncFormatter
 
 
 def colour(candidate: str, order: Sequence[str]) -> str:
@@ -111,8 +121,8 @@ def _label_line_ends(ax: Any, ends: Sequence[tuple[float, float, str, str]]) -> 
 def plot_scaling(curves: Sequence[Curve], size_units: dict[str, str], candidates: Sequence[str], path: Path) -> None:
     """Time against size, log-log, one panel per operation, each line labelled with its fitted exponent."""
     operations = list(dict.fromkeys(curve.operation for curve in curves))
-    with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, len(operations), figsize=(WIDTH_IN, 5.5), squeeze=False, layout="constrained")
+    with _drawing() as (pyplot, formatter):
+        fig, axes = pyplot.subplots(1, len(operations), figsize=(WIDTH_IN, 5.5), squeeze=False, layout="constrained")
         for ax, operation in zip(axes[0], operations, strict=True):
             ends = []
             for curve in (c for c in curves if c.operation == operation):
@@ -128,8 +138,8 @@ def plot_scaling(curves: Sequence[Curve], size_units: dict[str, str], candidates
                     ends.append((curve.sizes[-1], ms[-1], slope, tint))
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(_milliseconds))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+            ax.yaxis.set_major_formatter(formatter(_milliseconds))
+            ax.xaxis.set_major_formatter(formatter(lambda v, _p: f"{v:,.0f}"))
             ax.margins(x=0.3)
             ax.set_title(operation)
             ax.set_xlabel(f"size ({size_units.get(operation, 'items')}, log scale)")
@@ -138,7 +148,7 @@ def plot_scaling(curves: Sequence[Curve], size_units: dict[str, str], candidates
             _label_line_ends(ax, ends)
         fig.suptitle("Time against size, log-log; slope = fitted scaling exponent; bars: fastest to slowest process")
         fig.savefig(path)
-        plt.close(fig)
+        pyplot.close(fig)
 
 
 def plot_speedups(speedups: Sequence[Speedup], candidates: Sequence[str], path: Path) -> None:
@@ -146,8 +156,8 @@ def plot_speedups(speedups: Sequence[Speedup], candidates: Sequence[str], path: 
     cases = list(dict.fromkeys(s.case for s in speedups))
     shown = [c for c in candidates if any(s.candidate == c for s in speedups)]
     step = 0.8 / max(len(shown), 1)
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.55 * len(cases) + 2.0), layout="constrained")
+    with _drawing() as (pyplot, formatter):
+        fig, ax = pyplot.subplots(figsize=(WIDTH_IN, 0.55 * len(cases) + 2.0), layout="constrained")
         for index, candidate in enumerate(shown):
             mine = {s.case: s.interval for s in speedups if s.candidate == candidate}
             rows = [i for i, case in enumerate(cases) if case in mine]
@@ -170,7 +180,7 @@ def plot_speedups(speedups: Sequence[Speedup], candidates: Sequence[str], path: 
                 )
         ax.axvline(1.0, color="black", linewidth=1.2, linestyle="--", label="baseline (1x)")
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(_times_x))
+        ax.xaxis.set_major_formatter(formatter(_times_x))
         ax.set_yticks(range(len(cases)), cases)
         ax.set_ylim(len(cases) - 0.5, -0.5)
         ax.set_xlabel("speedup = baseline time / candidate time (log scale; right of the dashed line is faster)")
@@ -178,7 +188,7 @@ def plot_speedups(speedups: Sequence[Speedup], candidates: Sequence[str], path: 
         ax.set_title("Speedup over the baseline (median of paired processes, 95% interval)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(shown) + 1, frameon=False)
         fig.savefig(path)
-        plt.close(fig)
+        pyplot.close(fig)
 
 
 def _kib_text(peak_bytes: int) -> str:
@@ -192,8 +202,8 @@ def plot_memory(memory: Sequence[Memory], candidates: Sequence[str], path: Path)
     step = 0.8 / max(len(shown), 1)
     positive = [m.peak_bytes / 1024 for m in memory if m.peak_bytes > 0]
     left = min(positive, default=1.0) / 3
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.75 * len(cases) + 2.0), layout="constrained")
+    with _drawing() as (pyplot, formatter):
+        fig, ax = pyplot.subplots(figsize=(WIDTH_IN, 0.75 * len(cases) + 2.0), layout="constrained")
         for index, candidate in enumerate(shown):
             mine = {m.case: m.peak_bytes for m in memory if m.candidate == candidate}
             rows = [i for i, case in enumerate(cases) if case in mine]
@@ -213,14 +223,14 @@ def plot_memory(memory: Sequence[Memory], candidates: Sequence[str], path: Path)
         ax.set_xscale("log")
         ax.set_xlim(left=left)
         ax.margins(x=0.15)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,g}"))
+        ax.xaxis.set_major_formatter(formatter(lambda v, _p: f"{v:,g}"))
         ax.set_yticks(range(len(cases)), cases)
         ax.set_ylim(len(cases) - 0.5, -0.5)
         ax.set_xlabel("peak memory allocated by one call (KiB, tracemalloc, log scale)")
         ax.set_title("Peak memory of one call")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(shown), frameon=False)
         fig.savefig(path)
-        plt.close(fig)
+        pyplot.close(fig)
 
 
 @dataclass(frozen=True)
@@ -242,8 +252,8 @@ _MACHINE_MARKERS: Final = ("o", "s", "^", "D", "v", "P", "X")
 def plot_history(panels: Sequence[HistoryPanel], path: Path) -> None:
     """One panel per benchmark: store time / baseline time per commit with its 95% interval, change points dashed."""
     machines = list(dict.fromkeys(m for panel in panels for m in panel.machines))
-    with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(
+    with _drawing() as (pyplot, _):
+        fig, axes = pyplot.subplots(
             len(panels), 1, figsize=(WIDTH_IN, 2.6 * len(panels) + 1.2), layout="constrained", squeeze=False
         )
         for ax, panel in zip(axes[:, 0], panels, strict=True):
@@ -271,8 +281,8 @@ def plot_history(panels: Sequence[HistoryPanel], path: Path) -> None:
             ax.set_xticks(xs, panel.commits, rotation=60, fontsize=9)
             ax.set_xlim(-0.5, len(xs) - 0.5)
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        handles.append(plt.Line2D([], [], color="#D55E00", linestyle="--"))
+        handles.append(pyplot.Line2D([], [], color="#D55E00", linestyle="--"))
         labels.append("change point (E-Divisive)")
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
         fig.savefig(path)
-        plt.close(fig)
+        pyplot.close(fig)

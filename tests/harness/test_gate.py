@@ -47,8 +47,13 @@ def test_verdict_follows_the_interval_against_the_tolerance_band(low: float, hig
     assert gate.decide(_interval(low, high), gate.Band(1.0, 0.10)) is verdict
 
 
-def test_only_a_regression_or_a_missing_or_unsaved_benchmark_fails() -> None:
-    assert {v for v in Verdict if v.fails} == {Verdict.REGRESSED, Verdict.MISSING, Verdict.UNSAVED}
+def test_only_a_regression_a_missing_or_unsaved_benchmark_or_different_answers_fail() -> None:
+    assert {v for v in Verdict if v.fails} == {
+        Verdict.REGRESSED,
+        Verdict.MISSING,
+        Verdict.UNSAVED,
+        Verdict.ANSWERS_DIFFER,
+    }
 
 
 @pytest.mark.parametrize("arms", [2, 3])

@@ -1,9 +1,10 @@
-"""The harness where the store really lives: pip-installed into a virtualenv outside this checkout, its console
-script run inside an application-shaped repository, over the application's real kinds of commits.
+"""The harness where the store really lives: pip-installed (no extras) into a virtualenv outside this checkout, its
+console script run inside an application-shaped repository, over the shapes the application's real history has.
 
-tests/common/application_repository.py builds the repository: the store at src/astraguard/hil/metrics/storage.py,
-absolute imports, a package __init__ that imports a module nobody installed, a merge, a latency.py that changes
-five times, every kind of commit that cannot serve, and get_recent_runs made three times as slow at one commit.
+tests/common/application_repository.py builds the repository: the store at src/astraguard/hil/metrics/storage.py, a
+stray src/__init__.py and packaging settings for part of the history, every import form, a package __init__ that
+imports a module nobody installed, side branches merged back (one whose commits do not serve, one that brings in
+get_recent_runs three times as slow), commits that change only latency.py and its saved output, and a stale cache.
 The gate, history, find and equivalence run there through `metrics-store-bench`, as the application's CI runs them.
 """
 
@@ -13,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,7 +44,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert REPO_ROOT not in folder.parents
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=300)
     # --no-compile: the bytecode of numpy and the rest is written as they are imported, not all ahead (half the time).
-    install = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", f"{REPO_ROOT}[bench]"]
+    # No extras: `pip install <repository>` alone must give every command what it needs (issue 29).
+    install = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", str(REPO_ROOT)]
     done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return folder
@@ -91,33 +94,62 @@ def test_the_install_adds_one_top_level_package_and_shadows_nothing(venv: Path) 
     assert shown.returncode == 0 and shown.stdout.startswith("usage: metrics-store-bench"), shown.stderr
 
 
-def test_the_gate_passes_a_commit_that_left_the_store_unchanged(
+def _gate(venv: Path, tree: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """The gate against the commit's first parent; its verdict lines by benchmark."""
+    run = _tool(venv, tree, "gate", *STORE, "--against", "HEAD~1", *FAST, *args)
+    verdicts = {}
+    for line in run.stdout.splitlines():
+        if "working tree/" in line:
+            name = next(word for word in line.split() if "[" in word).rstrip(":")
+            verdicts[name] = line
+    return run, verdicts
+
+
+def test_the_gate_passes_a_commit_that_changed_only_the_collector_and_says_so(
     venv: Path, application: app.ApplicationRepository, tmp_path: Path
 ) -> None:
     tree = _checkout(application, "collector only", tmp_path)  # latency.py changed, storage.py did not
-    run = _tool(venv, tree, "gate", *STORE, "--against", "HEAD~1", "--only", BENCHMARK, "--only", OTHER, *FAST)
+    run, verdicts = _gate(venv, tree, "--only", BENCHMARK)
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
-    verdicts = [line for line in run.stdout.splitlines() if "working tree/" in line]
-    assert len(verdicts) == 2 and all(line.startswith(("UNCHANGED", "IMPROVED")) for line in verdicts), run.stdout
+    assert list(verdicts) == [BENCHMARK] and verdicts[BENCHMARK].startswith(("UNCHANGED", "IMPROVED")), run.stdout
+    assert "  working tree: store identical; collector changed: saved files differ: latency_raw.csv" in run.stdout
 
 
-def test_the_gate_fails_the_planted_commit_naming_get_recent_runs(
+def test_the_gate_fails_the_merge_that_brought_the_slowdown_naming_get_recent_runs(
     venv: Path, application: app.ApplicationRepository, tmp_path: Path
 ) -> None:
-    tree = _checkout(application, "slower", tmp_path)
+    tree = _checkout(application, "merge listing", tmp_path)
     summary = tmp_path / "gate.json"
-    run = _tool(
-        venv, tree, "gate", *STORE, "--against", "HEAD~1", "--only", BENCHMARK, "--only", OTHER, *FAST,
-        "--json", str(summary),
-    )  # fmt: skip
+    run, verdicts = _gate(venv, tree, "--only", BENCHMARK, "--only", OTHER, "--json", str(summary))
     assert run.returncode == ExitCode.FAILED, run.stdout + run.stderr
-    lines = {line.split()[1].rstrip(":"): line for line in run.stdout.splitlines() if "working tree/" in line}
-    assert lines[BENCHMARK].startswith("REGRESSED"), run.stdout
-    assert not lines[OTHER].startswith("REGRESSED"), run.stdout
+    assert verdicts[BENCHMARK].startswith("REGRESSED"), run.stdout
+    assert not verdicts[OTHER].startswith("REGRESSED"), run.stdout
     document = json.loads(summary.read_text())
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))
     assert document["headline"].startswith(f"1 of 2 benchmarks fails: {BENCHMARK}")
     assert document["details"]["store"] == f"{app.STORE}:MetricsStorage"
+    assert document["details"]["answers"]["working_tree"]["verdict"] == "identical"
+
+
+def test_the_gate_fails_a_stale_cache_for_its_answers_not_its_speed(
+    venv: Path, application: app.ApplicationRepository, tmp_path: Path
+) -> None:
+    tree = _checkout(application, "stale cache", tmp_path)
+    summary = tmp_path / "gate.json"
+    run, verdicts = _gate(venv, tree, "--only", OTHER, "--only", BENCHMARK, "--json", str(summary))
+    assert run.returncode == ExitCode.FAILED, run.stdout + run.stderr
+    # Its warm read is hundreds of times faster: from a cache that goes stale, so no speed-up at all.
+    assert verdicts[OTHER].startswith(f"ANSWERS DIFFER {OTHER}"), run.stdout
+    assert "; get_run_metrics answers otherwise than the frozen original's: " in verdicts[OTHER]
+    assert verdicts[BENCHMARK].startswith("UNCHANGED"), run.stdout
+    assert "  working tree: store differs in get_run_metrics, compare_runs" in run.stdout
+    document = json.loads(summary.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    assert document["headline"].startswith(f"1 of 2 benchmarks fails: {OTHER}")
+    assert [row["verdict"] for row in document["rows"] if row["benchmark"] == OTHER] == ["answers differ"]
+    allowed, verdicts = _gate(venv, tree, "--only", OTHER, "--allow-different-answers")
+    assert allowed.returncode == ExitCode.OK, allowed.stdout + allowed.stderr
+    assert verdicts[OTHER].startswith("IMPROVED") and "(allowed)" in verdicts[OTHER], allowed.stdout
 
 
 def test_the_gate_exits_1_when_the_working_trees_store_cannot_serve_and_2_when_the_references_cannot(
@@ -138,84 +170,117 @@ def test_the_gate_exits_1_when_the_working_trees_store_cannot_serve_and_2_when_t
 @pytest.fixture(scope="module")
 def history(venv: Path, application: app.ApplicationRepository, tmp_path_factory: pytest.TempPathFactory) -> dict:
     summary = tmp_path_factory.mktemp("history") / "history.json"
+    started = time.monotonic()
     run = _tool(
         venv, application.path, "history", "--last", "20", *STORE, "--only", BENCHMARK, *FAST, "--json", str(summary)
     )
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     document = json.loads(summary.read_text())
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))
-    return {"run": run, "document": document}
+    print(f"history of {len(document['details']['points'])} commits: {time.monotonic() - started:.0f} s")
+    return {"run": run, "document": document, "rows": _table(run.stdout)}
 
 
-def test_history_names_the_planted_commit_as_its_one_change_point(
+def _table(text: str) -> dict[str, str]:
+    """history's table, by short commit hash."""
+    rows = text.split("oldest first:\n", 1)[1].split("\nchange points", 1)[0]
+    return {line.split()[0]: line for line in rows.splitlines()}
+
+
+def test_history_walks_main_first_parent_and_measures_every_commit_that_can_serve(
+    application: app.ApplicationRepository, history: dict
+) -> None:
+    points = history["document"]["details"]["points"]
+    assert [p["commit"] for p in points] == [application.commits[label] for label in application.main_line]
+    skipped = {p["commit"]: p["skipped"] for p in points if p["skipped"] is not None}
+    assert list(skipped) == [application.commits["exporter"]], history["run"].stdout  # side branches: not walked
+    reason = skipped[application.commits["exporter"]]
+    assert "ModuleNotFoundError: No module named 'prometheus_client'" in reason and "import roots [" in reason
+    assert all(BENCHMARK in p["benchmarks"] for p in points if p["skipped"] is None)
+    assert application.commits["merge hotfix"] not in {p["commit"] for p in points}  # main had its change first
+
+
+def test_history_names_the_merge_that_brought_the_slowdown_as_its_one_change_point(
     application: app.ApplicationRepository, history: dict
 ) -> None:
     found = history["document"]["details"]["change_points"]
-    assert [(cp["benchmark"], cp["commit"]) for cp in found] == [(BENCHMARK, application.commits["slower"])], history[
-        "run"
-    ].stdout
+    assert [(cp["benchmark"], cp["commit"]) for cp in found] == [(BENCHMARK, application.commits["merge listing"])], (
+        history["run"].stdout
+    )
     step = found[0]["step"]
     assert 2.5 < step["low"] <= step["estimate"] <= step["high"] and step["estimate"] < 3.6  # three times as slow
 
 
-def test_history_lists_each_skipped_commit_with_its_reason(
+def test_history_reads_the_original_its_rewrites_and_collector_changes_right(
     application: app.ApplicationRepository, history: dict
 ) -> None:
-    points = history["document"]["details"]["points"]
-    assert {point["commit"] for point in points} == set(application.commits.values())  # the merged branch's too
-    skipped = {point["commit"]: point["skipped"] for point in points if point["skipped"] is not None}
-    expected = {
-        application.commits[label]: why
-        for label, why in application.expected.items()
-        if why not in (app.IDENTICAL, app.DIFFERS, app.SLOW)
-    }
-    assert set(skipped) == set(expected), history["run"].stdout
-    for commit, why in expected.items():
-        assert why in skipped[commit] and "\n" not in skipped[commit]
-        assert f"{commit[:12]} skipped: {skipped[commit]}" in history["run"].stdout
+    rows = history["rows"]
+
+    def answers(label: str) -> str:
+        return rows[application.commits[label][:12]].split("answers: ", 1)[1]
+
+    for label in ("initial", "docstrings", "src package", "print again", "merge async"):
+        assert answers(label).startswith("store identical; collector"), (label, answers(label))
+    assert "store identical; collector changed: same output as the original's" in answers("docstrings")
+    for label in ("collector floats", "collector validation", "collector only"):
+        assert answers(label).startswith("store identical; collector changed: saved files differ: latency_raw.csv")
+    assert answers("merge listing").startswith("store identical; collector unchanged: saved files differ")
+    assert answers("stale cache").startswith("store differs in get_run_metrics, compare_runs; collector unchanged")
 
 
 def test_history_shows_when_the_answers_changed_beside_when_the_speed_did(
     application: app.ApplicationRepository, history: dict
 ) -> None:
     changes = history["document"]["details"]["answer_changes"]
-    assert [(c["commit"], c["before"], c["after"]) for c in changes] == [
-        (application.commits["logging"], "identical", "differs in get_run_metrics, compare_runs"),
-        (application.commits["print again"], "differs in get_run_metrics, compare_runs", "identical"),
-    ]
+    assert [c["commit"] for c in changes] == [
+        application.commits[label] for label in ("logging", "print again", "collector floats", "stale cache")
+    ], history["run"].stdout
+    logging, floats = changes[0], changes[2]
+    assert (logging["before"], logging["after"]) == (
+        "store identical; collector unchanged: same output as the original's",
+        "store differs in get_run_metrics, compare_runs; collector unchanged: same output as the original's",
+    )
+    assert floats["after"].startswith("store identical; collector changed: saved files differ: latency_raw.csv line 2")
     text = history["run"].stdout
-    assert f"at {application.commits['logging'][:12]} Log load errors instead of printing them: identical -> " in text
-    table = text.split("oldest first:\n", 1)[1]
-    assert f"{application.commits['slower'][:12]} List recent runs faster" in table
+    assert f"at {application.commits['logging'][:12]} Log load errors instead of printing them: store identical" in text
 
 
 def test_the_report_shows_when_the_answers_changed(application: app.ApplicationRepository, history: dict) -> None:
     points = load_points(application.path / ".metrics-store-bench" / "history")  # the installed tool's default
     section = history_section(SimpleNamespace(history=points), [])
     logging = application.commits["logging"]
-    assert "Answers: 11 commits checked against the frozen original" in section, section
-    assert (
-        f"| `{logging[:12]}` | Log load errors instead of printing them | identical | differs in get_run_metrics"
-        in section
+    assert "Answers: 12 commits checked against the frozen original" in section, section
+    assert f"| `{logging[:12]}` | Log load errors instead of printing them | store identical; collector unchanged" in (
+        section
     )
 
 
-def test_find_names_the_planted_commit(venv: Path, application: app.ApplicationRepository) -> None:
+def test_find_names_the_merge_that_brought_the_slowdown(venv: Path, application: app.ApplicationRepository) -> None:
     first = application.commits["initial"]
     run = _tool(venv, application.path, "find", first, "main", "--only", BENCHMARK, *STORE, *FAST)
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
-    assert (
-        run.stdout.strip().splitlines()[-1]
-        == f"first slow commit: {application.commits['slower']} List recent runs faster"
-    )
+    assert "first-parent commits after" in run.stdout
+    last = run.stdout.strip().splitlines()[-1]
+    assert last == f"first slow commit: {application.commits['merge listing']} Merge branch 'feature/listing'"
 
 
-def test_equivalence_judges_one_revisions_store(venv: Path, application: app.ApplicationRepository) -> None:
-    logging = application.commits["logging"]
-    run = _tool(venv, application.path, "equivalence", *STORE, "--profile", "quick", logging)
-    assert run.returncode == ExitCode.FAILED, run.stdout + run.stderr
-    assert f"at {logging[:12]}: differs in get_run_metrics, compare_runs" in run.stdout
-    assert "NameError" in run.stdout
+@pytest.mark.parametrize(
+    ("label", "status", "verdict"),
+    [
+        ("initial", ExitCode.OK, "store identical; collector: same output as the original's"),
+        ("logging", ExitCode.FAILED, "store differs in get_run_metrics, compare_runs; collector: same output"),
+        ("collector only", ExitCode.OK, "store identical; collector: saved files differ: latency_raw.csv line 2"),
+    ],
+)
+def test_equivalence_judges_one_revisions_store_and_its_collector_apart(
+    venv: Path, application: app.ApplicationRepository, label: str, status: ExitCode, verdict: str
+) -> None:
+    sha = application.commits[label]
+    started = time.monotonic()
+    run = _tool(venv, application.path, "equivalence", *STORE, "--profile", "quick", sha)
+    print(f"equivalence {label}: {time.monotonic() - started:.1f} s")
+    assert run.returncode == status, run.stdout + run.stderr
+    assert f"at {sha[:12]}: {verdict}" in run.stdout
 
 
 def test_a_command_for_this_repositorys_committed_results_refuses_to_run_installed(

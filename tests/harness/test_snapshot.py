@@ -85,7 +85,7 @@ def test_the_collector_is_the_sibling_latency_py_at_the_same_revision(applicatio
     for loaded, collector_class in ((early, early_collector), (late, late_collector)):
         origin = sys.modules[collector_class.__module__].__spec__.origin
         assert origin == f"git:{loaded.commit[:12]}:{app.COLLECTOR}"
-    assert "Collector note 5" in late.modules()["latency"] and "Collector note 5" not in early.modules()["latency"]
+    assert "Collector note 2" in late.modules()["latency"] and "Collector note 2" not in early.modules()["latency"]
 
 
 def test_a_collector_elsewhere_is_loaded_from_its_own_folder(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_a_collector_elsewhere_is_loaded_from_its_own_folder(tmp_path: Path) -> 
             f"cannot be imported: ModuleNotFoundError: No module named 'prometheus_client' ({app.STORE}:10 at ",
         ),
         (
-            "merge",
+            "conflicted",
             f"cannot be imported: SyntaxError: expected an indented block after function definition on line 96 "
             f"({app.STORE}:97 at ",
         ),
@@ -249,6 +249,21 @@ def test_the_quick_equivalence_pass_names_the_operations_a_commit_changed(
     record = equivalence.check_snapshot(initial)
     assert (record["verdict"], record["differs_in"], record["failed"]) == ("identical", [], 0)
     assert record["tests"] > record["not_applicable"] > 0  # no cache: the racy-window tests do not apply
+    assert record["collector_answers"] == {"verdict": "identical", "first_difference": None}
+
+
+def test_a_commit_that_changed_only_the_collectors_output_is_the_collectors_not_the_stores(
+    application: app.ApplicationRepository,
+) -> None:
+    """Ints stored as floats by latency.py alone: the store, fed that same collector on both sides, is identical."""
+    floats = _at(application, "collector floats")
+    loading.load(floats, probed=True)
+    record = equivalence.check_snapshot(floats)
+    assert (record["verdict"], record["differs_in"], record["failed"]) == ("identical", [], 0)
+    collector = record["collector_answers"]
+    assert collector["verdict"] == "differs"
+    assert collector["first_difference"].startswith("saved files differ: latency_raw.csv line 2: ")
+    assert ",5,0' (original) != " in collector["first_difference"]  # the recorded int 5, saved as 5.0
 
 
 def _point(sha: str, day: int, verdict: str | None, differs_in: list[str], skipped: str | None = None) -> dict:
@@ -281,6 +296,22 @@ def test_answer_changes_are_the_commits_whose_answers_differ_from_the_last_check
     assert answers_text({**points[0], "equivalence": None}) == "not checked"
 
 
+def test_history_walks_mains_first_parent_line_and_every_commit_on_request(
+    application: app.ApplicationRepository,
+) -> None:
+    paths = points.default_paths(Location(app.STORE, "M"), snapshot.sibling_collector(Location(app.STORE, "M")))
+    line = points.commits_in(application.path, None, 50, paths)
+    assert [c.sha for c in line] == [application.commits[label] for label in application.main_line]
+    assert application.commits["merge listing"] in {c.sha for c in line}  # the merge is the step
+    every = points.commits_in(application.path, None, 50, paths, first_parent=False)
+    side = {"async", "signature", "conflicted", "renamed", "sync again", "slower", "listing note"}
+    walked = {label for label, sha in application.commits.items() if sha in {c.sha for c in every}}
+    # git's walk of every parent passes over a merge that took one side whole, and over a branch whose change main
+    # already had (the hotfix)
+    assert side <= walked and not walked & {"merge async", "hotfix note"}
+    assert [c.date for c in every] == sorted(c.date for c in every)
+
+
 def test_the_installed_entry_point_finds_the_code_at_the_checkouts_root() -> None:
     done = subprocess.run(
         [sys.executable, "-c", "import metrics_store_bench as m; print(m.code_root())"],
@@ -296,7 +327,7 @@ def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
     application: app.ApplicationRepository, tmp_path: Path
 ) -> None:
     """A point of this commit and machine, measured for this repository's default store, is not this store's."""
-    head = application.commits["collector only"]
+    head = application.commits[application.main_line[-1]]  # HEAD: what --last 1 walks
     write_at = points.point_path(tmp_path, head, points.machine()["id"])
     default = Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)
     points.write_point(
