@@ -8,6 +8,7 @@ allowed (--allow-different-answers), when the speed verdict stands with the diff
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,17 +60,20 @@ class Answers:
 
 
 def check(candidate: Arm, reference: Snapshot, *, allowed: bool) -> Answers:
-    """The quick pass on both sides (a few seconds each)."""
-    working = (
-        equivalence.check_snapshot(candidate.snapshot)
-        if candidate.snapshot
-        else equivalence.check_named(candidate.spec)
-    )
+    """The quick pass on both sides, a few seconds each, side by side: each is a pytest process of its own, and
+    nothing is timed until both are done."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        if candidate.snapshot is not None:
+            mine = pool.submit(equivalence.check_snapshot, candidate.snapshot)
+        else:
+            mine = pool.submit(equivalence.check_named, candidate.spec)
+        theirs = pool.submit(equivalence.check_snapshot, reference)
+        working, at_reference = mine.result(), theirs.result()
     changed = None
     if candidate.snapshot is not None:
         now, before = (s.source_sha256(s.collector) for s in (candidate.snapshot, reference))
         changed = None if now is None or before is None else now != before
-    return Answers(working, equivalence.check_snapshot(reference), allowed, changed)
+    return Answers(working, at_reference, allowed, changed)
 
 
 def apply(outcomes: list[Outcome], answers: Answers) -> list[Outcome]:

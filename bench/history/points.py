@@ -21,7 +21,9 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -176,9 +178,8 @@ def _store_of(point: dict[str, Any]) -> dict[str, str]:
     return point.get("store") or store_record(default, snapshot.sibling_collector(default))
 
 
-def measure_commit(
+def start_point(
     commit: Commit,
-    names: list[str],
     *,
     repo: Path,
     store: Location,
@@ -186,9 +187,8 @@ def measure_commit(
     processes: int,
     rounds: int,
     seed: int,
-    answers: bool = True,
-) -> dict[str, Any]:
-    """The commit's point: its store's answers and speed against the frozen baseline, or why it was skipped."""
+) -> tuple[dict[str, Any], snapshot.Snapshot | None]:
+    """The commit's point before anything is measured, and its store loaded (None: skipped, the point says why)."""
     document: dict[str, Any] = {
         "format": POINT_FORMAT,
         "commit": commit.sha,
@@ -212,7 +212,7 @@ def measure_commit(
         loaded = revision.at(repo, commit.sha, store, collector)
     except RevisionError as e:
         document["skipped"] = str(e)
-        return document
+        return document, None
     document["sources"] = {
         "store_sha256": loaded.source_sha256(loaded.store),
         "collector_sha256": loaded.source_sha256(loaded.collector),
@@ -221,17 +221,32 @@ def measure_commit(
         loading.load(loaded, probed=True)  # fails fast, in this process, when the store cannot serve
     except StoreUnusable as e:
         document["skipped"] = str(e)
-        return document
-    if answers:
-        document["equivalence"] = equivalence.check_snapshot(loaded)
+        return document, None
+    return document, loaded
+
+
+def check_answers(loaded: Sequence[snapshot.Snapshot]) -> list[dict[str, Any]]:
+    """Each store's quick equivalence pass, two at a time: a pytest process each, and nothing is timed meanwhile."""
+    with progress.task("answers", len(loaded)) as step, ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(equivalence.check_snapshot, one) for one in loaded]
+        records = []
+        for one, future in zip(loaded, futures, strict=True):
+            step(f"{one.commit[:12]} answers")
+            records.append(future.result())
+    return records
+
+
+def time_point(
+    document: dict[str, Any], loaded: snapshot.Snapshot, names: list[str], processes: int, rounds: int, seed: int
+) -> None:
+    """The store's speed against the frozen baseline into the point, or why it was skipped after all."""
     try:
         measure = gate.measure_interleaved(gate.Arms(gate.Arm.of(loaded)), seed, rounds, gate.DEFAULT_SAMPLE_SECONDS)
         timings = measure(names, processes)
     except (RevisionError, StoreUnusable) as e:  # it loaded, but fails a benchmark's answer check
         document["skipped"] = str(e)
-        return document
+        return
     document["benchmarks"] = {name: _interval_json(gate.cost_ratio(timings[name])) for name in names}
-    return document
 
 
 # --- the history command's work ----------------------------------------------------------------------
@@ -287,34 +302,38 @@ def history(
             f"history of {store} in {repo}: {len(commits)} {walk} x {len(names)} benchmarks on machine "
             f"{here['id']} ({here['cpu']})" + ("" if answers else "; answers not checked (--no-answers)")
         )
+        resumed, pending = {}, []
+        for commit in commits:
+            path = point_path(output, commit.sha, here["id"])
+            if path.is_file():
+                resumed[commit.sha] = results.HISTORY_POINT.load(path)
+                if (other := _store_of(resumed[commit.sha])) != record:
+                    raise UsageError(
+                        f"{path} measured another store ({other['path']}): give another --output for this one"
+                    )
+                print(f"{commit.sha[:12]} already measured here: {path.name}")
+                continue
+            pending.append((commit, path))
+        start = partial(
+            start_point, repo=repo, store=store, collector=collector, processes=processes, rounds=rounds, seed=seed
+        )
+        started_points = {commit.sha: (path, *start(commit)) for commit, path in pending}
+        serving = [loaded for _, _, loaded in started_points.values() if loaded is not None]
+        checked = dict(zip((s.commit for s in serving), check_answers(serving) if answers else (), strict=False))
         previous = None
-        with progress.task("history", len(commits)) as step:
+        with progress.task("history", len(started_points)) as step:
             for commit in commits:
-                step(f"{commit.sha[:12]} {commit.subject[:60]}")
-                path = point_path(output, commit.sha, here["id"])
-                if path.is_file():
-                    previous = results.HISTORY_POINT.load(path)
-                    if (other := _store_of(previous)) != record:
-                        raise UsageError(
-                            f"{path} measured another store ({other['path']}): give another --output for this one"
-                        )
-                    print(f"{commit.sha[:12]} already measured here: {path.name}")
+                if commit.sha in resumed:
+                    previous = resumed[commit.sha]
                     continue
-                point = measure_commit(
-                    commit,
-                    names,
-                    repo=repo,
-                    store=store,
-                    collector=collector,
-                    processes=processes,
-                    rounds=rounds,
-                    seed=seed,
-                    answers=answers,
-                )
+                path, point, loaded = started_points[commit.sha]
+                step(f"{commit.sha[:12]} {commit.subject[:60]}")
+                if loaded is not None:
+                    point["equivalence"] = checked.get(loaded.commit)
+                    time_point(point, loaded, names, processes, rounds, seed)
                 write_point(path, point)
                 if point["equivalence"] is not None:
                     print(f"{commit.sha[:12]} answers: {answers_text(point, previous)}")
-                previous = point
                 if point["skipped"] is not None:
                     print(f"{commit.sha[:12]} skipped: {point['skipped']}")
                 else:
@@ -323,6 +342,7 @@ def history(
                             f"{commit.sha[:12]} {name}: {found['estimate']:.4f} "
                             f"[{found['low']:.4f}, {found['high']:.4f}] of baseline"
                         )
+                previous = point
         print(f"measured in {time.monotonic() - started:.0f} s")
     points = [
         p

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, cast
 
-from bench.errors import ExitCode, HarnessError, StoreUnusable, SuiteFailed
+from bench.errors import ExitCode, HarnessError, RevisionError, StoreUnusable, SuiteFailed
 from bench.model import git, loading, results, revision, snapshot
 from bench.model.candidates import BASELINE, label, resolve, select, source_sha256
 from bench.model.deployment import DEPLOYED
@@ -276,6 +276,20 @@ def record_specs(specs: Sequence[str], profile: str, output: Path) -> None:
     print(f"equivalence: written to {output}")
 
 
+def _collector_changed_here(repo: Path, loaded: Snapshot) -> bool | None:
+    """Whether the commit changed the collector's source against its first parent; None for a root commit, or a
+    parent without the store."""
+    parent = git.commit_of(repo, f"{loaded.commit}^")
+    if parent is None:
+        return None
+    try:
+        before = revision.at(repo, parent, loaded.store, loaded.collector)
+    except RevisionError:
+        return None
+    now, then = loaded.source_sha256(loaded.collector), before.source_sha256(before.collector)
+    return None if now is None or then is None else now != then
+
+
 def judge_revision(
     *,
     rev: str,
@@ -296,8 +310,9 @@ def judge_revision(
         print(f"equivalence: {loaded.store} at {loaded.label}: cannot serve: {e.reason}")
     else:
         record = check_snapshot(loaded, profile)
+        record["collector_changed"] = _collector_changed_here(repo, loaded)
         print(
-            f"equivalence: {loaded.store} at {loaded.label}: {answers_text(record)} "
+            f"equivalence: {loaded.store} at {loaded.label}: {answers_text(record, record['collector_changed'])} "
             f"({record['tests']} tests, {record['failed']} failed, Hypothesis profile {profile})"
         )
         for operation, why in record["why"].items():
