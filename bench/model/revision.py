@@ -313,6 +313,7 @@ def resolve(
     notes: list[str] = []
     roots = configured_roots(files, notes)
     folders: dict[str, _Folder] = {}
+    trees: dict[tuple[str, str], ast.Module | None] = {}  # each module parsed once
     pending: list[tuple[str, str]] = []
 
     def add(folder: str, module: str | None, name: str | None) -> None:
@@ -323,28 +324,29 @@ def resolve(
             path = posixpath.join(folder, f"{module}.py")
             if files.is_file(path):
                 entry.modules[module] = files.read(path)
+                trees[folder, module] = _parse(entry.modules[module], path)
                 pending.append((folder, module))
 
     for location in (store, collector):
         for path in files.python_files(location.folder):
             add(location.folder, posixpath.basename(path)[: -len(".py")], None)
     seeds = list(folders)
-    for folder, module in list(pending):
-        tree = _parse(folders[folder].modules[module], module)
+    for key in pending:
+        tree = trees[key]
         for root in implied_roots(seeds, tree, files) if tree else ():
             if root.path not in {known.path for known in roots}:
                 roots.append(root)
     while pending:
         folder, module = pending.pop(0)
-        tree = _parse(folders[folder].modules[module], module)
+        tree = trees[folder, module]
         for node in ast.walk(tree) if tree else ():
             if isinstance(node, ast.Import | ast.ImportFrom):
                 for target, name in _targets_of(node, folder, files, roots):
                     add(target.folder, target.module, name)
     for location in (store, collector):  # a name for a folder no absolute import reached: its place under a root
-        entry = folders[location.folder]
+        entry = folders.get(location.folder)
         under = [r for r in roots if r.path == "" or location.folder.startswith(f"{r.path}/")]
-        if not entry.names and under and location.folder != under[0].path:
+        if entry is not None and not entry.names and under and location.folder != under[0].path:
             relative = posixpath.relpath(location.folder, under[0].path) if under[0].path else location.folder
             entry.names[relative.replace("/", ".")] = None
     order = list(dict.fromkeys([store.folder, collector.folder, *sorted(folders)]))

@@ -122,8 +122,9 @@ class Snapshot:
         return self.package_name(self.packages[0])
 
     def package_of(self, location: Location) -> Package:
-        """The loaded folder that holds location (the store's, or the collector's)."""
-        return next(p for p in self.packages if p.folder == location.folder)
+        """The loaded folder that holds location (the store's, or the collector's); an empty one where the revision
+        has no Python file in that folder."""
+        return next((p for p in self.packages if p.folder == location.folder), Package(location.folder, (), ()))
 
     def loaded_name(self, location: Location) -> str:
         return f"{self.package_name(self.package_of(location))}.{location.module}"

@@ -224,3 +224,9 @@ def test_the_work_tree_resolves_as_its_commit_does(tmp_path: Path) -> None:
     committed, working = _at(repo), revision.work_tree(repo, Location(STORE, "MetricsStorage"))
     assert (committed.packages, committed.roots) == (working.packages, working.roots)
     _loads_its_own_collector(working)
+
+
+def test_a_collector_the_revision_does_not_have_is_named_not_a_crash(tmp_path: Path) -> None:
+    loaded = _at(_repository(tmp_path, {}), collector="src/astraguard/hil/telemetry/recorder.py")
+    with pytest.raises(StoreUnusable, match=r"no src/astraguard/hil/telemetry/recorder\.py at [0-9a-f]{12}"):
+        loading.load(loaded)
