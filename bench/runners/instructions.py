@@ -146,6 +146,17 @@ def _environment(padding: int = 0) -> dict[str, str]:
     return environment
 
 
+def _prime(command: list[str]) -> None:
+    """The worker run once natively, writing the bytecode of whatever it imports (a fresh checkout, or packages
+    installed with pip --no-compile, have none yet)."""
+    environment = {key: value for key, value in _environment().items() if key != "PYTHONDONTWRITEBYTECODE"}
+    run = subprocess.run(command, env=environment, cwd=REPO_ROOT, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(
+            f"the counted worker failed natively ({run.returncode}): {' '.join(command)}\n{run.stderr[-2000:]}"
+        )
+
+
 def _callgrind_total(command: list[str], padding: int = 0) -> int:
     valgrind = require("valgrind")
     with tempfile.TemporaryDirectory(prefix="callgrind-") as scratch:
@@ -191,6 +202,8 @@ def count(name: str, candidate: str, calls: int, seed: int, at: Snapshot | None 
 
     `padding` grows the environment and the temporary folder's name by that many characters. The case's
     fixture is built here, natively, first: built inside the counted run it would be counted as one call's work.
+    So is every module's bytecode the worker imports (_prime): the counted runs write none, and compiling a module
+    in one run that another process compiled before the next costs the first thousands of instructions more.
     """
     operation, size = find_case(name)
     if operation.builds is not None:
@@ -202,6 +215,7 @@ def count(name: str, candidate: str, calls: int, seed: int, at: Snapshot | None 
             snapshot_file.write_text(at.to_json())
         full = _worker_command(name, candidate, calls, True, seed, snapshot_file)
         empty = _worker_command(name, candidate, calls, False, seed, snapshot_file)
+        _prime(_worker_command(name, candidate, 1, True, seed, snapshot_file))
         instructions = (_callgrind_total(full, padding) - _callgrind_total(empty, padding)) / calls
         full_syscalls, empty_syscalls = _strace_total(full, padding), _strace_total(empty, padding)
     syscalls = None if full_syscalls is None or empty_syscalls is None else (full_syscalls - empty_syscalls) / calls
