@@ -12,9 +12,6 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
-# pip's ahead-of-time bytecode for every installed file costs CI more than compiling what is imported, when it is
-# (a fresh tests environment installs in 20 s instead of 31 here).
-NO_COMPILE = "--no-compile"
 
 
 def _bench(session: nox.Session, extra: str, *command: str) -> None:
@@ -25,7 +22,7 @@ def _bench(session: nox.Session, extra: str, *command: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Every test of the repository but the benchmarks (HYPOTHESIS_PROFILE=ci|thorough, default ci)."""
-    session.install(NO_COMPILE, "-e", ".[test]")
+    session.install("-e", ".[test]")
     if session.posargs:
         session.run("pytest", *session.posargs)
         return
@@ -80,7 +77,7 @@ def soak(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def perfcheck(session: nox.Session) -> None:
     """What CI runs after the tests: the gate against the commit the saved ratios were measured at, then counts."""
-    session.install(NO_COMPILE, "-e", ".")  # the package's own dependencies are all the gate needs
+    session.install("-e", ".")  # the package's own dependencies are all the gate needs
     session.run("python", "-m", "bench", "gate", "--against-saved", *session.posargs)
     # Printed, not gated: a count is not a time. The save counts +0.7% over CI's reference where wall
     # clock shows no change (bench/README.md, "Against a revision").
