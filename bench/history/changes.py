@@ -21,6 +21,7 @@ from signal_processing_algorithms.energy_statistics import energy_statistics
 
 from bench.errors import UsageError
 from bench.model import git, results
+from bench.model.operations import find_case
 from bench.runners import equivalence
 
 CHANGE_POINT_PVALUE: Final = 0.05
@@ -134,10 +135,22 @@ def all_change_points(points: Sequence[dict[str, Any]], repo: Path | None = resu
     return [cp for name in names for cp in change_points(series_of(points, name, repo))]
 
 
+def with_answers(found: list[dict[str, Any]], points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each change point marked where its commit's store answers otherwise than the original in the benchmark's
+    method ("answers_differ"): a step there is no speed-up or slowdown of the same answers."""
+    answers = {p["commit"]: p.get("equivalence") for p in points}
+    for cp in found:
+        record = answers.get(cp["commit"])
+        method = find_case(cp["benchmark"])[0].store_method
+        cp["answers_differ"] = record is not None and method in record["differs_in"]
+    return found
+
+
 def step_text(cp: dict[str, Any]) -> str:
     step = cp["step"]
     change = (step["estimate"] - 1) * 100
-    return f"{change:+.1f}% [{(step['low'] - 1) * 100:+.1f}%, {(step['high'] - 1) * 100:+.1f}%]"
+    text = f"{change:+.1f}% [{(step['low'] - 1) * 100:+.1f}%, {(step['high'] - 1) * 100:+.1f}%]"
+    return text + ("; its answers differ from the original's there: no speed-up" if cp.get("answers_differ") else "")
 
 
 # --- when the answers changed ---------------------------------------------------------------------

@@ -36,6 +36,7 @@ from bench.history.changes import (
     answers_text,
     history_table,
     step_text,
+    with_answers,
 )
 from bench.model import git, loading, progress, results, revision, snapshot
 from bench.model.candidates import BASELINE, check_control, source_sha256
@@ -356,7 +357,7 @@ def history(
         if off:
             print(f"{len(off)} saved points lie off the first-parent line and are left out (--all-parents takes them)")
     points.sort(key=lambda p: (p.get("generation", 0), p["date"], p["machine"]["id"]))  # commit order
-    found = [cp for cp in all_change_points(points, repo) if cp["benchmark"] in names]
+    found = with_answers([cp for cp in all_change_points(points, repo) if cp["benchmark"] in names], points)
     changes = answer_changes(points, repo)
     text = [f"history of {store}: ratio to the frozen baseline [95% interval], oldest first:"]
     text += history_table(points, names, repo)
@@ -391,6 +392,10 @@ def _change_point_row(cp: dict[str, Any]) -> Row:
         cp["benchmark"],
         f"level after / before {cp['commit'][:12]}",
         RatioInterval(step["estimate"], step["low"], step["high"], step["confidence"], 0),
-        "slower from here" if step["estimate"] > 1 else "faster from here",
+        "answers differ"
+        if cp.get("answers_differ")
+        else "slower from here"
+        if step["estimate"] > 1
+        else "faster from here",
         note=f"{cp['subject'][:60]}; ratio to baseline {cp['level_before']:.4f} -> {cp['level_after']:.4f}",
     )

@@ -38,7 +38,7 @@ def history_panels(inputs: Inputs) -> tuple[list[plots.HistoryPanel], list[dict[
     panels, found = [], []
     for name in sorted({n for p in inputs.history for n in p["benchmarks"]}):
         series = changes.series_of(inputs.history, name)
-        change_points = changes.change_points(series)
+        change_points = changes.with_answers(changes.change_points(series), inputs.history)
         found += change_points
         first_commits = {cp["commit"] for cp in change_points}
         panels.append(

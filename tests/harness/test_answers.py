@@ -12,6 +12,7 @@ import storage.baseline
 from bench.errors import ExitCode, HarnessError
 from bench.gate import answers
 from bench.gate._decide import Band, Outcome
+from bench.history import changes
 from bench.model.snapshot import Location, Snapshot
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
@@ -139,3 +140,22 @@ def test_the_committed_runs_answers_come_from_the_equivalence_record_beside_them
     differing = summary.differing_by_candidate(summary.results.RESULTS)
     assert differing["optimized"] == set() and differing["deployed"] == set()
     assert {"get_run_metrics", "get_recent_runs", "save_latency_stats"} <= differing["proposed"]
+
+
+def test_a_change_point_where_the_answers_differ_says_it_is_no_speed_up() -> None:
+    points = [{"commit": "c" * 40, "equivalence": _record(["compare_runs"])}, {"commit": "d" * 40, "equivalence": None}]
+    step = {"estimate": 0.54, "low": 0.49, "high": 0.57, "confidence": 0.95}
+    found = changes.with_answers(
+        [
+            {"benchmark": "compare_runs[5000]", "commit": "c" * 40, "step": step},
+            {"benchmark": "get_recent_runs[100]", "commit": "c" * 40, "step": step},
+            {"benchmark": "compare_runs[5000]", "commit": "d" * 40, "step": step},
+        ],
+        points,
+    )
+    assert [cp["answers_differ"] for cp in found] == [True, False, False]
+    assert (
+        changes.step_text(found[0])
+        == "-46.0% [-51.0%, -43.0%]; its answers differ from the original's there: no speed-up"
+    )
+    assert changes.step_text(found[1]) == "-46.0% [-51.0%, -43.0%]"
