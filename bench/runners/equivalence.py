@@ -65,8 +65,9 @@ def class_spec(spec: str) -> str:
     """ "proposed" -> "storage.proposed:MetricsStorage": the suite skips no store named this way.
 
     The deployed layout and a snapshot keep their names: only the harness knows where they lie, and nothing skips them.
+    An outside "package.module:Class" is already that form, and is imported by the suite's own process.
     """
-    if spec == DEPLOYED or spec.startswith(snapshot.SPEC_PREFIX):
+    if spec == DEPLOYED or spec.startswith(snapshot.SPEC_PREFIX) or ":" in spec:
         return spec
     store_class = cast(type, resolve(spec))  # a candidate is a class
     return f"{store_class.__module__}:{store_class.__qualname__}"

@@ -252,6 +252,33 @@ def test_the_quick_equivalence_pass_names_the_operations_a_commit_changed(
     assert record["collector_answers"] == {"verdict": "identical", "first_difference": None}
 
 
+def test_the_original_gets_the_same_answers_through_a_revision_and_as_a_candidate(
+    application: app.ApplicationRepository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same file judged two ways must agree: the real original once read "differs" through a revision alone."""
+    package = tmp_path / "astraguard" / "hil" / "metrics"
+    package.mkdir(parents=True)
+    for folder in (package, package.parent, package.parent.parent):
+        (folder / "__init__.py").write_text("")
+    (package / "storage.py").write_text(app.original_store())
+    (package / "latency.py").write_text(app.original_collector())
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    as_candidate = equivalence.check_named("astraguard.hil.metrics.storage:MetricsStorage")
+    at_revision = _at(application, "initial")
+    loading.load(at_revision, probed=True)
+    through_revision = equivalence.check_snapshot(at_revision)
+    for record in (as_candidate, through_revision):
+        assert (record["verdict"], record["failed"], record["collector_answers"]["verdict"]) == (
+            "identical",
+            0,
+            "identical",
+        )
+    assert (as_candidate["tests"], as_candidate["not_applicable"]) == (
+        through_revision["tests"],
+        through_revision["not_applicable"],
+    )
+
+
 def test_a_commit_that_changed_only_the_collectors_output_is_the_collectors_not_the_stores(
     application: app.ApplicationRepository,
 ) -> None:
