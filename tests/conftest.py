@@ -74,6 +74,9 @@ settings.register_profile(
     **(_PROFILE_SETTINGS | {"phases": [Phase.explicit, Phase.generate]}),
 )
 PROFILES = ("ci", "thorough", "mutants", "quick")
+# HYPOTHESIS_NO_SHRINK=1: the profile without its shrink phase. bench.runners.equivalence sets it for the stateful
+# test when judging one revision: shrinking one failure of it took 10 to 47 s, and a verdict needs none.
+NO_SHRINK_VARIABLE = "HYPOTHESIS_NO_SHRINK"
 # A mutant that drops the size check reads /dev/zero until the machine runs out: with this cap it dies of a
 # MemoryError instead (killed), as 18 GB of one mutant's test did before it.
 MUTANT_MEMORY_BYTES = 4 * 1024**3
@@ -116,6 +119,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile not in PROFILES:
         raise pytest.UsageError(f"HYPOTHESIS_PROFILE={profile!r}: use one of {', '.join(PROFILES)}")
     settings.load_profile(profile)  # --hypothesis-profile, applied by Hypothesis's plugin, still wins
+    if os.environ.get(NO_SHRINK_VARIABLE) == "1":  # a verdict without the time a readable counterexample costs
+        loaded = settings.get_profile(profile)
+        phases = [phase for phase in loaded.phases if phase is not Phase.shrink]
+        settings.register_profile(f"{profile}-unshrunk", parent=loaded, phases=phases)
+        settings.load_profile(f"{profile}-unshrunk")
     if profile == "mutants":
         _cap_memory(MUTANT_MEMORY_BYTES)
     from bench.errors import UsageError

@@ -38,6 +38,7 @@ SUITE: Final = ("tests/store/test_equivalence.py", "tests/store/test_stateful.py
 DEFAULT_OUTPUT: Final = results.EQUIVALENCE.path
 PROFILES: Final = ("ci", "thorough", "quick")
 QUICK_PROFILE: Final = "quick"  # tests/conftest.py: the explicit examples and a few more, unshrunk
+NO_SHRINK: Final = "HYPOTHESIS_NO_SHRINK"  # tests/conftest.py: the profile without its shrink phase
 _COUNTEREXAMPLE_LINES: Final = 30
 # A Mismatch names the call that differed: "get_recent_runs(limit=0): ..." or "MetricsStorage(...).compare_runs(...)".
 _MISMATCH_OPERATION: Final = re.compile(r"\b(save_latency_stats|get_run_metrics|compare_runs|get_recent_runs)\(")
@@ -144,30 +145,55 @@ def no_harness_failure(tests: Sequence[dict[str, Any]], shown_as: str) -> None:
         )
 
 
-def _suite_groups(profile: str) -> list[tuple[str, ...]]:
-    """The suite's files in the pytest processes that run them side by side: the stateful test, whose shrinking of a
-    failure takes longest (37 s of a 65 s run on a store that differs), apart from the rest, except in the quick
-    profile, which never shrinks and runs beside another pass already (history, the gate)."""
+def _suite_groups(profile: str) -> list[tuple[tuple[str, ...], str]]:
+    """(files, -k condition) of the pytest processes that run the suite side by side. The stateful test, whose
+    shrinking of a failure takes longest (37 to 57 s of a run on a store that differs, by Hypothesis version), runs
+    apart, its file-time conditions split too; the quick profile, which never shrinks and runs beside another pass
+    already (history, the gate), runs whole in one process."""
     if profile == QUICK_PROFILE:
-        return [SUITE]
+        return [(SUITE, "")]
     stateful = tuple(f for f in SUITE if f.endswith("test_stateful.py"))
-    return [stateful, tuple(f for f in SUITE if f not in stateful)]
+    rest = tuple(f for f in SUITE if f not in stateful)
+    # The properties' failures first: each operation's "why" is its first failure, and theirs are shrunk.
+    return [(rest, ""), (stateful, " and as-is"), (stateful, " and not as-is")]
 
 
-def _run_suite(target: str, shown_as: str, profile: str, *, quiet: bool = False) -> list[dict[str, Any]]:
-    """The suite on one store (pytest in child processes, from the code's root): one record per test."""
+def _run_suite(
+    target: str, shown_as: str, profile: str, *, quiet: bool = False, shrink_stateful: bool = True
+) -> list[dict[str, Any]]:
+    """The suite on one store (pytest in child processes, from the code's root): one record per test.
+
+    shrink_stateful False: the stateful test's counterexample is not shrunk (tests/conftest.py's
+    HYPOTHESIS_NO_SHRINK), for a verdict in bounded time; the first line it reports, the call that differed, reads
+    the same.
+    """
     environment = {**os.environ, "HYPOTHESIS_PROFILE": profile}
     with tempfile.TemporaryDirectory(prefix="equivalence-") as scratch:
         running = []
-        for index, files in enumerate(_suite_groups(profile)):
+        for index, (files, condition) in enumerate(_suite_groups(profile)):
             junit = Path(scratch) / f"junit-{index}.xml"
             cmd = [sys.executable, "-m", "pytest", *files, "--candidate", target, "--only-candidate", target]
-            cmd += ["-k", target, "-q", "--tb=no", "-p", "no:cacheprovider", "-o", "junit_family=xunit1"]
+            cmd += [
+                "-k",
+                f"{target}{condition}",
+                "-q",
+                "--tb=no",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "junit_family=xunit1",
+            ]
             cmd.append(f"--junitxml={junit}")
             if not quiet:
                 print(f"equivalence: {shown_as}: {' '.join(cmd[1:])}", flush=True)
+            unshrunk = not shrink_stateful and any(f.endswith("test_stateful.py") for f in files)
             process = subprocess.Popen(
-                cmd, cwd=results.REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                cmd,
+                cwd=results.REPO_ROOT,
+                env={**environment, NO_SHRINK: "1"} if unshrunk else environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             running.append((process, junit))
         tests = []
@@ -240,11 +266,12 @@ def answers_of(tests: Sequence[dict[str, Any]], profile: str) -> dict[str, Any]:
     }
 
 
-def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE) -> dict[str, Any]:
+def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE, *, shrink_stateful: bool = True) -> dict[str, Any]:
     """A store at a revision, judged against the frozen original with both fed the revision's collector, and that
     collector against the original's. The store must load (snapshot.load), or there is nothing to judge."""
     with snapshot.written(loaded) as spec:
-        return answers_of(_run_suite(spec, snapshot.short_label(loaded), profile, quiet=True), profile)
+        tests = _run_suite(spec, snapshot.short_label(loaded), profile, quiet=True, shrink_stateful=shrink_stateful)
+    return answers_of(tests, profile)
 
 
 def check_named(spec: str, profile: str = QUICK_PROFILE) -> dict[str, Any]:
@@ -331,7 +358,7 @@ def judge_revision(
         record: dict[str, Any] = {"verdict": Equivalence.NOT_CHECKED.value, "unusable": e.reason}
         print(f"equivalence: {loaded.store} at {loaded.label}: cannot serve: {e.reason}")
     else:
-        record = check_snapshot(loaded, profile)
+        record = check_snapshot(loaded, profile, shrink_stateful=False)
         record["collector_changed"] = _collector_changed_here(repo, loaded)
         print(
             f"equivalence: {loaded.store} at {loaded.label}: {answers_text(record, record['collector_changed'])} "
