@@ -27,7 +27,8 @@ from bench.model.options import add_only_option, add_reruns_option, add_timing_o
 from bench.runners import instructions as counting
 
 HELP: Final = (
-    "Calibrate `gate --against`: A/A runs against HEAD, planted slowdowns, instruction counts; writes the JSON "
+    "Calibrate `gate --against`: A/A runs against HEAD, planted slowdowns, instruction and system-call counts; "
+    "writes the JSON "
     "and regenerates results/GATE.md. --saved-ratios and --saved-counts run the older calibrations of the "
     "saved-ratio and saved-count checks. A timing job: nothing else may use the CPU."
 )
@@ -48,16 +49,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_planted_runs,
         default=PLANTED_RUNS,
         metavar="PERCENT=RUNS,...",
-        help="gate runs per planted slowdown, on each operation, in this order (default: 10=20,25=10,5=10)",
+        help="whole-gate runs per planted slowdown, planted on every method at once, in this order "
+        f"(default: {','.join(f'{p}={r}' for p, r in PLANTED_RUNS.items())})",
     )
-    parser.add_argument("--instruction-runs", type=int, default=INSTRUCTION_AA_RUNS, help="instruction A/A runs")
+    parser.add_argument(
+        "--instruction-runs", type=int, default=INSTRUCTION_AA_RUNS, help="count A/A runs (default: %(default)s)"
+    )
     parser.add_argument(
         "--resume",
         action="store_true",
         help="keep the runs the --json file already holds (saved after every run) and do only the missing ones",
     )
-    parser.add_argument("--no-wall-clock", action="store_true", help="instruction counts only")
-    parser.add_argument("--no-instructions", action="store_true", help="wall clock only")
+    parser.add_argument("--no-wall-clock", action="store_true", help="the counts only (they need no quiet machine)")
+    parser.add_argument("--no-instructions", action="store_true", help="wall clock only, no counts")
     add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
     add_reruns_option(parser.add_argument, DEFAULT_MAX_RERUNS)
     parser.add_argument(

@@ -32,10 +32,11 @@ from bench.model.options import (
 from bench.model.results import require_checkout
 
 HELP: Final = (
-    "Fail when the working tree's store is slower than the store at --against REV, both timed "
-    "interleaved with the frozen baseline in the same fresh worker processes, or answers otherwise than the frozen "
-    "original (both sides get the quick equivalence pass first); without --against, "
-    "when the candidate/baseline ratio regresses past the one saved in results/gate/saved_ratios.json."
+    "Fail when the working tree's store is slower than the store at --against REV (both timed interleaved in the "
+    "same fresh worker processes, by a sequential test that measures further only the undecided benchmarks), "
+    "counts more instructions or system calls per call, or answers otherwise than the frozen original (both sides "
+    "get the quick equivalence pass first); without --against, when the candidate/baseline ratio regresses past "
+    "the one saved in results/gate/saved_ratios.json."
 )
 
 
@@ -74,10 +75,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="callgrind instruction counts per call instead: of both sides with --against, else against "
-        "results/instructions/saved_counts.json",
+        help="the counts alone, no timing: instructions (callgrind) and system calls (strace) per call of both sides "
+        "with --against, else instructions against results/instructions/saved_counts.json",
     )
-    add_quick_option(parser.add_argument, "the quick sizes only (with --instructions)")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="with --against: time the frozen baseline too, for the ratios to it beside each verdict and the saved "
+        "ratios' comparison (information only; by default it is not timed, and the gate is faster)",
+    )
+    parser.add_argument(
+        "--no-counts",
+        dest="counts",
+        action="store_false",
+        help="with --against: time only, without counting both sides' instructions and system calls per call "
+        "(by default counted after the timing, at the quick sizes or at --only's, and gating: pyproject.toml)",
+    )
+    add_quick_option(parser.add_argument, "the quick sizes only (the counts are at the quick sizes unless --only)")
     parser.add_argument(
         "--allow-different-answers",
         action="store_true",
@@ -107,7 +121,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 
 def _run(args: argparse.Namespace) -> ExitCode:
-    timing = Timing(args.processes, args.rounds, args.max_reruns, args.seed)  # a UsageError for a bad count
+    timing = Timing(args.processes, args.rounds, args.max_reruns, args.seed, args.baseline)  # UsageError: a bad count
     if args.store is not None and args.candidate is not None:
         raise UsageError("--store names the working tree's store to judge, --candidate another store: give one")
     candidate = args.candidate or DEFAULT_CANDIDATE
@@ -131,7 +145,8 @@ def _run(args: argparse.Namespace) -> ExitCode:
             repo_given=args.repo,
             only=args.only,
             timing=timing,
-            counts=args.instructions,
+            counts_only=args.instructions,
+            with_counts=args.counts,
             quick=args.quick,
             destinations=destinations,
             allow_different_answers=args.allow_different_answers,

@@ -67,10 +67,21 @@ def ratio_text(interval: RatioInterval | None) -> str:
     return f"{interval.estimate:.4f} [{interval.low:.4f}, {interval.high:.4f}]"
 
 
+def _baseline_times(timings: Sequence[ProcessTiming]) -> list[float]:
+    times = [t.baseline_s for t in timings]
+    if any(t is None for t in times):
+        raise ValueError("timings without a baseline arm: it was not timed (gate --against without --baseline)")
+    return [t for t in times if t is not None]
+
+
+def has_baseline(timings: Sequence[ProcessTiming]) -> bool:
+    return bool(timings) and all(t.baseline_s is not None for t in timings)
+
+
 def cost_ratio(timings: Sequence[ProcessTiming], confidence: float = CONFIDENCE) -> RatioInterval:
     """Median over processes of candidate/baseline, with its bootstrap interval over processes."""
     # stats.ratio_interval gives baseline/candidate speedups; handing it the pairs swapped gives cost ratios.
-    return ratio_interval([t.baseline_s for t in timings], [t.candidate_s for t in timings], confidence=confidence)
+    return ratio_interval(_baseline_times(timings), [t.candidate_s for t in timings], confidence=confidence)
 
 
 def _reference_times(timings: Sequence[ProcessTiming]) -> list[float]:
@@ -87,7 +98,7 @@ def against_ratio(timings: Sequence[ProcessTiming], confidence: float = CONFIDEN
 
 def reference_cost_ratio(timings: Sequence[ProcessTiming]) -> RatioInterval:
     """The revision's store / the frozen baseline, from the same processes."""
-    return ratio_interval([t.baseline_s for t in timings], _reference_times(timings))
+    return ratio_interval(_baseline_times(timings), _reference_times(timings))
 
 
 def decide(interval: RatioInterval, band: Band) -> Verdict:

@@ -39,10 +39,11 @@ class Arms:
 
     candidate: Arm
     reference: Arm | None = None
-    baseline: Arm = Arm("baseline")
+    baseline: Arm | None = Arm("baseline")  # None: not timed (the gate against a revision judges without it)
 
     def timed(self) -> tuple[Arm, ...]:
-        return (self.baseline, self.candidate) + ((self.reference,) if self.reference else ())
+        """The arms in the order the worker sets them up: baseline (if timed), candidate, reference (if any)."""
+        return tuple(arm for arm in (self.baseline, self.candidate, self.reference) if arm is not None)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ProcessTiming:
     """One worker process's medians, per call: the unit of replication."""
 
     candidate_s: float
-    baseline_s: float
+    baseline_s: float | None  # None when the baseline was not timed
     reference_s: float | None = None  # the store at --against REV
 
 
@@ -95,19 +96,21 @@ def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_s
     """Sets up every arm here, then times them in rotating order so drift hits all alike."""
     fixtures = Fixtures(seed=seed)
     timed = arms.timed()
+    has_ref = arms.reference is not None
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as scratch:
         prepared = []
         for index, arm in enumerate(timed):
             workdir = Path(scratch, f"arm{index}")
             workdir.mkdir()
-            prepared.append(_prepare_arm(name, arm, workdir, fixtures, reference=arm is arms.reference))
+            prepared.append(_prepare_arm(name, arm, workdir, fixtures, reference=index == len(timed) - 1 and has_ref))
         loops = [_loops_for(case, sample_seconds) for case in prepared]
         per_call: list[list[float]] = [[] for _ in timed]
         for round_number in range(rounds):
             for index in round_order(len(timed), round_number):
                 per_call[index].append(prepared[index].time(loops[index]) / loops[index])
     medians = [statistics.median(values) for values in per_call]
-    return ProcessTiming(medians[1], medians[0], medians[2] if len(medians) > 2 else None)
+    baseline = medians.pop(0) if arms.baseline is not None else None
+    return ProcessTiming(medians[0], baseline, medians[1] if has_ref else None)
 
 
 Measure = Callable[[list[str], int], dict[str, list[ProcessTiming]]]

@@ -20,7 +20,9 @@ class GateConfig:
     false_alarm_rate: float  # nominal, for the whole run: all benchmarks together
     default_minimum_effect: float
     minimum_effects: Mapping[str, float]  # per benchmark, where it differs from the default
-    instruction_tolerance: float  # --against --instructions: relative growth that still passes
+    instruction_tolerance: float  # --against: relative growth of instructions per call that still passes
+    syscall_wandering: tuple[str, ...] = ()  # system calls that may wander run to run (bench.gate.counts)
+    syscall_wandering_tolerance: float = 1.0  # calls per call a wandering system call may grow by
 
     def minimum_effect(self, name: str) -> float:
         return self.minimum_effects.get(name, self.default_minimum_effect)
@@ -38,29 +40,53 @@ def load_config(path: Path = PYPROJECT) -> GateConfig:
         raise UsageError(f"no {path}: the gate's decision rule is configured there") from e
     except KeyError as e:
         raise UsageError(f"{path} has no [tool.bench.gate] section (the decision rule's settings)") from e
-    known = {"false_alarm_rate", "minimum_effect", "minimum_effect_per_benchmark", "instruction_tolerance"}
+    fractions_known = {"false_alarm_rate", "minimum_effect", "instruction_tolerance"}
+    others = {"minimum_effect_per_benchmark", "syscall_wandering", "syscall_wandering_tolerance"}
+    known = fractions_known | others
     if unknown := set(section) - known:
         raise UsageError(f"[tool.bench.gate] in {path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
     if missing := known - {"minimum_effect_per_benchmark"} - set(section):
         raise UsageError(f"[tool.bench.gate] in {path}: missing {sorted(missing)}")
+    wandering = section["syscall_wandering"]
+    if not (isinstance(wandering, list) and all(isinstance(name, str) and name for name in wandering)):
+        raise UsageError(f"[tool.bench.gate] syscall_wandering = {wandering!r} in {path}: want a list of call names")
+    wandering_tolerance = section["syscall_wandering_tolerance"]
+    if not (isinstance(wandering_tolerance, int | float) and wandering_tolerance >= 0):
+        raise UsageError(
+            f"[tool.bench.gate] syscall_wandering_tolerance = {wandering_tolerance!r} in {path}: "
+            "want calls per call, at least 0"
+        )
     per_benchmark = dict(section.get("minimum_effect_per_benchmark", {}))
     all_names = {case_name(op, size) for op, size in cases()}
     if strangers := set(per_benchmark) - all_names:
         raise UsageError(f"[tool.bench.gate.minimum_effect_per_benchmark] names no benchmark: {sorted(strangers)}")
-    fractions = {key: section[key] for key in known - {"minimum_effect_per_benchmark"}} | per_benchmark
+    fractions = {key: section[key] for key in fractions_known} | per_benchmark
     for key, value in fractions.items():
         if not (isinstance(value, float) and 0 < value < 1):
             raise UsageError(f"[tool.bench.gate] {key} = {value!r} in {path}: want a fraction between 0 and 1")
     return GateConfig(
-        section["false_alarm_rate"], section["minimum_effect"], per_benchmark, section["instruction_tolerance"]
+        section["false_alarm_rate"],
+        section["minimum_effect"],
+        per_benchmark,
+        section["instruction_tolerance"],
+        tuple(wandering),
+        float(wandering_tolerance),
     )
 
 
-def rule_text(config: GateConfig, names: list[str]) -> str:
+def rule_text(config: GateConfig, names: list[str], looks: tuple[int, ...] | None = None) -> str:
+    """The rule as printed; with `looks`, the sequential rule against a revision (bench.gate._sequential)."""
     effects = sorted({config.minimum_effect(name) for name in names})
     effect = " / ".join(f"{e:.0%}" for e in effects)
+    together = f"({config.false_alarm_rate:.0%} nominal false alarms for these {len(names)} benchmarks together)"
+    if looks is not None:
+        level = config.false_alarm_rate / (len(names) * len(looks))
+        return (
+            f"rule: regressed when the one-sided trimmed t bound at {level:.3%} on the log ratio lies above "
+            f"1 + {effect} at any look ({'/'.join(map(str, looks))} processes, only the undecided measured further) "
+            f"{together}"
+        )
     return (
         f"rule: regressed when the whole {config.confidence(len(names)):.2%} interval lies above 1 + {effect} "
-        f"({config.false_alarm_rate:.0%} nominal false alarms for these {len(names)} benchmarks together), "
-        "shown again in fresh processes"
+        f"{together}, shown again in fresh processes"
     )

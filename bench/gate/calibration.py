@@ -20,7 +20,9 @@ from typing import Final
 
 from bench.errors import ExitCode, UsageError
 from bench.gate import check as gate
+from bench.gate import counts as gate_counts
 from bench.gate import instructions
+from bench.gate._sequential import log_ratios
 from bench.gate.gate_report import (
     AA_RUNS,
     INSTRUCTION_PLANTED_GROWTH,
@@ -30,7 +32,15 @@ from bench.gate.gate_report import (
     within_band,
     write_gate_report,
 )
-from bench.gate.planted import method_timed_by, plant_work_in_source, planted_name
+from bench.gate.planted import (
+    EVERY_METHOD,
+    SYSCALL_PLANTS,
+    method_timed_by,
+    plant_slowdown_in_source,
+    plant_syscall_in_source,
+    plant_work_in_source,
+    planted_name,
+)
 from bench.model import git, progress, results, revision, snapshot
 from bench.model.fixtures import Fixtures
 from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases, find_case
@@ -41,8 +51,8 @@ from bench.runners import instructions as counting
 DEFAULT_BENCHMARKS: Final = ("get_recent_runs[100]", "save_latency_stats[1000]")
 PLANTED_PERCENTS: Final = (10, 25, 100)
 DEFAULT_RUNS: Final = 20
-# planted percent: gate runs on each operation's benchmarks, in this order (the targets first)
-PLANTED_RUNS: Final = {10: 20, 25: 10, 5: 10}
+# planted percent: whole-gate runs with it planted on every method, in this order (the targets first)
+PLANTED_RUNS: Final = {10: 20, 25: 5, 5: 5}  # whole-gate runs, each tries all 9 benchmarks
 INSTRUCTION_AA_RUNS: Final = 10
 
 
@@ -116,17 +126,31 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _gate_run(names: list[str], candidate: str, head: Snapshot, config: gate.GateConfig, plan: Plan) -> dict:
+def _working_tree(percent: int = 0) -> gate.Arm:
+    """The working tree's optimized store loaded from its files, as the gate loads a registered store; with a percent,
+    its source planted with that slowdown in every method (bench.gate.planted), as a commit would carry it."""
+    here = revision.registered(gate.DEFAULT_CANDIDATE, git.repository())
+    assert here is not None  # optimized is registered, in storage/
+    if percent == 0:
+        return gate.Arm.of(here)
+    module = here.store.module
+    planted = plant_slowdown_in_source(here.modules()[module], EVERY_METHOD, percent)
+    return gate.Arm.of(here.with_source(module, planted, f"every method +{percent}%"))
+
+
+def _gate_run(names: list[str], candidate: gate.Arm, head: Snapshot, config: gate.GateConfig, plan: Plan) -> dict:
+    """One whole gate's wall-clock verdicts, with every process's log ratio (the resampling in GATE.md uses them)."""
     started = time.monotonic()
-    outcomes = gate.judge_against(names, gate.Arm(candidate), head, config, plan.timing)
+    outcomes = gate.judge_against(names, candidate, head, config, plan.timing)
     for outcome in outcomes:
         _say(gate.against_line(outcome, head, None))
     return {
-        "candidate": candidate,
+        "candidate": candidate.snapshot.label if candidate.snapshot else candidate.spec,
         "failed": [o.name for o in outcomes if o.fails],
         "estimates": {o.name: o.interval.estimate for o in outcomes if o.interval},
         "detectable": {o.name: gate.detectable_slowdown(o.interval, o.band) for o in outcomes if o.interval and o.band},
         "processes": {o.name: o.processes for o in outcomes},
+        "log_ratios": {o.name: log_ratios(o.timings) for o in outcomes},
         "seconds": time.monotonic() - started,
     }
 
@@ -141,7 +165,7 @@ def wall_clock_calibration(
     with progress.task(f"A/A gate runs against {head.label}", max(plan.aa_runs - len(aa), 0)) as step:
         for run in range(len(aa), plan.aa_runs):
             step(f"A/A run {run + 1}/{plan.aa_runs}")
-            aa.append(_gate_run(names, gate.DEFAULT_CANDIDATE, head, config, plan))
+            aa.append(_gate_run(names, _working_tree(), head, config, plan))
             checkpoint()
     for percent, runs in plan.planted_runs.items():
         _planted_runs_of(percent, runs, planted, head, config, plan, checkpoint)
@@ -156,44 +180,42 @@ def _planted_runs_of(
     plan: Plan,
     checkpoint: Callable[[], None],
 ) -> None:
-    """Gate runs with +percent planted on each operation's method, on that operation's benchmarks."""
-    todo: list[tuple[str, list[str], str, int]] = []
-    for operation in OPERATIONS:
-        op_names = [case_name(operation, size) for size in operation.sizes if plan.chosen(case_name(operation, size))]
-        if not op_names:
-            continue
-        method = method_timed_by(operation.name)
-        candidate = f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method, percent)}"
-        done = sum(1 for row in planted if row["operation"] == operation.name and row["percent"] == percent)
-        todo += [(operation.name, op_names, candidate, run) for run in range(done, runs)]
-    with progress.task(f"gate runs with +{percent}% planted", len(todo)) as step:
-        for operation_name, op_names, candidate, run in todo:
-            step(f"{operation_name} +{percent}% run {run + 1}/{runs}")
-            planted.append(
-                {"operation": operation_name, "percent": percent, **_gate_run(op_names, candidate, head, config, plan)}
-            )
+    """Whole-gate runs with +percent planted on every method at once: each run tries every benchmark."""
+    names = [case_name(op, size) for op, size in cases() if plan.chosen(case_name(op, size))]
+    candidate = _working_tree(percent)
+    done = sum(1 for row in planted if row["percent"] == percent)
+    with progress.task(f"gate runs with +{percent}% planted", max(runs - done, 0)) as step:
+        for run in range(done, runs):
+            step(f"+{percent}% run {run + 1}/{runs}")
+            planted.append({"percent": percent, **_gate_run(names, candidate, head, config, plan)})
             checkpoint()
 
 
 def instruction_calibration(
     counts: dict, head: Snapshot, config: gate.GateConfig, plan: Plan, checkpoint: Callable[[], None]
 ) -> None:
-    """Instruction A/A runs (each in another environment size and temporary path), then +1% planted per operation."""
+    """Count A/A runs (each in another environment size and temporary path), then per operation +2% instructions
+    planted, and an extra stat and an extra fsync planted."""
     names = [name for name in counting.selected_names(True, None) if plan.chosen(name)]
     aa = counts.setdefault("aa", [])
     planted = counts.setdefault("planted", [])
+    syscalls = counts.setdefault("syscalls_planted", [])
     for run in range(len(aa), plan.instruction_runs):
         padding = run * PADDING_STEP
         started = time.monotonic()
-        _say(f"instruction A/A run {run + 1}/{plan.instruction_runs} (padding {padding})")
+        _say(f"count A/A run {run + 1}/{plan.instruction_runs} (padding {padding})")
         pairs = counting.measure_against(
             names, gate.DEFAULT_CANDIDATE, head, plan.timing.seed, paddings=(padding, padding)
         )
-        verdicts = {name: instructions.decide(pair, config.instruction_tolerance) for name, pair in pairs.items()}
+        verdicts = {name: gate_counts.judge_counts(name, pair, config) for name, pair in pairs.items()}
         aa.append(
             {
                 "padding": padding,
                 "growth": {name: pair.growth for name, pair in pairs.items()},
+                "syscalls": {
+                    name: {"candidate": pair.candidate.by_syscall, "reference": pair.reference.by_syscall}
+                    for name, pair in pairs.items()
+                },
                 "failed": [name for name, v in verdicts.items() if v.fails],
                 "seconds": time.monotonic() - started,
             }
@@ -204,6 +226,34 @@ def instruction_calibration(
             continue
         planted.append(_instruction_planted(name, head, config, plan))
         checkpoint()
+    for name in names:
+        for call in SYSCALL_PLANTS:
+            if any(row["benchmark"] == name and row["call"] == call for row in syscalls):
+                continue
+            syscalls.append(_syscall_planted(name, call, head, config, plan))
+            checkpoint()
+
+
+def _syscall_planted(name: str, call: str, head: Snapshot, config: gate.GateConfig, plan: Plan) -> dict:
+    """One extra system call planted as the first line of the method `name` times, counted against HEAD's."""
+    operation, _ = find_case(name)
+    method = method_timed_by(operation.name)
+    started = time.monotonic()
+    store_module = head.store.module
+    altered = head.with_source(store_module, plant_syscall_in_source(head.modules()[store_module], method, call), call)
+    _say(f"counting {name} with an extra {call} planted")
+    pair = counting.measure_against([name], altered, head, plan.timing.seed)[name]
+    verdict = gate_counts.judge_counts(name, pair, config)
+    return {
+        "benchmark": name,
+        "method": method,
+        "call": call,
+        "changed": [change.text for change in verdict.syscalls],
+        "failing": [change.name for change in verdict.syscalls if change.verdict.fails],
+        "instruction_growth": pair.growth,
+        "caught": verdict.fails,
+        "seconds": time.monotonic() - started,
+    }
 
 
 def _instruction_planted(name: str, head: Snapshot, config: gate.GateConfig, plan: Plan) -> dict:
@@ -241,7 +291,7 @@ def _instruction_planted(name: str, head: Snapshot, config: gate.GateConfig, pla
         "iterations": amount,
         "probes": {str(i): c / base.instructions - 1 for i, c in probes.items()},
         "growth": pair.growth,
-        "caught": instructions.decide(pair, config.instruction_tolerance) is Verdict.REGRESSED,
+        "caught": gate_counts.instruction_verdict(pair, config.instruction_tolerance) is Verdict.REGRESSED,
         "seconds": time.monotonic() - started,
     }
 
@@ -311,14 +361,15 @@ def _complete(calibration: dict, plan: Plan) -> bool:
     wall, counts = calibration.get("wall_clock", {}), calibration.get("instructions", {})
     chosen = [op for op in OPERATIONS if any(plan.chosen(case_name(op, size)) for size in op.sizes)]
     planted_done = all(
-        sum(1 for row in wall.get("planted", []) if row["percent"] == percent) >= runs * len(chosen)
+        sum(1 for row in wall.get("planted", []) if row["percent"] == percent) >= runs
         for percent, runs in plan.planted_runs.items()
     )
     return (
         len(wall.get("aa", [])) >= plan.aa_runs
         and planted_done
         and len(counts.get("aa", [])) >= plan.instruction_runs
-        and bool(counts.get("planted"))
+        and len(counts.get("planted", [])) >= len(chosen)
+        and len(counts.get("syscalls_planted", [])) >= len(chosen) * len(SYSCALL_PLANTS)
     )
 
 

@@ -1,31 +1,27 @@
 """`python -m bench gate`: the CI perf gate, on ratios measured in the same worker processes.
 
 Against a revision (`--against REV`, what CI runs). The store at REV (loaded from git by
-bench.model.snapshot), the working tree's store and the frozen baseline are timed interleaved, in a
-rotating order, in the same fresh worker processes. `--store PATH[:Class]` names the store in another
-repository's layout (the application's src/astraguard/hil/metrics/storage.py); both sides are then that
-file, as committed at REV and as it is in the work tree. Each process gives one ratio working tree / REV
-per benchmark; the verdict is on their median with its bootstrap interval over processes
-(bench.model.stats). Both sides build their inputs with their own revision's collector class; the
-baseline and the seeded fixture data are shared.
+bench.model.revision) and the working tree's store are timed interleaved, in a rotating order, in the same fresh
+worker processes; a registered candidate (optimized) is loaded from the working tree's files by the same loader.
+`--store PATH[:Class]` names the store in another repository's layout (the application's
+src/astraguard/hil/metrics/storage.py); both sides are then that file, as committed at REV and as it is in the
+work tree. Each process gives one ratio working tree / REV per benchmark. Both sides build their inputs with their
+own revision's collector class. `--baseline` times the frozen baseline as a third arm, for information beside
+each verdict.
 
-The decision rule (settings in pyproject.toml, [tool.bench.gate]):
+The decision rule (bench.gate._sequential says why it holds; settings in pyproject.toml, [tool.bench.gate]):
 
 - Every benchmark has a minimum effect e (default 5%): a slowdown below it is not a regression.
-- The interval's confidence is 1 - a/m for m benchmarks in the run, a the false-alarm rate for
-  the whole run (default 5%): Bonferroni, so with nothing changed the chance that any interval lies
-  wholly above 1, let alone above 1 + e, is at most a.
-- regressed: the whole interval above 1 + e; improved: wholly below 1 - e; unchanged: wholly
-  inside; otherwise inconclusive, and more processes are pooled (up to --max-reruns times).
-- A regression, or an inconclusive estimate still above 1 + e after the re-runs, fails only if fresh
-  processes show it again (a second, independent look): one burst on a shared machine must not fail
-  CI, a real regression persists.
-- The rate is nominal: a percentile bootstrap over a handful of processes is somewhat liberal, and
-  the same code loaded twice need not time alike. `nox -s calibrate` measures the real
-  false-alarm and detection rates (results/GATE.md).
+- One sequential test per benchmark: looks at --processes, then as many more at each of --max-reruns further
+  looks, only for the benchmarks still undecided. At each look, one-sided trimmed t bounds on the log ratio at
+  a / (m * K) each (m benchmarks, K looks, a the run's false-alarm rate, default 5%): regressed when the lower
+  bound is above log(1 + e); no regression (unchanged, or improved below 1 - e) when the upper bound is below it.
+- Still open after the last look: inconclusive, which passes. By the union bound over benchmarks and looks, a
+  run of unchanged code fails with at most a; `nox -s calibrate` measures the real rates (results/GATE.md).
 - Each line states the smallest slowdown this run would have caught, (1 + e) * estimate / low - 1:
   the interval shifted up by that much lies wholly above the limit. So an "unchanged" says what it
   rules out.
+- Then the counts (bench.gate.counts), unless --no-counts: instructions and system calls per call of both sides.
 
 Against saved ratios (no --against). The ratio candidate / baseline is compared with the ratio
 saved in results/gate/saved_ratios.json (written by `--rebaseline`), with a tolerance from the
@@ -46,14 +42,14 @@ meaningless.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Final
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
-from bench.gate import answers, instructions
+from bench.gate import answers, counts, instructions
 from bench.gate._decide import (
     Band,
     IntervalOf,
@@ -62,6 +58,7 @@ from bench.gate._decide import (
     cost_ratio,
     decide,
     detectable_slowdown,
+    has_baseline,
     judge,
     ratio_text,
     reference_cost_ratio,
@@ -88,7 +85,8 @@ from bench.gate._saved import (
     rebaseline,
     tolerances,
 )
-from bench.gate._verdicts import against_row, finish, saved_row
+from bench.gate._sequential import Design, judge_sequential
+from bench.gate._verdicts import Counted, against_row, finish, saved_row
 from bench.model import git, loading, results, revision, snapshot
 from bench.model.fixtures import DEFAULT_SEED, Fixtures
 from bench.model.operations import case_name, cases, find_case
@@ -130,7 +128,7 @@ __all__ = [
 ]
 
 DEFAULT_CANDIDATE: Final = "optimized"
-DEFAULT_PROCESSES: Final = 6
+DEFAULT_PROCESSES: Final = 8
 DEFAULT_ROUNDS: Final = 9  # interleaved timing rounds per process (odd: the median is one of them)
 DEFAULT_MAX_RERUNS: Final = 2
 
@@ -143,10 +141,14 @@ class Timing:
     rounds: int = DEFAULT_ROUNDS
     max_reruns: int = DEFAULT_MAX_RERUNS
     seed: int = DEFAULT_SEED
+    # Against a revision, the frozen baseline is timed only for the information beside each verdict: it is the
+    # slowest arm (up to 20 times the store's call), so left out by default the gate gets more processes per minute.
+    baseline: bool = False
 
     def __post_init__(self) -> None:
-        if self.processes < 2 or self.rounds < 1 or self.max_reruns < 0:
-            raise UsageError("need --processes >= 2, --rounds >= 1, --max-reruns >= 0")
+        if self.processes < 3 or self.rounds < 1 or self.max_reruns < 0:
+            # Three processes at least: a t bound from two has one degree of freedom (bench.gate._sequential).
+            raise UsageError("need --processes >= 3, --rounds >= 1, --max-reruns >= 0")
 
 
 # --- against a revision ------------------------------------------------------------------------------
@@ -165,11 +167,15 @@ def judge_against(
 ) -> list[Outcome]:
     """The verdicts of `candidate` (working tree) against the store at `reference`, by the stated rule."""
     serving_reference(reference, probed=False)  # one that does not even load: a usage error before any process
-    arms = Arms(candidate=candidate, reference=Arm.of(reference))
+    arms = Arms(candidate=candidate, reference=Arm.of(reference), baseline=Arm("baseline") if timing.baseline else None)
     measure = measure_interleaved(arms, timing.seed, timing.rounds, DEFAULT_SAMPLE_SECONDS)
     bands = {name: Band(1.0, config.minimum_effect(name)) for name in names}
-    interval_of = partial(against_ratio, confidence=config.confidence(len(names)))
-    return judge(names, bands, measure, timing.processes, timing.max_reruns, interval_of)
+    return judge_sequential(names, bands, measure, design_of(timing, config))
+
+
+def design_of(timing: Timing, config: GateConfig) -> Design:
+    """The sequential rule's looks: --processes at the first, as many more at each of --max-reruns further looks."""
+    return Design.every(timing.processes, timing.max_reruns, config.false_alarm_rate)
 
 
 def against_line(outcome: Outcome, reference: Snapshot, saved: Band | None) -> str:
@@ -178,7 +184,8 @@ def against_line(outcome: Outcome, reference: Snapshot, saved: Band | None) -> s
     assert interval is not None and band is not None
     short = reference.commit[:12]
     drift = ""
-    if saved is not None:
+    timed_baseline = has_baseline(outcome.timings)
+    if saved is not None and timed_baseline:
         now = cost_ratio(outcome.timings)
         where = {
             Verdict.UNCHANGED: "within",
@@ -191,8 +198,13 @@ def against_line(outcome: Outcome, reference: Snapshot, saved: Band | None) -> s
         f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {ratio_text(interval)} "
         f"({interval.confidence:.2%} interval), regression above {band.upper:.3f}; "
         f"smallest slowdown it catches +{detectable_slowdown(interval, band):.1%}; "
-        f"vs baseline {cost_ratio(outcome.timings).estimate:.4f} (at {short}: "
-        f"{reference_cost_ratio(outcome.timings).estimate:.4f}){drift}; {outcome.processes} processes"
+        + (
+            f"vs baseline {cost_ratio(outcome.timings).estimate:.4f} (at {short}: "
+            f"{reference_cost_ratio(outcome.timings).estimate:.4f}){drift}; "
+            if timed_baseline
+            else ""
+        )
+        + f"{outcome.processes} processes"
         + (f"; {outcome.note}" if outcome.note else "")
     )
 
@@ -220,7 +232,8 @@ def against_revision(
     repo_given: Path | None,
     only: Sequence[str] | None,
     timing: Timing,
-    counts: bool = False,
+    counts_only: bool = False,
+    with_counts: bool = True,
     quick: bool = False,
     destinations: Destinations = (None, None),
     allow_different_answers: bool = False,
@@ -228,10 +241,10 @@ def against_revision(
 ) -> ExitCode:
     """The working tree's store against the store at rev (None: the commit `saved` was measured at).
 
-    With a store location the candidate is the working tree's file there, else `candidate` as imported;
-    `counts`: instruction counts of both sides instead of times. Timed, both sides' answers are checked first
-    (bench.gate.answers): a benchmark of a method that answers otherwise than the original fails, unless allowed;
-    check_answers False times only.
+    With a store location the candidate is the working tree's file there, else `candidate` as imported.
+    Both sides' answers are checked first (bench.gate.answers): a benchmark of a method that answers otherwise
+    than the original fails, unless allowed; check_answers False skips it. Then the wall clock, then
+    (with_counts) instructions and system calls per call of both sides; counts_only: the counts alone.
     """
     repo = git.repository(repo_given)
     if rev is None:
@@ -240,16 +253,40 @@ def against_revision(
     reference = revision.at(repo, rev, store or Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS), collector)
     serving_reference(reference)  # exit 2, before the working tree's store is looked at
     if store is None:
-        arm, text = Arm(candidate), f"candidate {candidate}"
+        # A registered store is loaded from the working tree's files by the revision's loader, as REV's is.
+        registered = revision.registered(candidate, repo)
+        arm = Arm.of(registered) if registered is not None else Arm(candidate)
+        text = f"candidate {candidate}"
     else:
         working = revision.work_tree(repo, store, collector)
         loading.load(working, probed=True)  # StoreUnusable: exit 1, with the reason
         arm, text = Arm.of(working), f"store {store}"
-    if counts:
-        return _counts_against(reference, arm, text, counting.selected_names(quick, only), timing.seed)
-    informed = _saved_for_information(saved, timing.seed, store)
+    count_names = counting.selected_names(quick or not only, only)
+    if counts_only:
+        return _counts_against(reference, arm, text, count_names, timing.seed)
+    if with_counts:
+        counting.require("valgrind")  # before any timing: a missing tool is said at once
+    if timing.baseline:
+        informed = _saved_for_information(saved, timing.seed, store)
+    else:
+        informed = {}, "the frozen baseline not timed (--baseline times it, for the ratios to it and the saved ones)"
     checked = answers.check(arm, reference, allowed=allow_different_answers) if check_answers else None
-    return _times_against(reference, arm, text, selected(only), timing, informed, destinations, checked)
+    counted = partial(count_verdicts, reference, arm, count_names, timing.seed) if with_counts else None
+    return _times_against(reference, arm, text, selected(only), timing, informed, destinations, checked, counted)
+
+
+def count_verdicts(reference: Snapshot, candidate: Arm, names: list[str], seed: int) -> Counted:
+    """Both sides' instructions and system calls per call, judged by the counts' rule (bench.gate.counts)."""
+    config = load_config()
+    pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, seed)
+    verdicts = [counts.judge_counts(name, pair, config) for name, pair in pairs.items()]
+    short = reference.commit[:12]
+    lines = [
+        f"counts per call against {short}: instructions fail above +{config.instruction_tolerance:.1%}, "
+        f"an exact system call on any increase, a wandering one above +{config.syscall_wandering_tolerance:g}"
+    ]
+    lines += [v.line(short, config) for v in verdicts]
+    return Counted(verdicts, lines, counts.markdown_table(verdicts, short, config))
 
 
 def _saved_for_information(path: Path, seed: int, store: Location | None) -> tuple[dict[str, Band], str]:
@@ -272,6 +309,7 @@ def _times_against(
     informed: tuple[dict[str, Band], str],
     destinations: Destinations,
     checked: answers.Answers | None,
+    counted: Callable[[], Counted] | None = None,
 ) -> ExitCode:
     config = load_config()
     saved, saved_note = informed
@@ -279,7 +317,7 @@ def _times_against(
     outcomes = judge_against(names, candidate, reference, config, timing)
     if checked is not None:
         outcomes = answers.apply(outcomes, checked)
-    rule = rule_text(config, names)
+    rule = rule_text(config, names, design_of(timing, config).looks)
     text = checked.lines(reference) if checked is not None else ["answers not checked (--no-answers): times only"]
     text += [f"{candidate_text} (working tree) against the store at {reference.label}; {saved_note}", rule]
     text += [against_line(outcome, reference, saved.get(outcome.name)) for outcome in outcomes]
@@ -300,24 +338,17 @@ def _times_against(
     )
     timed = {find_case(o.name)[0].store_method for o in outcomes}
     failed_answers = [op for op in checked.differs_in if op not in timed] if checked and checked.fail else []
-    return finish(outcomes, rows, text, started, destinations, what, context, explanation, failed_answers)
+    counts_done = counted() if counted is not None else None
+    return finish(outcomes, rows, text, started, destinations, what, context, explanation, failed_answers, counts_done)
 
 
 def _counts_against(reference: Snapshot, candidate: Arm, candidate_text: str, names: list[str], seed: int) -> ExitCode:
-    config = load_config()
     started = time.monotonic()
-    pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, seed)
-    print(
-        f"{candidate_text} (working tree) against the store at {reference.label}, instructions per call; "
-        f"regression above +{config.instruction_tolerance:.2%}"
-    )
-    verdicts = []
-    for name, pair in pairs.items():
-        verdict = instructions.decide(pair, config.instruction_tolerance)
-        verdicts.append(verdict)
-        print(instructions.against_line(name, pair, verdict, reference))
-    failed = sum(v.fails for v in verdicts)
-    print(f"{failed} failed, {len(verdicts) - failed} passed in {time.monotonic() - started:.0f} s")
+    counted = count_verdicts(reference, candidate, names, seed)
+    print(f"{candidate_text} (working tree) against the store at {reference.label}")
+    print("\n".join(counted.lines))
+    failed = sum(v.fails for v in counted.verdicts)
+    print(f"{failed} failed, {len(counted.verdicts) - failed} passed in {time.monotonic() - started:.0f} s")
     return ExitCode.FAILED if failed else ExitCode.OK
 
 

@@ -24,13 +24,10 @@ from bench.model import results
 from bench.model.candidates import resolve as resolve_candidate
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import build_fixtures, find_case
-from bench.model.snapshot import Snapshot
-from bench.model.verdict import Verdict
 from bench.runners.instructions import (
     DEFAULT_CALLS,
     HASH_SEED,
     Count,
-    Pair,
     count,
     measure_all,
     require,
@@ -130,24 +127,6 @@ def check(
             )
         )
     return results
-
-
-def decide(pair: Pair, tolerance: float) -> Verdict:
-    """Counts repeat closely: a growth past the tolerance is a regression, a fall past it an improvement."""
-    if pair.growth > tolerance:
-        return Verdict.REGRESSED
-    if pair.growth < -tolerance:
-        return Verdict.IMPROVED
-    return Verdict.UNCHANGED
-
-
-def against_line(name: str, pair: Pair, verdict: Verdict, reference: Snapshot) -> str:
-    short = reference.commit[:12]
-    return (
-        f"{verdict.name:<11}{name}: {pair.candidate.instructions:,.0f} instructions/call, at {short} "
-        f"{pair.reference.instructions:,.0f} ({pair.growth:+.3%}); syscalls/call "
-        f"{syscalls_text(pair.candidate.syscalls)}, at {short} {syscalls_text(pair.reference.syscalls)}"
-    )
 
 
 def planted_iterations(base: float, growth: float, count_with: Callable[[int], float]) -> tuple[int, dict[int, float]]:

@@ -1,8 +1,9 @@
 """Candidates with a known regression planted on one operation, to prove the gate can fire.
 
 `bench.gate.planted:<store>__<method>__plus<percent>` is a candidate class that behaves exactly like the
-registered store `<store>` but spends `<percent>`% more time in `<method>`: each call measures its own
-duration and then busy-waits that fraction of it (for the wall-clock gate).
+registered store `<store>` but spends `<percent>`% more time in `<method>` (or in every plantable method,
+with `every_method`): each call measures its own duration and then busy-waits that fraction of it (for the
+wall-clock gate); a planted method called inside another adds nothing of its own.
 `bench.gate.planted:<store>__<method>__work<iterations>` instead runs a fixed integer loop of that many
 iterations after each call: the same extra instructions every time (for the instruction-count gate,
 where a time-based wait would count valgrind's slowness). Built on demand (PEP 562 module
@@ -23,6 +24,8 @@ from storage import CANDIDATES
 
 _NAME: Final = re.compile(r"(?P<store>[a-z]+)__(?P<method>[a-z_]+?)__(?P<kind>plus|work)(?P<amount>\d+)")
 PLANTABLE_METHODS: Final = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
+# Every plantable method at once, each by the same share: one whole-gate run tries every benchmark (calibration).
+EVERY_METHOD: Final = "every_method"
 
 
 def method_timed_by(operation: str) -> str:
@@ -57,12 +60,22 @@ def spin(seconds: float) -> None:
         pass
 
 
+_depth = 0  # planted calls in progress: a planted method called by another (compare_runs reading) adds nothing
+
+
 def _slowed(function: Any, fraction: float) -> Any:
     @wraps(function)
     def slowed(*args: Any, **kwargs: Any) -> Any:
-        started = perf_counter()
-        result = function(*args, **kwargs)
-        spin((perf_counter() - started) * fraction)
+        global _depth
+        _depth += 1
+        try:
+            started = perf_counter()
+            result = function(*args, **kwargs)
+            elapsed = perf_counter() - started
+        finally:
+            _depth -= 1
+        if _depth == 0:
+            spin(elapsed * fraction)
         return result
 
     return slowed
@@ -82,19 +95,24 @@ def planted_class(store: str, method: str, percent: int, *, work_iterations: int
     """`store`'s class with `method` made `percent`% slower, or given `work_iterations` of extra work."""
     if store not in CANDIDATES:
         raise UsageError(f"no registered store {store!r} to plant a regression in")
-    if method not in PLANTABLE_METHODS:
-        raise UsageError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}")
+    if method not in (*PLANTABLE_METHODS, EVERY_METHOD):
+        raise UsageError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}, or {EVERY_METHOD}")
+    if method == EVERY_METHOD and work_iterations is not None:
+        raise UsageError(f"planted work goes into one method, not {EVERY_METHOD}")
     base = CANDIDATES[store]
-    if work_iterations is None:
-        wrapped = _slowed(getattr(base, method), percent / 100)
-        name = planted_name(store, method, percent)
-    else:
-        wrapped = _burdened(getattr(base, method), work_iterations)
-        name = planted_work_name(store, method, work_iterations)
-    replacement: Any = staticmethod(wrapped) if method == "get_recent_runs" else wrapped
+    methods = PLANTABLE_METHODS if method == EVERY_METHOD else (method,)
+    replacements: dict[str, Any] = {}
+    for each in methods:
+        if work_iterations is None:
+            wrapped = _slowed(getattr(base, each), percent / 100)
+            name = planted_name(store, method, percent)
+        else:
+            wrapped = _burdened(getattr(base, each), work_iterations)
+            name = planted_work_name(store, method, work_iterations)
+        replacements[each] = staticmethod(wrapped) if each == "get_recent_runs" else wrapped
     # Same module as the store it wraps, for the clock and cache a test may patch there.
     bases: tuple[type, ...] = (cast(type, base),)  # a registered store is a class
-    return type(name, bases, {method: replacement, "__module__": base.__module__, "__qualname__": name})
+    return type(name, bases, {**replacements, "__module__": base.__module__, "__qualname__": name})
 
 
 def __getattr__(name: str) -> type:
@@ -113,37 +131,48 @@ def __getattr__(name: str) -> type:
 
 _SLOWED_TEMPLATE: Final = """
 
-# Planted by bench.gate.planted: {method} spends {percent}% more time (busy-waits that share of its own duration).
-def _planted_slowed(function, fraction):
+# Planted by bench.gate.planted: {methods} spend {percent}% more time (each busy-waits that share of its own
+# duration; a planted method called inside another adds nothing of its own).
+def _planted_slowed(function, fraction, depth=[0]):
     from functools import wraps as _wraps
     from time import perf_counter as _clock
 
     @_wraps(function)
     def slowed(*args, **kwargs):
-        started = _clock()
-        result = function(*args, **kwargs)
-        deadline = _clock() + (_clock() - started) * fraction
-        while _clock() < deadline:
-            pass
+        depth[0] += 1
+        try:
+            started = _clock()
+            result = function(*args, **kwargs)
+            elapsed = _clock() - started
+        finally:
+            depth[0] -= 1
+        if depth[0] == 0:
+            deadline = _clock() + elapsed * fraction
+            while _clock() < deadline:
+                pass
         return result
 
     return slowed
 
 
-_planted_original = {cls}.__dict__["{method}"]
-if isinstance(_planted_original, staticmethod):
-    {cls}.{method} = staticmethod(_planted_slowed(_planted_original.__func__, {fraction!r}))
-else:
-    {cls}.{method} = _planted_slowed(_planted_original, {fraction!r})
+for _planted_name in {methods!r}:
+    _planted_original = {cls}.__dict__[_planted_name]
+    if isinstance(_planted_original, staticmethod):
+        setattr({cls}, _planted_name, staticmethod(_planted_slowed(_planted_original.__func__, {fraction!r})))
+    else:
+        setattr({cls}, _planted_name, _planted_slowed(_planted_original, {fraction!r}))
 """
 
 
 def plant_slowdown_in_source(source: str, method: str, percent: int, cls: str = "MetricsStorage") -> str:
-    """The module's source with `cls.method` made `percent`% slower in wall time, as a commit would be."""
-    if method not in PLANTABLE_METHODS:
-        raise UsageError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}")
-    _method_node(source, cls, method)  # present, or a UsageError naming it
-    return source + _SLOWED_TEMPLATE.format(method=method, percent=percent, cls=cls, fraction=percent / 100)
+    """The module's source with `cls.method` (or, with EVERY_METHOD, each plantable method) made `percent`% slower in
+    wall time, as a commit would be."""
+    methods = PLANTABLE_METHODS if method == EVERY_METHOD else (method,)
+    for each in methods:
+        if each not in PLANTABLE_METHODS:
+            raise UsageError(f"cannot plant in {each!r}: one of {', '.join(PLANTABLE_METHODS)}, or {EVERY_METHOD}")
+        _method_node(source, cls, each)  # present, or a UsageError naming it
+    return source + _SLOWED_TEMPLATE.format(methods=methods, percent=percent, cls=cls, fraction=percent / 100)
 
 
 def plant_work_in_source(
@@ -156,16 +185,35 @@ def plant_work_in_source(
     assignment a few dozen instructions. Inserted as a line of its own, so every other line and all
     other bytecode stay as they were; far cheaper per call than a wrapper.
     """
-    node = _method_node(source, cls, method)
-    body = node.body
-    first = body[1] if len(body) > 1 and _is_docstring(body[0]) else body[0]
-    lines = source.splitlines(keepends=True)
-    indent = " " * first.col_offset
     if unrolled:
         work = "; ".join(["_planted = 0"] * amount)
     else:
         work = f"for _planted in range({amount}): _planted = (_planted * 1103515245 + 12345) & 0xFFFFFFFF"
-    lines.insert(first.lineno - 1, f"{indent}{work}\n")
+    return _insert_first(source, cls, method, work)
+
+
+# One extra system call per call, as the method's first line: what the system-call gate must catch exactly.
+SYSCALL_PLANTS: Final = {
+    "stat": "__import__('os').stat('.')",
+    "fsync": "_planted_fd = __import__('os').open('.', __import__('os').O_RDONLY); "
+    "__import__('os').fsync(_planted_fd); __import__('os').close(_planted_fd)",
+}
+
+
+def plant_syscall_in_source(source: str, method: str, call: str, cls: str = "MetricsStorage") -> str:
+    """The source with one more `call` (a key of SYSCALL_PLANTS) per call of `cls.method`, nothing else."""
+    if call not in SYSCALL_PLANTS:
+        raise UsageError(f"no planted system call {call!r}: one of {', '.join(SYSCALL_PLANTS)}")
+    return _insert_first(source, cls, method, SYSCALL_PLANTS[call])
+
+
+def _insert_first(source: str, cls: str, method: str, statement: str) -> str:
+    """`statement` as a line of its own before the method's first statement (after its docstring)."""
+    node = _method_node(source, cls, method)
+    body = node.body
+    first = body[1] if len(body) > 1 and _is_docstring(body[0]) else body[0]
+    lines = source.splitlines(keepends=True)
+    lines.insert(first.lineno - 1, f"{' ' * first.col_offset}{statement}\n")
     return "".join(lines)
 
 

@@ -124,7 +124,13 @@ def add_timing_options(add: Add, processes: int, rounds: int) -> None:
 
 
 def add_reruns_option(add: Add, default: int) -> None:
-    add("--max-reruns", type=int, default=default, help="re-runs of inconclusive verdicts (default: %(default)s)")
+    add(
+        "--max-reruns",
+        type=int,
+        default=default,
+        help="against a revision: further looks of the sequential rule, each adding --processes processes to the "
+        "benchmarks still undecided; against saved ratios: re-runs of inconclusive verdicts (default: %(default)s)",
+    )
 
 
 def add_walk_option(add: Add) -> None:

@@ -68,6 +68,7 @@ class Summary:
     link: str | None = None  # where the full report is, if it is a file
     details: dict[str, Any] = field(default_factory=dict)  # kind-specific, JSON only
     explanation: str = ""  # how to read the table (the decision rule), under it
+    sections: list[str] = field(default_factory=list)  # more Markdown under the table (the gate's counts)
 
 
 def _finite(value: float | None) -> float | None:
@@ -131,6 +132,8 @@ def markdown(summary: Summary) -> str:
         lines.append("")
     if summary.explanation:
         lines += [_escape(summary.explanation), ""]
+    for section in summary.sections:
+        lines += [section, ""]
     if summary.seconds is not None:
         lines += [f"Took {summary.seconds:.0f} s.", ""]
     if summary.link:

@@ -26,11 +26,12 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+import storage
 from bench.errors import RevisionError, UsageError
 from bench.model import git
-from bench.model.snapshot import Location, Package, Root, Snapshot, digest, sibling_collector
+from bench.model.snapshot import DEFAULT_FOLDER, Location, Package, Root, Snapshot, digest, sibling_collector
 
 # --- a revision's files -----------------------------------------------------------------------------------
 
@@ -382,3 +383,19 @@ def work_tree(repo: Path, store: Location, collector: Location | None = None) ->
     return Snapshot(
         "working tree", digest(packages), store, collector, packages, in_work_tree=True, roots=roots, notes=notes
     )
+
+
+def registered(candidate: str, repo: Path) -> Snapshot | None:
+    """A registered store of `repo`'s storage/ package (a name such as "optimized") as the working tree's files, loaded
+    by the same loader as a revision's; None for any other candidate.
+
+    Both sides of a comparison then go through one loader: the same code imported the usual way and loaded from
+    files timed about 1% apart in the saves (bench/gate/_measure.py's A/A) and counted up to 50% apart.
+    """
+    if candidate not in storage.CANDIDATES:
+        return None
+    store_class = cast(type, storage.CANDIDATES[candidate])  # a registered store is a class
+    package, _, module = store_class.__module__.rpartition(".")
+    if package != DEFAULT_FOLDER:
+        return None
+    return work_tree(repo, Location(f"{DEFAULT_FOLDER}/{module}.py", store_class.__name__))

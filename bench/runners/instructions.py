@@ -21,19 +21,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 import storage
 from bench.errors import ToolMissing
-from bench.model import loading, progress, revision, snapshot
+from bench.model import loading, progress, revision
 from bench.model.fixtures import Fixtures
 from bench.model.operations import build_fixtures, case_name, cases, find_case, prepare
 from bench.model.results import REPO_ROOT
-from bench.model.snapshot import Location, Snapshot
+from bench.model.snapshot import Snapshot
 
 DEFAULT_CALLS: Final = 3
 WARM_UP_CALLS: Final = 2  # untimed, in both runs of a count
@@ -62,6 +62,7 @@ class Count:
 
     instructions: float
     syscalls: float | None  # None when strace is not installed
+    by_syscall: Mapping[str, float] | None = None  # per system call name, where the two runs differ
 
 
 # --- the measured process ---------------------------------------------------------------------------
@@ -176,7 +177,8 @@ def _callgrind_total(command: list[str], padding: int = 0) -> int:
     return int(match.group(1))
 
 
-def _strace_total(command: list[str], padding: int = 0) -> int | None:
+def _strace_calls(command: list[str], padding: int = 0) -> dict[str, int] | None:
+    """Calls per system call name over the whole run (strace -f -c), None when strace is not installed."""
     strace = shutil.which("strace")
     if strace is None:
         return None
@@ -190,11 +192,20 @@ def _strace_total(command: list[str], padding: int = 0) -> int | None:
         )
         if run.returncode != 0:
             raise RuntimeError(f"strace run failed ({run.returncode}): {' '.join(command)}")
+        calls: dict[str, int] = {}
+        total = None
+        # Rows: % time, seconds, usecs/call, calls, [errors,] syscall; a dashed rule; then the total row.
         for line in out.read_text().splitlines():
             fields = line.split()
-            if fields and fields[-1] == "total":
-                return int(fields[3])  # % time, seconds, usecs/call, calls, [errors,] syscall
-    raise RuntimeError(f"no total line in strace's summary for {' '.join(command)}")
+            if len(fields) < 5 or not fields[3].isdigit():
+                continue
+            if fields[-1] == "total":
+                total = int(fields[3])
+            else:
+                calls[fields[-1]] = int(fields[3])
+    if total is None or total != sum(calls.values()):
+        raise RuntimeError(f"strace's summary for {' '.join(command)} has no total row matching its rows")
+    return calls
 
 
 def count(name: str, candidate: str, calls: int, seed: int, at: Snapshot | None = None, padding: int = 0) -> Count:
@@ -217,9 +228,15 @@ def count(name: str, candidate: str, calls: int, seed: int, at: Snapshot | None 
         empty = _worker_command(name, candidate, calls, False, seed, snapshot_file)
         _prime(_worker_command(name, candidate, 1, True, seed, snapshot_file))
         instructions = (_callgrind_total(full, padding) - _callgrind_total(empty, padding)) / calls
-        full_syscalls, empty_syscalls = _strace_total(full, padding), _strace_total(empty, padding)
-    syscalls = None if full_syscalls is None or empty_syscalls is None else (full_syscalls - empty_syscalls) / calls
-    return Count(instructions, syscalls)
+        full_calls, empty_calls = _strace_calls(full, padding), _strace_calls(empty, padding)
+    if full_calls is None or empty_calls is None:
+        return Count(instructions, None)
+    per_call = {
+        name: (full_calls.get(name, 0) - empty_calls.get(name, 0)) / calls
+        for name in sorted(set(full_calls) | set(empty_calls))
+        if full_calls.get(name, 0) != empty_calls.get(name, 0)
+    }
+    return Count(instructions, sum(per_call.values()), per_call)
 
 
 # --- many counts -----------------------------------------------------------------------------------
@@ -276,7 +293,7 @@ def measure_against(
     build_fixtures(Fixtures(seed=seed), [find_case(name) for name in names])  # built natively, not under valgrind
     # A store of the package is counted as loaded from the working tree's files by the revision's loader:
     # imported the usual way instead, the same code counted up to 50% apart (another heap, other names).
-    own = candidate if isinstance(candidate, Snapshot) else _as_snapshot(candidate)
+    own = candidate if isinstance(candidate, Snapshot) else revision.registered(candidate, REPO_ROOT)
     candidate_spec = own.spec() if own else str(candidate)
     pairs = {}
     # Both sides are counted at once, one on each core: a count is of instructions and system calls, not of time,
@@ -289,16 +306,6 @@ def measure_against(
             theirs = pool.submit(count, name, reference.spec(), n, seed, at=reference, padding=paddings[1])
             pairs[name] = Pair(mine.result(), theirs.result())
     return pairs
-
-
-def _as_snapshot(candidate: str) -> Snapshot | None:
-    """A store of this repository's storage/ package, as the working tree's files loaded by the snapshot loader."""
-    store_class = cast(type, storage.resolve(candidate))  # a registered store is a class
-    package, _, module = store_class.__module__.rpartition(".")
-    if package != snapshot.DEFAULT_FOLDER:
-        return None
-    location = Location(f"{snapshot.DEFAULT_FOLDER}/{module}.py", store_class.__name__)
-    return revision.work_tree(REPO_ROOT, location)
 
 
 def syscalls_text(value: float | None) -> str:

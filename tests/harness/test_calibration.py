@@ -7,6 +7,8 @@ Synthetic count functions stand in for callgrind: the search is pure arithmetic 
 from __future__ import annotations
 
 import json
+import math
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,7 +19,7 @@ import pytest
 from bench.errors import ExitCode
 from bench.gate.gate_report import write_gate_report
 from bench.gate.instructions import PLANTED_BAND, PLANTED_PROBES, planted_iterations
-from bench.gate.planted import plant_work_in_source
+from bench.gate.planted import SYSCALL_PLANTS, plant_syscall_in_source, plant_work_in_source
 from tests.common.store_repository import REPO_ROOT
 
 GROWTH = 0.01
@@ -69,34 +71,45 @@ def test_calibrate_refuses_a_folder_for_a_file_with_exit_2(option: str, tmp_path
     assert f"{tmp_path} is a folder" in run.stderr and "Traceback" not in run.stderr
 
 
-def _gate_run(estimate: float, detectable: float, failed: bool) -> dict:
+def _gate_run(estimate: float, processes: int, failed: bool, spread: float = 0.02) -> dict:
     name = "save_latency_stats[1000]"
+    rng = random.Random(processes)
     return {
         "estimates": {name: estimate},
-        "detectable": {name: detectable},
+        "detectable": {name: 0.07},
+        "processes": {name: processes},
+        "log_ratios": {name: [rng.gauss(math.log(estimate), spread) for _ in range(processes)]},
         "failed": [name] if failed else [],
         "seconds": 60.0,
     }
 
 
-def test_gate_md_shows_beside_each_planted_row_what_its_runs_could_catch(tmp_path: Path) -> None:
+def test_gate_md_shows_each_planted_row_with_what_the_plant_measured_and_the_resampled_rates(tmp_path: Path) -> None:
     calibration = {
         "reference": "0" * 40,
         "settings": {"processes": 6, "rounds": 9, "max_reruns": 2},
-        "config": {"default_minimum_effect": 0.05, "false_alarm_rate": 0.05, "instruction_tolerance": 0.005},
+        "config": {
+            "default_minimum_effect": 0.05,
+            "minimum_effects": {},
+            "false_alarm_rate": 0.05,
+            "instruction_tolerance": 0.015,
+        },
         "complete": True,
+        "seconds": 600.0,
         "wall_clock": {
-            "aa": [_gate_run(1.0, 0.07, False)],
+            "aa": [_gate_run(1.0, 6, False), _gate_run(0.99, 12, False)],
             "planted": [
-                {"operation": "save_latency_stats", "percent": 10, **_gate_run(1.08, detectable, caught)}
-                for detectable, caught in ((0.06, True), (0.10, False), (0.12, False))
+                {"percent": 10, **_gate_run(1.08, processes, caught)}
+                for processes, caught in ((6, True), (12, False), (18, False))
             ],
         },
     }
     against = tmp_path / "against_calibration.json"
     against.write_text(json.dumps(calibration))
     report = write_gate_report(tmp_path / "GATE.md", against)
-    assert "| `save_latency_stats[1000]` | +10% | 1.080 | +10.0% | 3 | 1 | 33% |" in report
+    assert "| `save_latency_stats[1000]` | +10% | 1.080 | 12 | 3 | 1 | 33% |" in report
+    assert "| `save_latency_stats[1000]` | 0/2 | 0.9950 | 9, 12 | +7.0% |" in report
+    assert "resampling the 18 measured A/A processes" in report
     assert str(REPO_ROOT) not in report  # paths from the checkout's root, the same on every machine
 
 
@@ -107,4 +120,14 @@ def test_planted_work_is_one_line_that_compiles_and_nothing_else_moves(unrolled:
     added = [line for line in planted.splitlines() if line not in source.splitlines()]
     assert len(added) == 1 and planted.replace(added[0] + "\n", "", 1) == source
     assert added[0].count("_planted = 0") == (3 if unrolled else 0) and ("range(3)" in added[0]) != unrolled
+    compile(planted, "optimized.py", "exec")
+
+
+@pytest.mark.parametrize("call", sorted(SYSCALL_PLANTS))
+def test_a_planted_system_call_is_one_line_that_compiles_and_nothing_else_moves(call: str) -> None:
+    source = (REPO_ROOT / "storage" / "optimized.py").read_text()
+    planted = plant_syscall_in_source(source, "save_latency_stats", call)
+    added = [line for line in planted.splitlines() if line not in source.splitlines()]
+    assert len(added) == 1 and planted.replace(added[0] + "\n", "", 1) == source
+    assert f"os').{call}(" in added[0]
     compile(planted, "optimized.py", "exec")

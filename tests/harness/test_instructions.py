@@ -7,8 +7,13 @@ import shutil
 import pytest
 
 from bench.gate import instructions as saved_counts
-from bench.gate.planted import planted_work_name
+from bench.gate._rule import load_config
+from bench.gate.counts import judge_counts
+from bench.gate.planted import plant_syscall_in_source, planted_work_name
+from bench.model import revision, snapshot
 from bench.model.fixtures import Fixtures
+from bench.model.results import REPO_ROOT
+from bench.model.snapshot import Location
 from bench.runners import instructions
 
 SMALLEST = "get_recent_runs[100]"
@@ -46,3 +51,16 @@ def test_planted_extra_work_is_counted_and_fails_the_instruction_gate(
     assert failed, line
     ((passed_failed, _),) = saved_counts.check(saved, {SMALLEST: {"optimized": unchanged_counts[1]}}, "optimized")
     assert not passed_failed
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (Debian package)")
+def test_one_planted_stat_per_call_fails_the_counts_gate_naming_it_and_nothing_else_moves() -> None:
+    """Both sides counted in one run, as `gate --against` does: the plant's stat, exactly one per call, fails."""
+    here = revision.work_tree(REPO_ROOT, Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    module = here.store.module
+    source = plant_syscall_in_source(here.modules()[module], "get_recent_runs", "stat")
+    planted = here.with_source(module, source, "stat")
+    pair = instructions.measure_against([SMALLEST], planted, here, SEED, calls=CALLS)[SMALLEST]
+    verdict = judge_counts(SMALLEST, pair, load_config())
+    assert verdict.fails
+    assert [(change.name, change.candidate - change.reference) for change in verdict.syscalls] == [("newfstatat", 1.0)]
