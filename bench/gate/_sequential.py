@@ -1,8 +1,8 @@
 """The wall-clock rule against a revision: one sequential test per benchmark, more processes only where undecided.
 
 Each fresh worker process gives, per benchmark, d = log(working tree / revision) of its interleaved medians. The
-ratio the gate judges is exp of the 10%-trimmed mean of the d values (none set aside of 6, one at each end of 12
-or 18). At look k of K (n_k processes pooled so far),
+ratio the gate judges is exp of the 10%-trimmed mean of the d values (none set aside of 8, one at each end of 16,
+two of 24). At look k of K (n_k processes pooled so far),
 a benchmark still open gets one-sided bounds on it, Yuen's trimmed t (the trimmed mean, the Winsorized spread,
 n - 2g - 1 degrees of freedom for g values trimmed each side) at level a' = a / (M * K) each side (M benchmarks in
 the run, a the false-alarm rate for the whole run, pyproject.toml):
@@ -51,7 +51,7 @@ from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
 
 MIN_PROCESSES: Final = 3  # a t bound needs a spread: two processes give one degree of freedom
-TRIM: Final = 0.1  # the share set aside at each end, rounded down: none of 6, 1 of 12 or 18, 2 of 20
+TRIM: Final = 0.1  # the share set aside at each end, rounded down: none of 8, 1 of 16, 2 of 24
 
 
 @dataclass(frozen=True)
