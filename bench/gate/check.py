@@ -48,7 +48,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
-from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
+from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
 from bench.gate import answers, counts, instructions
 from bench.gate._decide import (
     Band,
@@ -265,7 +265,10 @@ def against_revision(
     if counts_only:
         return _counts_against(reference, arm, text, count_names, timing.seed)
     if with_counts:
-        counting.require("valgrind")  # before any timing: a missing tool is said at once
+        try:  # before any timing: a missing tool is said at once
+            counting.require("valgrind")
+        except ToolMissing as e:
+            raise ToolMissing(f"{e}; or --no-counts to time only") from e
     if timing.baseline:
         informed = _saved_for_information(saved, timing.seed, store)
     else:
