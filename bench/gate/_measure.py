@@ -102,7 +102,7 @@ def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_s
         for index, arm in enumerate(timed):
             workdir = Path(scratch, f"arm{index}")
             workdir.mkdir()
-            prepared.append(_prepare_arm(name, arm, workdir, fixtures, reference=index == len(timed) - 1 and has_ref))
+            prepared.append(_prepare_arm(name, arm, workdir, fixtures, reference=arm is arms.reference))
         loops = [_loops_for(case, sample_seconds) for case in prepared]
         per_call: list[list[float]] = [[] for _ in timed]
         for round_number in range(rounds):

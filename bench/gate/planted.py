@@ -1,9 +1,9 @@
 """Candidates with a known regression planted on one operation, to prove the gate can fire.
 
 `bench.gate.planted:<store>__<method>__plus<percent>` is a candidate class that behaves exactly like the
-registered store `<store>` but spends `<percent>`% more time in `<method>` (or in every plantable method,
-with `every_method`): each call measures its own duration and then busy-waits that fraction of it (for the
-wall-clock gate); a planted method called inside another adds nothing of its own.
+registered store `<store>` but spends `<percent>`% more time in `<method>`: each call measures its own
+duration and then busy-waits that fraction of it (for the wall-clock gate). In a store's source text,
+plant_slowdown_in_source does the same, for one method or for every plantable method at once.
 `bench.gate.planted:<store>__<method>__work<iterations>` instead runs a fixed integer loop of that many
 iterations after each call: the same extra instructions every time (for the instruction-count gate,
 where a time-based wait would count valgrind's slowness). Built on demand (PEP 562 module
@@ -24,7 +24,7 @@ from storage import CANDIDATES
 
 _NAME: Final = re.compile(r"(?P<store>[a-z]+)__(?P<method>[a-z_]+?)__(?P<kind>plus|work)(?P<amount>\d+)")
 PLANTABLE_METHODS: Final = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
-# Every plantable method at once, each by the same share: one whole-gate run tries every benchmark (calibration).
+# Every plantable method at once in a source plant, each by the same share: one whole-gate run tries every benchmark.
 EVERY_METHOD: Final = "every_method"
 
 
@@ -60,22 +60,12 @@ def spin(seconds: float) -> None:
         pass
 
 
-_depth = 0  # planted calls in progress: a planted method called by another (compare_runs reading) adds nothing
-
-
 def _slowed(function: Any, fraction: float) -> Any:
     @wraps(function)
     def slowed(*args: Any, **kwargs: Any) -> Any:
-        global _depth
-        _depth += 1
-        try:
-            started = perf_counter()
-            result = function(*args, **kwargs)
-            elapsed = perf_counter() - started
-        finally:
-            _depth -= 1
-        if _depth == 0:
-            spin(elapsed * fraction)
+        started = perf_counter()
+        result = function(*args, **kwargs)
+        spin((perf_counter() - started) * fraction)
         return result
 
     return slowed
@@ -95,24 +85,19 @@ def planted_class(store: str, method: str, percent: int, *, work_iterations: int
     """`store`'s class with `method` made `percent`% slower, or given `work_iterations` of extra work."""
     if store not in CANDIDATES:
         raise UsageError(f"no registered store {store!r} to plant a regression in")
-    if method not in (*PLANTABLE_METHODS, EVERY_METHOD):
-        raise UsageError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}, or {EVERY_METHOD}")
-    if method == EVERY_METHOD and work_iterations is not None:
-        raise UsageError(f"planted work goes into one method, not {EVERY_METHOD}")
+    if method not in PLANTABLE_METHODS:
+        raise UsageError(f"cannot plant in {method!r}: one of {', '.join(PLANTABLE_METHODS)}")
     base = CANDIDATES[store]
-    methods = PLANTABLE_METHODS if method == EVERY_METHOD else (method,)
-    replacements: dict[str, Any] = {}
-    for each in methods:
-        if work_iterations is None:
-            wrapped = _slowed(getattr(base, each), percent / 100)
-            name = planted_name(store, method, percent)
-        else:
-            wrapped = _burdened(getattr(base, each), work_iterations)
-            name = planted_work_name(store, method, work_iterations)
-        replacements[each] = staticmethod(wrapped) if each == "get_recent_runs" else wrapped
+    if work_iterations is None:
+        wrapped = _slowed(getattr(base, method), percent / 100)
+        name = planted_name(store, method, percent)
+    else:
+        wrapped = _burdened(getattr(base, method), work_iterations)
+        name = planted_work_name(store, method, work_iterations)
+    replacement: Any = staticmethod(wrapped) if method == "get_recent_runs" else wrapped
     # Same module as the store it wraps, for the clock and cache a test may patch there.
     bases: tuple[type, ...] = (cast(type, base),)  # a registered store is a class
-    return type(name, bases, {**replacements, "__module__": base.__module__, "__qualname__": name})
+    return type(name, bases, {method: replacement, "__module__": base.__module__, "__qualname__": name})
 
 
 def __getattr__(name: str) -> type:
