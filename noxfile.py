@@ -103,6 +103,12 @@ def history(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def publish(session: nox.Session) -> None:
+    """The history dashboard, a static site from the saved results (results/site/; `-- --commit-url URL`)."""
+    _bench(session, "site", "publish")
+
+
+@nox.session(python=PYTHON)
 def mutants(session: nox.Session) -> None:
     """mutmut's mutants of storage/optimized.py against the equivalence suite: results/MUTATION.md (~20 minutes)."""
     session.install("-e", ".[mutants]")

@@ -1,9 +1,10 @@
 """The one entry point, `python -m bench <command>` (installed: `metrics-store-bench <command>`), and the one place
 where errors become exit codes.
 
-Each command is a module bench.commands.<name> with `HELP`, `add_arguments(parser)` and `run(args) -> ExitCode`; only
-the chosen command's module is imported (start-up cost: `python -m bench --help` needs none of them). A bare
-`python -m bench [options]` is `python -m bench run [options]`, the main job.
+Each command is a module bench.commands.<name> (a dash in the name is an underscore there) with `HELP`,
+`add_arguments(parser)` and `run(args) -> ExitCode`; only the chosen command's module is imported (start-up cost:
+`python -m bench --help` needs none of them). A bare `python -m bench [options]` is `python -m bench run [options]`,
+the main job.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ COMMANDS: Final = {
     "history": "a point per commit, and the change points in them (E-Divisive)",
     "find": "bisect GOOD..BAD for the first commit that slowed the --only benchmarks",
     "mutants": "mutmut's mutants of storage/optimized.py against the equivalence suite",
+    "publish": "the history dashboard: a static site from saved results (never benchmarks)",
+    "preview": "serve a published site on 127.0.0.1 until Ctrl-C",
+    "site-cost": "the dashboard's cost: publish over 1,000 commits x 9 x 4, and its largest page's draw",
 }
 DEFAULT_COMMAND: Final = "run"
 # Commands that read or rewrite this repository's committed results: a checkout's work, not the installed tool's.
@@ -74,7 +78,7 @@ def parser(chosen: str | None = None, prog: str = PROG) -> argparse.ArgumentPars
     for name, help_text in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
         if name == chosen:
-            command: Command = importlib.import_module(f"bench.commands.{name}")
+            command: Command = importlib.import_module(f"bench.commands.{name.replace('-', '_')}")
             sub.description = command.HELP
             command.add_arguments(sub)
             sub.set_defaults(run=command.run)
