@@ -616,6 +616,9 @@ def _check_replaceable(final_path: str) -> None:
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), final_path)
     # A symbolic link is replaced, not written through (atomic-save): only a file's own mode counts.
     if stat.S_ISREG(st.st_mode) and not os.access(final_path, os.W_OK, effective_ids=_ACCESS_BY_EFFECTIVE_IDS):
+        # access() folds a read-only file system into False; the baseline's open() reports it first, as EROFS.
+        if os.statvfs(final_path).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), final_path)
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), final_path)
 
 

@@ -187,3 +187,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = sys.modules[resolve(params["candidate"]).__module__]
         if not hasattr(module, "_RACY_WINDOW_NS"):
             item.add_marker(pytest.mark.skip(reason=f"{module.__name__} has no racy window to close"))
+
+
+# --- permissions as root: a test marked `unprivileged` runs without CAP_DAC_OVERRIDE (tests/common/kernel_faults.py) --
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Where mode bits would not bind this process, an `unprivileged` test runs in a child that they bind instead;
+    its verdict is the child's (passed, or failed with the child's output)."""
+    from tests.common import kernel_faults
+
+    if pyfuncitem.get_closest_marker("unprivileged") is None or not kernel_faults.bypasses_permissions():
+        return None
+    kernel_faults.run_unprivileged(pyfuncitem.nodeid)
+    return True

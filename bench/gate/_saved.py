@@ -4,7 +4,6 @@ rewriting them (--rebaseline) with a tolerance from repeats of unchanged code.""
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import statistics
 import time
@@ -129,5 +128,5 @@ def rebaseline(
         "benchmarks": benchmarks,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    results.write_json_atomically(path, document)
     return "\n".join(lines)

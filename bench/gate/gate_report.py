@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from bench.errors import UsageError
 from bench.gate import instructions
 from bench.gate._decide import Band
 from bench.gate._sequential import Design, resampled_rates
@@ -43,6 +45,16 @@ class Trial:
     @property
     def rate(self) -> float:
         return self.failures / self.runs
+
+
+def render_saved(saved: results.SavedFile, path: Path, render: Callable[[dict], list[str]] | None = None) -> list[str]:
+    """A calibration file's section; a file that loads but lacks what its section reads is a UsageError naming it,
+    as one that does not load is (a calibration's schema checks only its top level)."""
+    document = saved.load(path)
+    try:
+        return (render or render_against)(document)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError) as e:
+        raise UsageError(f"{path} is not a {saved.what}: {type(e).__name__} {e} where GATE.md reads it") from e
 
 
 def render_wall_clock(calibration: dict) -> list[str]:
@@ -130,12 +142,12 @@ def write_gate_report(output: Path = GATE_REPORT, against: Path = AGAINST_CALIBR
     files = (results.AGAINST_CALIBRATION, results.SAVED_RATIO_CALIBRATION, results.COUNT_CALIBRATION)
     for (path, render, command), saved in zip(sections, files, strict=True):
         if path.is_file():
-            lines += render(saved.load(path))  # unreadable: a UsageError naming the file
+            lines += render_saved(saved, path, render)
         else:
             lines += [f"(No {results.shown(path)} in this checkout: `{command}` writes it.)", ""]
     report = "\n".join(lines)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report)
+    results.write_text_atomically(output, report)
     return report
 
 

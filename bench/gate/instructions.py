@@ -7,7 +7,6 @@ The counting itself (callgrind, strace, the counted worker) is bench.runners.ins
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import statistics
@@ -206,7 +205,7 @@ def calibrate(name: str, calls: int, seed: int, saved_path: Path, progress: Call
         "seconds": time.monotonic() - started,
     }
     CALIBRATION.parent.mkdir(parents=True, exist_ok=True)
-    CALIBRATION.write_text(json.dumps(result, indent=2) + "\n")
+    results.write_json_atomically(CALIBRATION, result)
     return result
 
 

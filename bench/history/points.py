@@ -160,7 +160,10 @@ def load_points(folder: Path) -> list[dict[str, Any]]:
     for path in sorted(folder.glob("*.json")):
         if not POINT_FILE.fullmatch(path.name):
             continue  # not a point: e.g. a --json summary written beside them
-        document = results.HISTORY_POINT.load(path)  # unreadable or another format: a UsageError naming it
+        document = results.HISTORY_POINT.load(path)  # unreadable, another format or schema: a UsageError naming it
+        named = point_path(folder, document["commit"], document["machine"]["id"]).name
+        if named != path.name:  # a point copied under another name would be read as another commit's
+            raise UsageError(f"{path} holds the point of {named}: a point's file name is its commit and machine")
         check_control(document["provenance"]["baseline_sha256"], str(path))
         points.append(document)
     return points

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Final
 
 from bench.errors import ExitCode, SuiteFailed, ToolMissing, UsageError
-from bench.model.results import MUTATION_REPORT, REPO_ROOT, shown
+from bench.model.results import MUTATION_REPORT, REPO_ROOT, shown, write_text_atomically
 
 REPORT: Final = MUTATION_REPORT
 EQUIVALENT: Final = REPO_ROOT / "tests" / "equivalent_mutants.toml"
@@ -197,7 +197,7 @@ def mutants(*, max_children: int, report_only: bool, names: Sequence[str], outpu
             raise SuiteFailed(f"mutmut run failed (exit {done.returncode})")
         seconds = time.monotonic() - started
         if not names:
-            RUN_TIME.write_text(f"{seconds:.1f}\n")
+            write_text_atomically(RUN_TIME, f"{seconds:.1f}\n")
     elif RUN_TIME.is_file():
         seconds = float(RUN_TIME.read_text())
     found = statuses()
@@ -211,7 +211,7 @@ def mutants(*, max_children: int, report_only: bool, names: Sequence[str], outpu
     left = survivors(found, judgements)
     report = render(found, left, seconds, max_children)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report)
+    write_text_atomically(output, report)
     killed, judged = score(found, sum(s.explained for s in left))
     unexplained = sum(not s.explained for s in left)
     print(f"{killed}/{judged} non-equivalent mutants killed; {unexplained} survivors without a reason")

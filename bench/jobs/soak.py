@@ -41,7 +41,7 @@ def soak(*, rounds: int, values: int, tests: bool, pytest_args: Sequence[str], f
 
 
 def _reliability_tests(junit: Path, pytest_args: Sequence[str]) -> None:
-    tests = sorted(str(path) for path in results.TESTS.glob("store/test_reliability_*.py"))
+    tests = sorted(str(path) for path in results.TESTS.glob("*/test_reliability_*.py"))
     cmd = [sys.executable, "-m", "pytest", *tests, "-m", "slow or not slow", "-o", "junit_family=xunit1"]
     done = subprocess.run([*cmd, f"--junitxml={junit}", *pytest_args], cwd=results.REPO_ROOT, check=False)
     if done.returncode not in (0, 1):  # 1: a test failed, which the report shows; anything else: no report

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.model.results import REPO_ROOT, write_json_atomically
+from bench.model.results import REPO_ROOT, write_json_atomically, write_text_atomically
 from bench.model.stats import RatioInterval
 
 SCHEMA_VERSION: Final = 1
@@ -149,8 +149,7 @@ def publish(summary: Summary, markdown_path: Path | None, json_path: Path | None
     written = []
     text = markdown(summary)
     if markdown_path is not None:
-        markdown_path.parent.mkdir(parents=True, exist_ok=True)
-        markdown_path.write_text(text + "\n")
+        write_text_atomically(markdown_path, text + "\n")
         written.append(markdown_path)
     step_summary = os.environ.get(STEP_SUMMARY_VARIABLE)
     if step_summary:

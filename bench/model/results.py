@@ -8,13 +8,17 @@ under `.metrics-store-bench/` in the current folder instead: the application's r
 
 from __future__ import annotations
 
+import functools
+import glob
 import json
 import os
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import jsonschema
 import pyperf
 
 from bench.errors import UsageError
@@ -33,46 +37,82 @@ TESTS: Final = REPO_ROOT / "tests"
 
 @dataclass(frozen=True)
 class SavedFile:
-    """One kind of saved JSON file: its default path and the format version this harness reads and writes."""
+    """One kind of saved JSON file: its default path, the format version this harness reads and writes, and the JSON
+    Schema (schemas/saved/) of what the harness reads from it: a file that breaks it is refused at load, naming the
+    file and the place, before any code indexes into it."""
 
     what: str
     path: Path
     format: int | None  # None: a file another tool writes (pyperf, pytest-benchmark, a junit report)
     made_by: str = ""  # the command that writes it, named when the file is missing
+    schema: str | None = None  # a file name under schemas/saved/
 
     def load(self, path: Path | None = None) -> dict[str, Any]:
-        """The document at path (default: its own); a UsageError if absent, unparsable or of another format."""
+        """The document at path (default: its own); a UsageError if absent, unparsable, of another format, or not
+        of its schema."""
         where = path or self.path
         try:
-            document = json.loads(where.read_text())
+            document = json.loads(where.read_bytes(), parse_constant=_refuse_constant)
         except FileNotFoundError as e:
             raise UsageError(f"no {self.what} at {where}" + (f": run `{self.made_by}`" if self.made_by else "")) from e
-        except (OSError, ValueError) as e:
-            raise UsageError(f"{where} is not a readable {self.what} ({e})") from e
+        except (OSError, ValueError, RecursionError) as e:  # RecursionError: nesting deeper than any file we write
+            raise UsageError(f"{where} is not a readable {self.what} ({type(e).__name__}: {str(e)[:200]})") from e
         if not isinstance(document, dict):
             raise UsageError(f"{where} is not a {self.what}: its top level is a {type(document).__name__}")
         if self.format is not None and document.get("format") != self.format:
             found = document.get("format")
             raise UsageError(f"{where} has format {found!r}; this harness reads {self.what} format {self.format}")
+        if self.schema is not None:
+            check_schema(document, self.schema, f"{where} is not a {self.what}")
         return document
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number this harness writes")
+
+
+def check_schema(document: Any, schema: str, failure: str) -> None:
+    """A UsageError beginning with `failure` and naming the first place where document breaks schema."""
+    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(document))
+    if error is not None:
+        raise UsageError(f"{failure}: at {error.json_path}: {error.message[:200]}")
+
+
+@functools.cache
+def _validator(schema: str) -> jsonschema.protocols.Validator:
+    document = json.loads((REPO_ROOT / "schemas" / "saved" / schema).read_text())
+    return jsonschema.Draft202012Validator(document)
 
 
 GATE: Final = RESULTS / "gate"
 INSTRUCTIONS: Final = RESULTS / "instructions"
-SAVED_RATIOS: Final = SavedFile("saved-ratios file", GATE / "saved_ratios.json", 1, "nox -s rebaseline")
+SAVED_RATIOS: Final = SavedFile(
+    "saved-ratios file", GATE / "saved_ratios.json", 1, "nox -s rebaseline", "saved-ratios.v1.schema.json"
+)
 SAVED_COUNTS: Final = SavedFile(
-    "saved instruction counts", INSTRUCTIONS / "saved_counts.json", 1, "python -m bench instructions --save"
+    "saved instruction counts",
+    INSTRUCTIONS / "saved_counts.json",
+    1,
+    "python -m bench instructions --save",
+    "saved-counts.v1.schema.json",
 )
 COUNT_CALIBRATION: Final = SavedFile("instruction-count calibration", INSTRUCTIONS / "calibration.json", None)
 SAVED_RATIO_CALIBRATION: Final = SavedFile("saved-ratio gate calibration", GATE / "calibration.json", None)
-AGAINST_CALIBRATION: Final = SavedFile("--against gate calibration", GATE / "against_calibration.json", None)
-HISTORY_POINT: Final = SavedFile("history point", RESULTS / "history", 1)  # a folder of <sha12>-<machine10>.json
-EQUIVALENCE: Final = SavedFile("equivalence record", RESULTS / "equivalence.json", None)
+AGAINST_CALIBRATION: Final = SavedFile(
+    "--against gate calibration", GATE / "against_calibration.json", None, schema="against-calibration.schema.json"
+)
+# A folder of <sha12>-<machine10>.json
+HISTORY_POINT: Final = SavedFile("history point", RESULTS / "history", 1, schema="history-point.v1.schema.json")
+EQUIVALENCE: Final = SavedFile(
+    "equivalence record", RESULTS / "equivalence.json", None, schema="equivalence.schema.json"
+)
 FLOORS: Final = SavedFile("floors run (pyperf)", RESULTS / "floors.json", None)
 FSYNC: Final = SavedFile("fsync run (pyperf)", RESULTS / "reliability" / "pyperf-fsync", None)
 RELIABILITY_JUNIT: Final = SavedFile("reliability junit report", RESULTS / "reliability" / "junit.xml", None)
 
-PYTEST_BENCHMARK_RUN: Final = SavedFile("pytest-benchmark run", RESULTS / "pytest-benchmark", None)
+PYTEST_BENCHMARK_RUN: Final = SavedFile(
+    "pytest-benchmark run", RESULTS / "pytest-benchmark", None, schema="pytest-benchmark-run.schema.json"
+)
 
 REPORT: Final = RESULTS / "REPORT.md"
 GATE_REPORT: Final = RESULTS / "GATE.md"
@@ -126,8 +166,8 @@ def read_pyperf(path: Path) -> pyperf.BenchmarkSuite:
         return pyperf.BenchmarkSuite.load(str(path))
     except FileNotFoundError as e:
         raise UsageError(f"no pyperf file at {path}") from e
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise UsageError(f"{path} is not a readable pyperf file ({type(e).__name__}: {e})") from e
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
+        raise UsageError(f"{path} is not a readable pyperf file ({type(e).__name__}: {str(e)[:200]})") from e
 
 
 def pyperf_metadata(path: Path) -> dict[str, Any]:
@@ -185,11 +225,36 @@ def latest_pytest_benchmark(folder: Path) -> Path | None:
 
 
 def write_json_atomically(path: Path, document: Any, **dumps: Any) -> None:
-    """Written to a temporary file beside it and renamed into place: an interrupt leaves no half-written file."""
+    """JSON through write_atomically."""
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(document, indent=2, **dumps) + "\n"))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """`write` fills a temporary file beside path, which is then renamed into place: a reader sees the old file or
+    the new one, never half of one, whatever kills the writer. A temporary that a killed writer left (its process
+    gone) is removed here."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(json.dumps(document, indent=2, **dumps) + "\n")
+        write(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+    for left in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = left.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            left.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

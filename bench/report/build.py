@@ -17,6 +17,7 @@ from typing import Any
 from bench.history import changes
 from bench.model.candidates import BASELINE
 from bench.model.results import shown as shown_path
+from bench.model.results import write_text_atomically
 from bench.report import plots
 from bench.report.inputs import COMMITTED, FIGURES_DIR, MISSING_FIGURE, REPORT_NAME, SIZE_UNITS, Inputs, load
 from bench.report.measured import exponents_section, floors_section, provenance_section, scaling_curves
@@ -141,5 +142,5 @@ def write_report(results_dir: Path, output: Path | None = None, fallback: Path =
     curves = scaling_curves(inputs)
     panels, change_points = history_panels(inputs)  # E-Divisive's permutation tests, run once for both uses
     figures = write_figures(inputs, curves, panels, output.parent / FIGURES_DIR)
-    output.write_text(render_report(inputs, curves, change_points, figures, output))
+    write_text_atomically(output, render_report(inputs, curves, change_points, figures, output))
     return output

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.errors import ToolMissing
+from bench.model.results import write_atomically
 from bench.model.stats import RatioInterval
 
 DPI: Final = 100
@@ -147,7 +148,7 @@ def plot_scaling(curves: Sequence[Curve], size_units: dict[str, str], candidates
             ax.legend(loc="upper left")
             _label_line_ends(ax, ends)
         fig.suptitle("Time against size, log-log; slope = fitted scaling exponent; bars: fastest to slowest process")
-        fig.savefig(path)
+        write_atomically(path, lambda temporary: fig.savefig(temporary, format=path.suffix[1:]))
         pyplot.close(fig)
 
 
@@ -187,7 +188,7 @@ def plot_speedups(speedups: Sequence[Speedup], candidates: Sequence[str], path: 
         ax.margins(x=0.12)
         ax.set_title("Speedup over the baseline (median of paired processes, 95% interval)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(shown) + 1, frameon=False)
-        fig.savefig(path)
+        write_atomically(path, lambda temporary: fig.savefig(temporary, format=path.suffix[1:]))
         pyplot.close(fig)
 
 
@@ -229,7 +230,7 @@ def plot_memory(memory: Sequence[Memory], candidates: Sequence[str], path: Path)
         ax.set_xlabel("peak memory allocated by one call (KiB, tracemalloc, log scale)")
         ax.set_title("Peak memory of one call")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(shown), frameon=False)
-        fig.savefig(path)
+        write_atomically(path, lambda temporary: fig.savefig(temporary, format=path.suffix[1:]))
         pyplot.close(fig)
 
 
@@ -284,5 +285,5 @@ def plot_history(panels: Sequence[HistoryPanel], path: Path) -> None:
         handles.append(pyplot.Line2D([], [], color="#D55E00", linestyle="--"))
         labels.append("change point (E-Divisive)")
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
-        fig.savefig(path)
+        write_atomically(path, lambda temporary: fig.savefig(temporary, format=path.suffix[1:]))
         pyplot.close(fig)

@@ -21,7 +21,7 @@ from bench.errors import UsageError
 from bench.model import git
 from bench.model.candidates import label
 from bench.model.operations import find_case
-from bench.model.results import REPO_ROOT, load_pyperf
+from bench.model.results import REPO_ROOT, load_pyperf, write_text_atomically
 from bench.model.stats import RatioInterval, ratio_interval
 from bench.runners.fsync import FSYNCED, PLAIN
 
@@ -33,6 +33,9 @@ _FILE_TITLES = {
     "test_reliability_write_errors": "Write errors (full disk, folder in the way, permissions)",
     "test_reliability_hostile_input": "Hostile input (run ids, summaries, trees)",
     "test_reliability_fuzz": "Hypothesis fuzzing",
+    "test_reliability_kernel_faults": "The kernel's own faults (tmpfs, read-only bind mount, no CAP_DAC_OVERRIDE)",
+    "test_reliability_harness_kills": "The harness's own commands under SIGKILL",
+    "test_reliability_saved_files": "Fuzzed saved files (truncated, wrong schema, hostile, corrupted)",
 }
 
 
@@ -114,9 +117,35 @@ def _headline(results: Sequence[TestResult]) -> list[str]:
         f"| fuzzed result trees tried | {_total(results, 'trees_tried')} |",
         f"| fixed hostile inputs and write errors tried (passed / skipped) | "
         f"{sum(r.outcome == 'passed' for r in fixed_cases)} / {sum(r.outcome == 'skipped' for r in fixed_cases)} |",
+        *_harness_rows(results),
         f"| **losses** (recorded by the tests) | **{losses}** |",
         f"| **tests failed** | **{len(failed)}** |",
     ]
+
+
+def _harness_rows(results: Sequence[TestResult]) -> list[str]:
+    """The harness's own faults (issue 32): kills per command, files loaded after them, and the fuzzed saved files."""
+    kills = [r for r in results if r.module == "test_reliability_harness_kills"]
+    fuzz = [r for r in results if r.module == "test_reliability_saved_files" and "truncated_variants" in r.figures]
+    rows = []
+    for r in kills:
+        name = r.name.partition("[")[2].rstrip("]") or "history (short)"
+        f = r.figures
+        rows.append(
+            f"| SIGKILLs of `{name}` (files loaded after them; unloadable; points re-measured; temporaries left) | "
+            f"{f.get('kills', 0)} ({f.get('files_checked', 0)}; {f.get('unloadable_files', 0)}; "
+            f"{f.get('points_rewritten', 0)}; {f.get('left_temporary', 0)}) |"
+        )
+    for r in fuzz:
+        kind = r.name.partition("[")[2].rstrip("]")
+        tried = sum(v for k, v in r.figures.items() if k.endswith("_variants"))
+        rows.append(
+            f"| fuzzed `{kind}` files: truncated / wrong schema / hostile (refused; read as still valid) | "
+            f"{r.figures.get('truncated_variants', 0)} / {r.figures.get('wrong_schema_variants', 0)} / "
+            f"{r.figures.get('hostile_variants', 0)} ({r.figures.get('refused', 0)} of {tried}; "
+            f"{r.figures.get('read', 0)}) |"
+        )
+    return rows
 
 
 def _per_test(results: Sequence[TestResult]) -> list[str]:
@@ -193,7 +222,7 @@ def write(junit: Path, fsync: Path | None, output: Path) -> int:
     """Writes the report; returns how many tests failed plus how many losses they recorded."""
     results = read_junit(junit)
     costs = fsync_costs(fsync) if fsync else []
-    output.write_text(render(results, costs))
+    write_text_atomically(output, render(results, costs))
     bad = sum(r.outcome == "failed" for r in results) + _total(results, "losses")
     print(f"{output}: {len(results)} tests, {bad} failures and losses")
     return bad

@@ -1,30 +1,15 @@
 """A real headless Chromium for the dashboard's tests: Debian's, driven by Playwright (its own downloads are not
-fetchable here). Where none is installed a test skips with the reason, except where the environment says a browser
-is required (CI, and .ci/run sets METRICS_STORE_BENCH_REQUIRE_BROWSER): there it fails."""
+fetchable here). Where none is installed a test skips with the reason, except where the environment requires every
+test to run (tests/common/environment.py, which .ci/run asks for): there it fails."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-import pytest
-
 from bench.jobs.site_cost import chromium_path
-
-REQUIRE: Final = "METRICS_STORE_BENCH_REQUIRE_BROWSER"
-
-
-def required() -> bool:
-    return bool(os.environ.get(REQUIRE) or os.environ.get("CI"))
-
-
-def missing(reason: str) -> None:
-    """Fails where a browser is required, else skips: never a silent pass."""
-    if required():
-        pytest.fail(f"{reason} ({REQUIRE} or CI is set: the browser tests must run here)")
-    pytest.skip(reason)
+from tests.common.environment import unavailable
 
 
 @contextmanager
@@ -33,10 +18,10 @@ def chromium() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        missing("Playwright is not installed: pip install -e '.[test]'")
+        unavailable("Playwright is not installed: pip install -e '.[test]'")
     path = chromium_path()
     if path is None:
-        missing("no Chromium on PATH: apt-get install chromium")
+        unavailable("no Chromium on PATH: apt-get install chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
         try:

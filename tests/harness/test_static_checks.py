@@ -62,3 +62,29 @@ def test_only_bench_model_git_runs_git() -> None:
         if runs_git.search(path.read_text())
     ]
     assert callers == ["bench/model/git.py"]
+
+
+# Where the harness writes a file in place, on purpose: a temporary or a fixture nobody reads until it is whole.
+IN_PLACE_WRITES: Final = {
+    "bench/model/results.py",  # write_atomically itself: the temporary it renames
+    "bench/model/fixtures.py",  # a fixture is built in a staging folder, renamed into place when complete
+    "bench/model/operations.py",  # the spare summaries a refresh benchmark swaps: inputs, not results
+    "bench/model/deployment.py",  # an empty __init__.py in a temporary application layout
+    "bench/model/site_history.py",  # a generated history, written before anything reads it
+    "bench/model/snapshot.py",  # a snapshot's JSON in the worker's temporary folder
+    "bench/runners/instructions.py",  # the same, for the counting worker
+    "bench/model/floors.py",  # the floors' own writes: the least work a store's save needs, timed
+}
+
+
+def test_every_result_file_is_written_atomically() -> None:
+    """A result, report or figure goes through bench.model.results.write_atomically: SIGKILL mid-write leaves the
+    old file or the new one (issue 32). Before, REPORT.md, GATE.md, RELIABILITY.md, MUTATION.md, the figures, the
+    saved ratios, the count calibration and the --markdown summaries were written in place."""
+    in_place = re.compile(r"\.write_text\(|\.write_bytes\(|\.savefig\([^,)]+\)|open\([^)]*[\"']w")
+    writers = {
+        str(path.relative_to(REPO_ROOT))
+        for path in sorted((REPO_ROOT / "bench").rglob("*.py"))
+        if in_place.search(path.read_text())
+    }
+    assert writers <= IN_PLACE_WRITES, sorted(writers - IN_PLACE_WRITES)

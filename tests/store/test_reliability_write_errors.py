@@ -13,7 +13,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 
 from storage import optimized, resolve
 from tests.common.call_outcomes import Outcome, outcome_of
+from tests.common.kernel_faults import read_only, small_disk
 from tests.common.tagged_collectors import expected_csv, expected_summary, tag_of_csv, tag_of_summary, tagged_collector
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
@@ -31,7 +33,8 @@ FIRST_SIZE = 10  # save 1, the previous complete files
 SECOND_SIZE = 5000  # save 2: a 3 KB summary and a 250 KB CSV
 CANDIDATES = ("baseline", "optimized", "proposed")
 
-as_root = pytest.mark.skipif(os.geteuid() == 0, reason="running as root: permissions don't apply")
+# Mode bits must bind the test: as root it runs in a child without CAP_DAC_OVERRIDE (tests/common/kernel_faults.py).
+unprivileged = pytest.mark.unprivileged
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,12 @@ def _obstacles(name: str) -> list[object]:
     return [
         pytest.param(_folder_at(name), IsADirectoryError, "[Errno 21] Is a directory", "folder", id="folder"),
         pytest.param(
-            _read_only(name), PermissionError, "[Errno 13] Permission denied", "save 1", id="read-only", marks=as_root
+            _read_only(name),
+            PermissionError,
+            "[Errno 13] Permission denied",
+            "save 1",
+            id="read-only",
+            marks=unprivileged,
         ),
     ]
 
@@ -179,7 +187,7 @@ def test_obstacle_at_the_csv_raises_and_keeps_the_previous_summary(
 # --- permissions of the folders ------------------------------------------------------------------
 
 
-@as_root
+@unprivileged
 @pytest.mark.divergence("save-needs-writable-run-folder")
 def test_read_only_run_folder_fails_the_save_where_the_baseline_writes_in_place(tmp_path: Path) -> None:
     attempts = _attempts(tmp_path, lambda run_dir: run_dir.chmod(0o555))
@@ -191,7 +199,7 @@ def test_read_only_run_folder_fails_the_save_where_the_baseline_writes_in_place(
     assert attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
 
 
-@as_root
+@unprivileged
 def test_unwritable_results_dir_refuses_a_new_run_in_every_candidate(tmp_path: Path) -> None:
     errors = {}
     for name in CANDIDATES:
@@ -203,3 +211,61 @@ def test_unwritable_results_dir_refuses_a_new_run_in_every_candidate(tmp_path: P
         assert not (results_dir / RUN_ID).exists()
     assert errors["optimized"] == errors["baseline"] == errors["proposed"]
     assert errors["baseline"] == (PermissionError, f"[Errno 13] Permission denied: '<results>/{RUN_ID}'")
+
+
+# --- the kernel's own write errors: a full file system, a read-only one (tests/common/kernel_faults.py) ---------
+
+DISK_SIZE = 128 * 1024  # room for save 1 and save 2's summary, not for save 2's 250 KB CSV
+
+
+def _attempts_on(tmp_path: Path, mounted: Callable[[Path], AbstractContextManager[Path]]) -> dict[str, Attempt]:
+    """Save 1, then save 2 inside `mounted(run folder)`: what each candidate raised and left there."""
+    scratch = tmp_path / "expected"
+    scratch.mkdir()
+    attempts = {}
+    for name in CANDIDATES:
+        store = resolve(name)(RUN_ID, str(tmp_path / name))
+        store.save_latency_stats(tagged_collector(0, 1, FIRST_SIZE))
+        with mounted(Path(store.metrics_dir)):
+            outcome = outcome_of(lambda: store.save_latency_stats(tagged_collector(0, 2, SECOND_SIZE)))  # noqa: B023
+            attempts[name] = Attempt(outcome, _files(Path(store.metrics_dir), scratch))
+    return attempts
+
+
+def _full_disk(run_dir: Path) -> AbstractContextManager[Path]:
+    """The run folder's files copied onto a small tmpfs mounted over it: save 2 runs out of space there."""
+
+    @contextmanager
+    def mounted() -> Iterator[Path]:
+        kept = {entry.name: entry.read_bytes() for entry in run_dir.iterdir()}
+        with small_disk(run_dir, DISK_SIZE):
+            for name, raw in kept.items():
+                (run_dir / name).write_bytes(raw)
+            yield run_dir
+
+    return mounted()
+
+
+def test_a_full_file_system_raises_enospc_and_keeps_the_previous_files(tmp_path: Path) -> None:
+    attempts = _attempts_on(tmp_path, _full_disk)
+    baseline_error = _error(attempts["baseline"], tmp_path / "baseline")
+    assert baseline_error is not None and baseline_error[0] is OSError
+    assert baseline_error[1].startswith(f"[Errno {errno.ENOSPC}] No space left on device")
+    assert attempts["baseline"].files[SUMMARY] == "save 2"  # half of the save landed
+    assert attempts["baseline"].files[CSV].startswith("torn (")
+    assert _error(attempts["optimized"], tmp_path / "optimized") == baseline_error
+    assert attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}  # nothing torn, no temporary left
+    assert attempts["proposed"].outcome.raised is None  # swallowed
+    assert any(state.startswith("torn (") for state in attempts["proposed"].files.values())
+
+
+def test_a_read_only_file_system_raises_erofs_and_changes_nothing(tmp_path: Path) -> None:
+    attempts = _attempts_on(tmp_path, read_only)
+    baseline_error = _error(attempts["baseline"], tmp_path / "baseline")
+    assert baseline_error == (OSError, f"[Errno {errno.EROFS}] Read-only file system: '<results>/{RUN_ID}/{SUMMARY}'")
+    assert attempts["baseline"].files == {CSV: "save 1", SUMMARY: "save 1"}
+    # Before issue 32's fix the optimized store raised PermissionError(EACCES) here: os.access() said "not writable".
+    assert _error(attempts["optimized"], tmp_path / "optimized") == baseline_error
+    assert attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
+    assert attempts["proposed"].outcome.raised is None  # swallowed
+    assert attempts["proposed"].files == {CSV: "save 1", SUMMARY: "save 1"}

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from bench.errors import UsageError
 from bench.history.changes import change_points, series_of
+from bench.model.results import write_text_atomically
 from bench.report.site.charts import bokeh
 from bench.report.site.data import Site, answers_differ, gather
 from bench.report.site.pages import (
@@ -53,13 +54,6 @@ class Published:
     pages: int
     points: dict[str, int]  # benchmark -> points drawn
     size: int  # bytes, the whole site
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
 
 
 def check_commit_url(template: str | None) -> str | None:
@@ -103,7 +97,7 @@ def _build(
     for asset in ASSETS.iterdir():
         if asset.suffix in (".css", ".js"):
             shutil.copyfile(asset, staging / STATIC / asset.name)
-    _write(staging / COMMITS_FILE, commits_script(site))
+    write_text_atomically(staging / COMMITS_FILE, commits_script(site))
     drawn = {}
     site.change_points.clear()
     for name in site.benchmarks:
@@ -111,10 +105,10 @@ def _build(
             step(name)
         site.change_points += _change_points(futures, name, site)
         page, drawn[name] = benchmark_page(site, name, commit_url)
-        _write(staging / "bench" / f"{slug(name)}.html", page)
-    _write(staging / "index.html", index_page(site, commit_url))
-    _write(staging / "scaling.html", scaling_page(site, commit_url))
-    _write(
+        write_text_atomically(staging / "bench" / f"{slug(name)}.html", page)
+    write_text_atomically(staging / "index.html", index_page(site, commit_url))
+    write_text_atomically(staging / "scaling.html", scaling_page(site, commit_url))
+    write_text_atomically(
         staging / "site.json",
         json.dumps({"points": drawn, "commits": len(site.commits), "machines": site.machines}, indent=1) + "\n",
     )
