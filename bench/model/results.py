@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import jsonschema
 import pyperf
 
 from bench.errors import UsageError
@@ -73,13 +72,18 @@ def _refuse_constant(name: str) -> float:
 
 def check_schema(document: Any, schema: str, failure: str) -> None:
     """A UsageError beginning with `failure` and naming the first place where document breaks schema."""
+    import jsonschema  # here, not at the top: the counting workers import this module, and a larger heap moves
+    # their instruction counts (each collection walks it)
+
     error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(document))
     if error is not None:
         raise UsageError(f"{failure}: at {error.json_path}: {error.message[:200]}")
 
 
 @functools.cache
-def _validator(schema: str) -> jsonschema.protocols.Validator:
+def _validator(schema: str) -> Any:
+    import jsonschema
+
     document = json.loads((REPO_ROOT / "schemas" / "saved" / schema).read_text())
     return jsonschema.Draft202012Validator(document)
 

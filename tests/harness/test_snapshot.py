@@ -7,6 +7,7 @@ beside latency.py, in a package whose top-level __init__.py imports a module nob
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -357,9 +358,9 @@ def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
     head = application.commits[application.main_line[-1]]  # HEAD: what --last 1 walks
     write_at = points.point_path(tmp_path, head, points.machine()["id"])
     default = Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)
-    points.write_point(
-        write_at, {"format": 1, "store": points.store_record(default, snapshot.sibling_collector(default))}
-    )
+    committed = json.loads(sorted((REPO_ROOT / "results" / "history").glob("*.json"))[0].read_text())
+    record = points.store_record(default, snapshot.sibling_collector(default))
+    points.write_point(write_at, {**committed, "commit": head, "machine": points.machine(), "store": record})
     with pytest.raises(UsageError, match=r"measured another store \(storage/optimized\.py\): give another --output"):
         points.history(
             store=Location(app.STORE, "MetricsStorage"),
