@@ -128,7 +128,7 @@ class Outcome:
     kill_times_s: list[float] = field(default_factory=list)
     files_checked: int = 0
     unloadable: list[str] = field(default_factory=list)  # "<kill n>: <path>: <why>"
-    leftovers: dict[str, int] = field(default_factory=dict)  # temporaries and staging folders left, by kind
+    leftovers: dict[str, int] = field(default_factory=dict)  # temporaries and staging folders there at the last check
     rewritten_points: list[str] = field(default_factory=list)
     final_exit: int | None = None
     final_resumed: int | None = None  # history: points the last run found already measured
@@ -223,6 +223,7 @@ LEFTOVER: Final = {
 def check(ws: Path, command: Command, kill: int, outcome: Outcome) -> None:
     """Loads every file the command may have written; counts what it left half-done beside them."""
     roots = [ws / place for place in command.writes] + [ws.parent / "cache"]
+    outcome.leftovers = {}  # what lies there now: a staging folder left by kill 3 is counted once, not at every check
     for root in roots:
         if not root.exists():
             continue
