@@ -132,9 +132,8 @@ def test_tolerance_is_twice_the_largest_repeat_deviation_but_never_below_the_poo
 def test_saved_ratios_with_another_baseline_hash_are_refused(tmp_path: Path) -> None:
     expected = gate.provenance(Fixtures())
     saved = tmp_path / "saved.json"
-    saved.write_text(
-        json.dumps({"format": 1, "provenance": {**expected, "baseline_sha256": "0" * 64}, "benchmarks": {}})
-    )
+    committed = json.loads((REPO_ROOT / SAVED).read_text())  # a whole file (its schema), measured elsewhere
+    saved.write_text(json.dumps({**committed, "provenance": {**expected, "baseline_sha256": "0" * 64}}))
     with pytest.raises(UsageError, match="provenance mismatch on baseline_sha256"):
         gate.load_saved(saved, expected)
 
