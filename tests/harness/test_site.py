@@ -178,3 +178,15 @@ def test_a_sparkline_rises_with_the_ratio() -> None:
     assert [x for x, _ in points] == [0.0, 50.0, 100.0]
     assert points[0][1] > points[1][1] > points[2][1]  # higher ratio, nearer the top
     assert sparkline([1.0]) == ""
+
+
+def test_the_scaling_page_draws_operations_measured_at_several_sizes(tmp_path: Path) -> None:
+    """From the committed bench run: get_recent_runs and save_latency_stats at three sizes each; the others at one,
+    named as left out; the proposal's listing says its answers differ."""
+    done = _bench("publish", "--output", str(tmp_path / "site"))
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "site" / "scaling.html").read_text()
+    drawn = re.findall(r"<h3>([a-z_]+)</h3>", page)
+    assert drawn == ["get_recent_runs", "save_latency_stats"]
+    assert "Measured at one size only, so not drawn: compare_runs, get_run_metrics_cold, get_run_metrics_warm" in page
+    assert "proposed (answers differ)" in page

@@ -218,26 +218,38 @@ def index_page(site: Site, commit_url: str | None) -> str:
     return _page("Metrics store: history", body, depth=0, commit_url=commit_url)
 
 
-def scaling_curves(site: Site) -> dict[str, dict[str, list[tuple[int, RatioInterval]]]]:
-    """operation -> candidate -> (size, speed-up) in size order, from the latest bench run (the baseline left out)."""
+def scaling_curves(site: Site) -> tuple[dict[str, dict[str, list[tuple[int, RatioInterval]]]], list[str]]:
+    """(operation -> candidate -> (size, speed-up) in size order, the operations measured at one size only), from
+    the latest bench run. The baseline is left out; a candidate whose answers differ says so in its name."""
     curves: dict[str, dict[str, list[tuple[int, RatioInterval]]]] = {}
     for row in site.latest:
         if row.speedup is None or row.candidate == BASELINE:
             continue
         operation, _, size = row.case.partition("[")
-        curves.setdefault(operation, {}).setdefault(row.candidate, []).append((int(size.rstrip("]")), row.speedup))
+        name = row.candidate + (" (answers differ)" if row.answers_differ else "")
+        curves.setdefault(operation, {}).setdefault(name, []).append((int(size.rstrip("]")), row.speedup))
     for by_candidate in curves.values():
         for found in by_candidate.values():
             found.sort(key=lambda item: item[0])
-    return dict(sorted(curves.items()))
+    one_size = sorted(op for op, found in curves.items() if all(len(points) < 2 for points in found.values()))
+    return {op: curves[op] for op in sorted(curves) if op not in one_size}, one_size
 
 
 def scaling_page(site: Site, commit_url: str | None) -> str:
     """Speed-up over the original against size, per operation and candidate, from the latest bench run."""
-    curves = scaling_curves(site)
+    curves, one_size = scaling_curves(site)
+    left_out = (
+        f'<p class="note">Measured at one size only, so not drawn: {_e(", ".join(one_size))} (the index\'s table '
+        "has their speed-ups).</p>"
+        if one_size
+        else ""
+    )
     if not curves:
         return _page(
-            "Scaling", '<p class="note">No bench run saved: no speed-up to draw.</p>', depth=0, commit_url=commit_url
+            "Scaling",
+            f'<p class="note">No operation measured at two sizes or more to draw.</p>{left_out}',
+            depth=0,
+            commit_url=commit_url,
         )
     script, div = scaling_figures(curves)
     tables = []
@@ -252,7 +264,9 @@ def scaling_page(site: Site, commit_url: str | None) -> str:
             f"<th>speed-up [95% interval]</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
     body = f"""<p class="note">Speed-up of each candidate over the frozen original against the operation's size, from
-the latest bench run, with the 95% interval of each ratio.</p>
+the latest bench run, with the 95% interval of each ratio. A candidate whose answers differ from the original's says so:
+its speed-up is not one of the same answers.</p>
+{left_out}
 <div class="chart">{div}</div>
 <details open><summary>The charts' data</summary>{"".join(tables)}</details>
 """
