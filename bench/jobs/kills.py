@@ -125,7 +125,6 @@ class Outcome:
     command: str
     full_run_s: float
     kills: int = 0
-    kill_times_s: list[float] = field(default_factory=list)
     files_checked: int = 0
     unloadable: list[str] = field(default_factory=list)  # "<kill n>: <path>: <why>"
     leftovers: dict[str, int] = field(default_factory=dict)  # temporaries and staging folders there at the last check
@@ -280,7 +279,6 @@ def campaign(
             else:
                 _kill_group(process)  # it finished first: its workers are gone too
             outcome.kills += 1
-            outcome.kill_times_s.append(round(at, 2))
             check(ws, command, kill, outcome)
             now = _points(ws)
             outcome.rewritten_points += [

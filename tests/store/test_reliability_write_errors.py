@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,18 +68,27 @@ def _files(run_dir: Path, scratch: Path) -> dict[str, str]:
     return {entry.name: _describe(entry, scratch) for entry in sorted(run_dir.iterdir())}
 
 
-def _attempt(candidate: str, results_dir: Path, scratch: Path, break_it: Callable[[Path], None]) -> Attempt:
+Around = Callable[[Path], AbstractContextManager[object]]
+
+
+def _attempt(
+    candidate: str, results_dir: Path, scratch: Path, break_it: Callable[[Path], None], around: Around
+) -> Attempt:
+    """Save 1, break_it(run folder), then save 2 inside around(run folder) (a mount), described before it ends."""
     store = resolve(candidate)(RUN_ID, str(results_dir))
     store.save_latency_stats(tagged_collector(0, 1, FIRST_SIZE))
     break_it(store.metrics_dir)
-    outcome = outcome_of(lambda: store.save_latency_stats(tagged_collector(0, 2, SECOND_SIZE)))
-    return Attempt(outcome, _files(store.metrics_dir, scratch))
+    with around(Path(store.metrics_dir)):
+        outcome = outcome_of(lambda: store.save_latency_stats(tagged_collector(0, 2, SECOND_SIZE)))
+        return Attempt(outcome, _files(store.metrics_dir, scratch))
 
 
-def _attempts(tmp_path: Path, break_it: Callable[[Path], None]) -> dict[str, Attempt]:
+def _attempts(
+    tmp_path: Path, break_it: Callable[[Path], None] = lambda _: None, around: Around = lambda _: nullcontext()
+) -> dict[str, Attempt]:
     scratch = tmp_path / "expected"
     scratch.mkdir()
-    return {name: _attempt(name, tmp_path / name, scratch, break_it) for name in CANDIDATES}
+    return {name: _attempt(name, tmp_path / name, scratch, break_it, around) for name in CANDIDATES}
 
 
 def _error(attempt: Attempt, candidate_dir: Path) -> tuple[type[BaseException], str] | None:
@@ -218,20 +227,6 @@ def test_unwritable_results_dir_refuses_a_new_run_in_every_candidate(tmp_path: P
 DISK_SIZE = 128 * 1024  # room for save 1 and save 2's summary, not for save 2's 250 KB CSV
 
 
-def _attempts_on(tmp_path: Path, mounted: Callable[[Path], AbstractContextManager[Path]]) -> dict[str, Attempt]:
-    """Save 1, then save 2 inside `mounted(run folder)`: what each candidate raised and left there."""
-    scratch = tmp_path / "expected"
-    scratch.mkdir()
-    attempts = {}
-    for name in CANDIDATES:
-        store = resolve(name)(RUN_ID, str(tmp_path / name))
-        store.save_latency_stats(tagged_collector(0, 1, FIRST_SIZE))
-        with mounted(Path(store.metrics_dir)):
-            outcome = outcome_of(lambda: store.save_latency_stats(tagged_collector(0, 2, SECOND_SIZE)))  # noqa: B023
-            attempts[name] = Attempt(outcome, _files(Path(store.metrics_dir), scratch))
-    return attempts
-
-
 def _full_disk(run_dir: Path) -> AbstractContextManager[Path]:
     """The run folder's files copied onto a small tmpfs mounted over it: save 2 runs out of space there."""
 
@@ -247,7 +242,7 @@ def _full_disk(run_dir: Path) -> AbstractContextManager[Path]:
 
 
 def test_a_full_file_system_raises_enospc_and_keeps_the_previous_files(tmp_path: Path) -> None:
-    attempts = _attempts_on(tmp_path, _full_disk)
+    attempts = _attempts(tmp_path, around=_full_disk)
     baseline_error = _error(attempts["baseline"], tmp_path / "baseline")
     assert baseline_error is not None and baseline_error[0] is OSError
     assert baseline_error[1].startswith(f"[Errno {errno.ENOSPC}] No space left on device")
@@ -260,7 +255,7 @@ def test_a_full_file_system_raises_enospc_and_keeps_the_previous_files(tmp_path:
 
 
 def test_a_read_only_file_system_raises_erofs_and_changes_nothing(tmp_path: Path) -> None:
-    attempts = _attempts_on(tmp_path, read_only)
+    attempts = _attempts(tmp_path, around=read_only)
     baseline_error = _error(attempts["baseline"], tmp_path / "baseline")
     assert baseline_error == (OSError, f"[Errno {errno.EROFS}] Read-only file system: '<results>/{RUN_ID}/{SUMMARY}'")
     assert attempts["baseline"].files == {CSV: "save 1", SUMMARY: "save 1"}

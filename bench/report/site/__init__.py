@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.errors import UsageError
-from bench.history.changes import change_points, series_of
+from bench.history.changes import change_points
 from bench.model.results import write_text_atomically
 from bench.report.site.charts import bokeh
 from bench.report.site.data import Site, answers_differ, gather
@@ -76,8 +76,7 @@ def build(
     E-Divisive takes a second or more per benchmark over a long history: it runs in `workers` processes while this
     one writes each benchmark's page as its change points arrive."""
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        series = {name: series_of(site.points, name, None) for name in site.benchmarks}
-        futures = {name: pool.submit(change_points, series[name]) for name in site.benchmarks}
+        futures = {name: pool.submit(change_points, site.series[name]) for name in site.benchmarks}
         return _build(site, output, check_commit_url(commit_url), step, futures)
 
 

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from bench.errors import UsageError
+from bench.history.changes import step_text
 from bench.model.stats import RatioInterval
-from bench.report.site.data import Site, answers_differ, step_text
+from bench.report.site.data import Site, answers_differ
 
 PALETTE: Final = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
 DIFFER_COLOR: Final = "#b42318"
@@ -70,7 +71,6 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
     for index, machine in enumerate(site.machines):
         color = PALETTE[index % len(PALETTE)]
         rows = _series_by_machine(site, benchmark, machine)
-        measured = [p for p in rows if p["skipped"] is None]
         if not rows:
             continue
         x, ratio, low, high, differ = [], [], [], [], []
@@ -105,6 +105,7 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
         plot.add_layout(Band(base="x", lower="low", upper="high", source=source, fill_color=color, fill_alpha=0.15))
         plot.line("x", "ratio", source=source, color=color, line_width=1.5, legend_label=f"machine {machine}")
         valid = [i for i, p in enumerate(rows) if p["skipped"] is None]
+        differing = [i for i in valid if differ[i]]
         marks = plot.scatter(
             "x",
             "ratio",
@@ -114,7 +115,6 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
             color=color,
             name=f"points:{machine}",
         )
-        differing = [i for i, p in enumerate(rows) if p["skipped"] is None and answers_differ(p, benchmark)]
         if differing:
             plot.scatter(
                 "x",
@@ -128,7 +128,7 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
                 name=f"differ:{machine}",
                 legend_label="answers differ",
             )
-        drawn += len(measured)
+        drawn += len(valid)
         plot.add_tools(
             HoverTool(
                 renderers=[marks],
@@ -177,7 +177,6 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
             {
                 "x": [site.position[cp["commit"]] for cp in steps],
                 "y": [cp["level_after"] for cp in steps],
-                "before": [cp["level_before"] for cp in steps],
                 "step": [step_text(cp) for cp in steps],
             },
             name="source:change",

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.errors import UsageError
-from bench.history.changes import answer_changes
-from bench.history.points import load_points
+from bench.history.changes import Series, answer_changes, series_of
+from bench.history.points import first_parent_line, load_points
 from bench.model import git, results
 from bench.model.operations import OPERATIONS
 from bench.model.results import shown
@@ -35,7 +35,8 @@ class Site:
     points: list[dict[str, Any]]
     benchmarks: list[str]
     machines: list[str]
-    change_points: list[dict[str, Any]]
+    change_points: list[dict[str, Any]]  # filled by `build` as E-Divisive finds them
+    series: dict[str, Series]  # each benchmark's machines' median per commit, as `history` sees it
     answer_changes: list[dict[str, Any]]
     latest: list[Row]
     sources: dict[str, str]  # what was read: kind -> folder, for the index's footer
@@ -47,11 +48,9 @@ def _known_to(repo: Path | None) -> tuple[set[str], set[str]]:
     if repo is None:
         return set(), set()
     try:
-        every = set(git.output(repo, "rev-list", "--all").split())
-        line = set(git.output(repo, "rev-list", "--first-parent", "HEAD").split())
+        return set(git.output(repo, "rev-list", "--all").split()), first_parent_line(repo, None)
     except UsageError:
         return set(), set()
-    return every, line
 
 
 def _first_parent(points: list[dict[str, Any]], repo: Path | None, notes: list[str]) -> list[dict[str, Any]]:
@@ -103,6 +102,7 @@ def gather(results_dir: Path, repo: Path | None) -> Site:
         benchmarks=names,
         machines=machines,
         change_points=[],
+        series={name: series_of(points, name, None) for name in names},
         answer_changes=answer_changes(points, None),
         latest=latest,
         sources={"history points": shown(history_dir), "bench run": shown(results_dir)},
@@ -115,9 +115,3 @@ def _benchmark_order(name: str) -> tuple[str, float, str]:
     operation, _, rest = name.partition("[")
     size = rest.rstrip("]")
     return operation, float(size) if size.replace(".", "", 1).isdigit() else math.inf, name
-
-
-def step_text(cp: dict[str, Any]) -> str:
-    step = cp["step"]
-    text = f"{(step['estimate'] - 1) * 100:+.1f}% [{(step['low'] - 1) * 100:+.1f}%, {(step['high'] - 1) * 100:+.1f}%]"
-    return text + (" (answers differ here: not a speed change of the same answers)" if cp.get("answers_differ") else "")

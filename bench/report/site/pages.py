@@ -9,11 +9,11 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from bench.history.changes import series_of
+from bench.history.changes import step_text
 from bench.model.candidates import BASELINE
 from bench.model.stats import RatioInterval
 from bench.report.site.charts import benchmark_chart, bokeh, scaling_figures
-from bench.report.site.data import Site, answers_differ, step_text
+from bench.report.site.data import Site, answers_differ
 
 STATIC: Final = "static"
 COMMITS_FILE: Final = "commits.js"
@@ -183,7 +183,7 @@ def _events(site: Site, commit_url: str | None) -> str:
 def _benchmark_rows(site: Site) -> str:
     rows = []
     for name in site.benchmarks:
-        series = series_of(site.points, name, None)
+        series = site.series[name]
         latest = (
             f"{series.estimates[-1]:.4f} [{series.lows[-1]:.4f}, {series.highs[-1]:.4f}]" if series.estimates else ""
         )
