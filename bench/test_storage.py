@@ -18,9 +18,9 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.errors import UsageError
-from bench.model.candidates import label, resolve, select, source_sha256
 from bench.model.fixtures import Fixtures
 from bench.model.operations import Operation, build_fixtures, case_name, cases, prepare
+from bench.stores.candidates import label, resolve, select, source_sha256
 
 # A cold read needs fresh state every round, so it goes through pedantic(), which takes rounds, not a time budget.
 COLD_ROUNDS: Final = 100

@@ -127,7 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile == "mutants":
         _cap_memory(MUTANT_MEMORY_BYTES)
     from bench.errors import UsageError
-    from bench.model.candidates import resolve
+    from bench.stores.candidates import resolve
 
     for spec in config.getoption("candidate"):
         try:
@@ -145,7 +145,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if "candidate" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
             return  # the test names its own candidates
     import storage
-    from bench.model.deployment import DEPLOYED
+    from bench.stores.deployment import DEPLOYED
 
     # Every registered store, the optimized one as the application deploys it, and each --candidate.
     specs = dict.fromkeys([*storage.CANDIDATES, DEPLOYED, *metafunc.config.getoption("candidate")])
@@ -168,7 +168,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def candidate(request: pytest.FixtureRequest) -> type:
     """A candidate store class, checked against storage.baseline."""
-    from bench.model.candidates import resolve
+    from bench.stores.candidates import resolve
 
     return resolve(request.param)
 
@@ -178,7 +178,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     Skipping inside the test would have Hypothesis report each explicit example as falsifying.
     """
-    from bench.model.candidates import resolve
+    from bench.stores.candidates import resolve
 
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})

@@ -18,7 +18,6 @@ from bench.gate.check import (
     Timing,
 )
 from bench.model import results
-from bench.model.candidates import resolve
 from bench.model.options import (
     add_only_option,
     add_publish_options,
@@ -30,6 +29,7 @@ from bench.model.options import (
     store_location,
 )
 from bench.model.results import require_checkout
+from bench.stores.candidates import resolve
 
 HELP: Final = (
     "Fail when the working tree's store is slower than the store at --against REV (both timed interleaved in the "

@@ -13,10 +13,11 @@ from typing import Final
 
 import storage
 from bench.errors import RevisionError, StoreUnusable
-from bench.model import loading, progress
+from bench.model import progress
 from bench.model.fixtures import Fixtures
 from bench.model.operations import AnswerCheckError, Case, find_case, prepare
-from bench.model.snapshot import Snapshot
+from bench.stores import loading
+from bench.stores.snapshot import Snapshot
 
 DEFAULT_SAMPLE_SECONDS: Final = 0.02  # each timing round lasts about this long, per store
 

@@ -14,7 +14,7 @@ import storage
 from bench.errors import UsageError
 from bench.gate._decide import Band, cost_ratio
 from bench.gate._measure import Measure
-from bench.model import git, results, snapshot
+from bench.model import git, location, results
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import case_name, cases
 
@@ -93,9 +93,9 @@ def tolerances(repeat_estimates: dict[str, list[float]]) -> dict[str, tuple[floa
 def commit_of_measured_store() -> str:
     """HEAD, which must hold the store measured: the saved file names it as CI's reference."""
     repo = git.repository()
-    if changed := git.changed(repo, [snapshot.DEFAULT_FOLDER]):
+    if changed := git.changed(repo, [location.DEFAULT_FOLDER]):
         raise UsageError(
-            f"{snapshot.DEFAULT_FOLDER}/ has uncommitted changes ({changed[0].split()[-1]} ...): commit the store "
+            f"{location.DEFAULT_FOLDER}/ has uncommitted changes ({changed[0].split()[-1]} ...): commit the store "
             "first, the saved ratios record the commit they were measured at"
         )
     return git.head(repo)

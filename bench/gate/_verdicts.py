@@ -13,7 +13,7 @@ from bench.errors import ExitCode
 from bench.gate._decide import Outcome, cost_ratio, detectable_slowdown, has_baseline, ratio_text
 from bench.gate.counts import CountVerdict
 from bench.model.publish import Row, Summary, publish
-from bench.model.snapshot import Snapshot
+from bench.stores.snapshot import Snapshot
 
 
 def against_row(outcome: Outcome, reference: Snapshot) -> Row:

@@ -15,9 +15,9 @@ from typing import Any
 from bench.gate._decide import Outcome
 from bench.gate._measure import Arm
 from bench.model.operations import find_case
-from bench.model.snapshot import Snapshot
 from bench.model.verdict import Verdict
 from bench.runners import equivalence
+from bench.stores.snapshot import Snapshot
 
 
 @dataclass(frozen=True)

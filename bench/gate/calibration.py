@@ -41,12 +41,13 @@ from bench.gate.planted import (
     plant_work_in_source,
     planted_name,
 )
-from bench.model import git, progress, results, revision, snapshot
+from bench.model import git, location, progress, results
 from bench.model.fixtures import Fixtures
 from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases, find_case
-from bench.model.snapshot import Snapshot
 from bench.model.verdict import Verdict
 from bench.runners import instructions as counting
+from bench.stores import revision
+from bench.stores.snapshot import Snapshot
 
 DEFAULT_BENCHMARKS: Final = ("get_recent_runs[100]", "save_latency_stats[1000]")
 PLANTED_PERCENTS: Final = (10, 25, 100)
@@ -107,7 +108,7 @@ def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, gate.Ban
 
 def _require_store_is(reference: Snapshot) -> None:
     """An A/A against `reference` is only one if the working tree's store is the reference's."""
-    repo, folder = git.repository(), snapshot.DEFAULT_FOLDER
+    repo, folder = git.repository(), location.DEFAULT_FOLDER
     if changed := git.changed(repo, [folder]):
         raise UsageError(
             f"{folder}/ differs from HEAD ({changed[0].strip()} ...): "
@@ -119,7 +120,7 @@ def _require_store_is(reference: Snapshot) -> None:
 
 def _reference(rev: str) -> Snapshot:
     """This repository's optimized store at rev: what the A/A runs compare the working tree's with."""
-    return revision.at(git.repository(), rev, snapshot.Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    return revision.at(git.repository(), rev, location.Location(location.DEFAULT_STORE, location.DEFAULT_CLASS))
 
 
 def _say(message: str) -> None:

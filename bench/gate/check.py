@@ -1,7 +1,7 @@
 """`python -m bench gate`: the CI perf gate, on ratios measured in the same worker processes.
 
 Against a revision (`--against REV`, what CI runs). The store at REV (loaded from git by
-bench.model.revision) and the working tree's store are timed interleaved, in a rotating order, in the same fresh
+bench.stores.revision) and the working tree's store are timed interleaved, in a rotating order, in the same fresh
 worker processes; a registered candidate (optimized) is loaded from the working tree's files by the same loader.
 `--store PATH[:Class]` names the store in another repository's layout (the application's
 src/astraguard/hil/metrics/storage.py); both sides are then that file, as committed at REV and as it is in the
@@ -87,12 +87,14 @@ from bench.gate._saved import (
 )
 from bench.gate._sequential import Design, judge_sequential
 from bench.gate._verdicts import Counted, against_row, finish, saved_row
-from bench.model import git, loading, results, revision, snapshot
+from bench.model import git, location, results
 from bench.model.fixtures import DEFAULT_SEED, Fixtures
+from bench.model.location import Location
 from bench.model.operations import case_name, cases, find_case
-from bench.model.snapshot import Location, Snapshot
 from bench.model.verdict import Verdict
 from bench.runners import instructions as counting
+from bench.stores import loading, revision
+from bench.stores.snapshot import Snapshot
 
 __all__ = [
     "DEFAULT_SAMPLE_SECONDS",
@@ -250,7 +252,7 @@ def against_revision(
     if rev is None:
         rev, why = measured_at(saved, repo)
         print(f"reference: {rev} ({why})")
-    reference = revision.at(repo, rev, store or Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS), collector)
+    reference = revision.at(repo, rev, store or Location(location.DEFAULT_STORE, location.DEFAULT_CLASS), collector)
     serving_reference(reference)  # exit 2, before the working tree's store is looked at
     if store is None:
         # A registered store is loaded from the working tree's files by the revision's loader, as REV's is.

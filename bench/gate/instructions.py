@@ -20,7 +20,6 @@ import storage
 from bench.errors import ExitCode, UsageError
 from bench.gate.planted import method_timed_by, planted_work_name
 from bench.model import results
-from bench.model.candidates import resolve as resolve_candidate
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import build_fixtures, find_case
 from bench.runners.instructions import (
@@ -33,6 +32,7 @@ from bench.runners.instructions import (
     selected_names,
     syscalls_text,
 )
+from bench.stores.candidates import resolve as resolve_candidate
 
 SAVED_COUNTS: Final = results.SAVED_COUNTS.path
 CALIBRATION: Final = results.COUNT_CALIBRATION.path

@@ -12,9 +12,11 @@ from pathlib import Path
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate import check as gate
 from bench.history.points import Commit, commits_in, names_of
-from bench.model import git, loading, revision
-from bench.model.snapshot import Location, Snapshot
+from bench.model import git
+from bench.model.location import Location
 from bench.model.verdict import Verdict
+from bench.stores import loading, revision
+from bench.stores.snapshot import Snapshot
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ one history; and whether that commit's answers are the frozen original's, by a q
 of the equivalence suite (bench.runners.equivalence), with the operations that differ. A point is one
 JSON file per commit and machine under results/history/; a commit already measured on this machine is
 skipped, so a run resumes, and shards merge by copying the files together. A commit whose store cannot
-serve (bench.model.snapshot: it does not compile or import, lacks a method, is async, changed a
+serve (bench.stores.snapshot: it does not compile or import, lacks a method, is async, changed a
 signature) is a point too, skipped with the reason. What the points say, the change points of the speed
 and the commits that changed the answers, is bench.history.changes'.
 """
@@ -38,14 +38,15 @@ from bench.history.changes import (
     step_text,
     with_answers,
 )
-from bench.model import git, loading, progress, results, revision, snapshot
-from bench.model.candidates import BASELINE, check_control, source_sha256
+from bench.model import git, location, progress, results
 from bench.model.fixtures import FORMAT_VERSION
+from bench.model.location import Location
 from bench.model.operations import case_name, cases, find_case
 from bench.model.publish import Row, Summary, publish
-from bench.model.snapshot import Location
 from bench.model.stats import RatioInterval
 from bench.runners import equivalence
+from bench.stores import loading, revision, snapshot
+from bench.stores.candidates import BASELINE, check_control, source_sha256
 
 HISTORY_DIR: Final = results.HISTORY_POINT.path
 POINT_FORMAT: Final = results.HISTORY_POINT.format
@@ -178,8 +179,8 @@ def store_record(store: Location, collector: Location) -> dict[str, str]:
 
 def _store_of(point: dict[str, Any]) -> dict[str, str]:
     """The store a point measured; points saved before they recorded it measured this repository's default."""
-    default = Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)
-    return point.get("store") or store_record(default, snapshot.sibling_collector(default))
+    default = Location(location.DEFAULT_STORE, location.DEFAULT_CLASS)
+    return point.get("store") or store_record(default, location.sibling_collector(default))
 
 
 def start_point(
@@ -207,7 +208,7 @@ def start_point(
             "fixture_version": FORMAT_VERSION,
         },
         "settings": {"processes": processes, "rounds": rounds},
-        "store": store_record(store, collector or snapshot.sibling_collector(store)),
+        "store": store_record(store, collector or location.sibling_collector(store)),
         "benchmarks": {},
         "equivalence": None,
         "skipped": None,
@@ -293,7 +294,7 @@ def history(
     if processes < 2 or rounds < 1:
         raise UsageError("need --processes >= 2 and --rounds >= 1")
     repo = git.repository(repo_given)
-    fed = collector or snapshot.sibling_collector(store)
+    fed = collector or location.sibling_collector(store)
     record = store_record(store, fed)
     paths = default_paths(store, fed) if paths_given is None else paths_given
     names = names_of(only)

@@ -15,17 +15,18 @@ from pathlib import Path
 
 from bench.errors import ExitCode, StaleControl, UsageError
 from bench.gate.instructions import count_and_print
-from bench.model import git, loading, revision, snapshot
-from bench.model.candidates import BASELINE, label, select
+from bench.model import git
 from bench.model.fixtures import Fixtures, default_cache_dir
+from bench.model.location import Location
 from bench.model.operations import build_fixtures, cases
 from bench.model.publish import publish as publish_summary
 from bench.model.results import INSTALLED, RESULTS, require_checkout, shown
-from bench.model.snapshot import Location
 from bench.report import build, summary
 from bench.runners import equivalence
 from bench.runners.instructions import selected_names
 from bench.runners.suites import FULL, QUICK, Clock, publish, run_pyperf, run_pytest_benchmark
+from bench.stores import loading, revision, snapshot
+from bench.stores.candidates import BASELINE, label, select
 
 
 def _load_average() -> str:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.errors import HarnessError, UsageError
+from bench.jobs.site_history import write_history
 from bench.model import progress, results
-from bench.model.site_history import write_history
 
 TARGETS: Final = {"publish_s": 10.0, "draw_s": 2.0, "site_bytes": 5_000_000}
 BROWSERS: Final = ("chromium", "chromium-browser", "google-chrome")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.model.fixtures import DEFAULT_SEED, Fixtures, default_cache_dir
-from bench.model.snapshot import COLLECTOR_CLASS, COLLECTOR_FILE, DEFAULT_CLASS, DEFAULT_STORE, Location
+from bench.model.location import COLLECTOR_CLASS, COLLECTOR_FILE, DEFAULT_CLASS, DEFAULT_STORE, Location
 
 Add = Callable[..., Any]
 
@@ -90,7 +90,7 @@ def add_sizes_option(add: Add) -> None:
 
 
 def add_store_options(add: Add) -> None:
-    """--store, --collector and --repo: which store to load from a repository's revisions (bench.model.snapshot)."""
+    """--store, --collector and --repo: which store to load from a repository's revisions (bench.stores.snapshot)."""
     add(
         "--store",
         metavar="PATH[:Class]",

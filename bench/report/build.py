@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.history import changes
-from bench.model.candidates import BASELINE
 from bench.model.results import shown as shown_path
 from bench.model.results import write_text_atomically
 from bench.report import plots
@@ -32,6 +31,7 @@ from bench.report.sections import (
     judge_claims,
 )
 from bench.report.summary import render
+from bench.stores.candidates import BASELINE
 
 
 def history_panels(inputs: Inputs) -> tuple[list[plots.HistoryPanel], list[dict[str, Any]]]:

@@ -11,9 +11,9 @@ from typing import Any, Final
 from bench.errors import UsageError
 from bench.history.points import load_points
 from bench.model import results
-from bench.model.candidates import BASELINE, check_control
 from bench.model.results import Results, latest_pytest_benchmark, load_pyperf
 from bench.report.summary import Row, build_rows, collect
+from bench.stores.candidates import BASELINE, check_control
 from storage import CANDIDATES
 
 COMMITTED: Final = results.RESULTS

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.model import results
-from bench.model.candidates import BASELINE, source_sha256
 from bench.model.floors import FLOORS, REFERENCE, floor_name, reference_name
 from bench.model.operations import OPERATIONS, case_name, operation_sizes
 from bench.model.results import Measured
@@ -18,6 +17,7 @@ from bench.report import plots
 from bench.report.inputs import FLOORS_FILE, Inputs
 from bench.report.sections import _table
 from bench.report.summary import seconds_text
+from bench.stores.candidates import BASELINE, source_sha256
 from storage import CANDIDATES
 
 

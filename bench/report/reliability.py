@@ -19,11 +19,11 @@ from typing import Final
 
 from bench.errors import UsageError
 from bench.model import git
-from bench.model.candidates import label
 from bench.model.operations import find_case
 from bench.model.results import REPO_ROOT, load_pyperf, write_text_atomically
 from bench.model.stats import RatioInterval, ratio_interval
 from bench.runners.fsync import FSYNCED, PLAIN
+from bench.stores.candidates import label
 
 WORTH_AN_OPTION: Final = 1.10  # the bar: above a 10% cost, fsync must be an explicit option
 

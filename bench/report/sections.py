@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.history import changes
-from bench.model.candidates import BASELINE
-from bench.model.deployment import DEPLOYED
 from bench.model.floors import REFERENCE
 from bench.model.results import shown as shown_path
 from bench.model.stats import RatioInterval
 from bench.model.stats import verdict as target_verdict
 from bench.report import claims
 from bench.report.inputs import CLAIM_CANDIDATES, DIFFERING_MARK, EQUIVALENCE_FILE, MISSING_FIGURE, Inputs
+from bench.stores.candidates import BASELINE
+from bench.stores.deployment import DEPLOYED
 from storage import optimized
 
 

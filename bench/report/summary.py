@@ -17,8 +17,6 @@ from typing import Final
 
 from bench.errors import ExitCode, UsageError
 from bench.model import results
-from bench.model.candidates import BASELINE
-from bench.model.deployment import DEPLOYED
 from bench.model.operations import MEMORY_TARGET_RATIO, case_name, cases
 from bench.model.publish import Row as PublishedRow
 from bench.model.publish import Summary, publish
@@ -32,6 +30,8 @@ from bench.model.results import (
 )
 from bench.model.stats import RatioInterval, ratio_interval, verdict
 from bench.runners.equivalence import differing_operations
+from bench.stores.candidates import BASELINE
+from bench.stores.deployment import DEPLOYED
 
 EQUIVALENCE_FILE: Final = results.EQUIVALENCE.path.name  # saved beside a run's pyperf/ and pytest-benchmark/
 

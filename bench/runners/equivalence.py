@@ -7,7 +7,7 @@
 The report never runs tests: it reads the file written here. Each candidate is passed to the suite as
 "module:Class", so a store the suite's own runs skip as known to differ (the proposed one) is checked too,
 and each failure's Mismatch and Hypothesis's falsifying example are kept as the counterexample. A store at
-a revision is passed as a `snapshot:FILE` spec (bench.model.snapshot); `history` checks each commit so,
+a revision is passed as a `snapshot:FILE` spec (bench.stores.snapshot); `history` checks each commit so,
 with the quick profile.
 """
 
@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from bench.errors import ExitCode, HarnessError, RevisionError, StoreUnusable, SuiteFailed
-from bench.model import git, loading, results, revision, snapshot
-from bench.model.candidates import BASELINE, label, resolve, select, source_sha256
-from bench.model.deployment import DEPLOYED
-from bench.model.snapshot import Location, Snapshot
+from bench.model import git, results
+from bench.model.location import Location
+from bench.stores import loading, revision, snapshot
+from bench.stores.candidates import BASELINE, label, resolve, select, source_sha256
+from bench.stores.deployment import DEPLOYED
+from bench.stores.snapshot import Snapshot
 
 # From the repository root: the store's properties, and its collector's against the frozen original's.
 COLLECTOR_SUITE: Final = "test_collector_answers"

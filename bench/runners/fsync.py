@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from bench.model.candidates import label
 from bench.model.fixtures import Fixtures
 from bench.model.operations import find_case
 from bench.runners.suites import Clock, Mode, run_pyperf
+from bench.stores.candidates import label
 from storage import optimized
 
 PLAIN: Final = "optimized"

@@ -29,11 +29,12 @@ from typing import Final
 
 import storage
 from bench.errors import ToolMissing
-from bench.model import loading, progress, revision
+from bench.model import progress
 from bench.model.fixtures import Fixtures
 from bench.model.operations import build_fixtures, case_name, cases, find_case, prepare
 from bench.model.results import REPO_ROOT
-from bench.model.snapshot import Snapshot
+from bench.stores import loading, revision
+from bench.stores.snapshot import Snapshot
 
 DEFAULT_CALLS: Final = 3
 WARM_UP_CALLS: Final = 2  # untimed, in both runs of a count

@@ -21,12 +21,12 @@ from typing import Final
 import pyperf
 
 from bench.errors import ExitCode, SuiteFailed
-from bench.model.candidates import source_sha256
 from bench.model.fixtures import Fixtures
 from bench.model.floors import REFERENCE, Floor, floor_cases, floor_name, reference_name
 from bench.model.operations import find_case, prepare
 from bench.model.options import add_fixture_options, fixtures_from
 from bench.model.results import REPO_ROOT
+from bench.stores.candidates import source_sha256
 from storage import resolve
 
 PROGRAM: Final = ("-m", "bench.runners.pyperf_floors")

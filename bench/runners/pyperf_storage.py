@@ -18,9 +18,9 @@ from typing import Final
 import pyperf
 
 from bench.errors import UsageError
-from bench.model.candidates import label, resolve, source_sha256
 from bench.model.operations import case_name, cases, find_case, prepare
 from bench.model.options import add_fixture_options, add_quick_option, fixtures_from
+from bench.stores.candidates import label, resolve, source_sha256
 
 PROGRAM: Final = ("-m", "bench.runners.pyperf_storage")  # workers re-run this module, not a file path
 

@@ -21,10 +21,10 @@ import pyperf
 
 from bench.errors import SuiteFailed
 from bench.model import progress
-from bench.model.candidates import label
 from bench.model.fixtures import Fixtures
 from bench.model.operations import Operation, case_name
 from bench.model.results import BENCHMARK_SUITE, REPO_ROOT
+from bench.stores.candidates import label
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from bench.errors import ExitCode, HarnessError
 from bench.gate import answers
 from bench.gate._decide import Band, Outcome
 from bench.history import changes
-from bench.model.snapshot import Location, Snapshot
+from bench.model.location import Location
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
 from bench.report import summary
 from bench.runners import equivalence
+from bench.stores.snapshot import Snapshot
 from tests.common.differential import side_by_side
 from tests.common.strategies import DEFAULT_RESULTS_DIR
 

@@ -1,4 +1,4 @@
-"""A revision's store imports what the application's interpreter would import (bench.model.revision): whatever the
+"""A revision's store imports what the application's interpreter would import (bench.stores.revision): whatever the
 layout, the stray __init__.py files, the packaging settings and the import form, the store gets its own revision's
 collector, and an import found nowhere names itself and the roots it was looked for in.
 """
@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.errors import StoreUnusable
-from bench.model import loading, revision, snapshot
-from bench.model.snapshot import Location, Snapshot
+from bench.model.location import Location
+from bench.stores import loading, revision, snapshot
+from bench.stores.snapshot import Snapshot
 from tests.common.store_repository import REPO_ROOT
 from tests.common.store_repository import git as run_git
 

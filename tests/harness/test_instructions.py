@@ -10,11 +10,12 @@ from bench.gate import instructions as saved_counts
 from bench.gate._rule import load_config
 from bench.gate.counts import judge_counts
 from bench.gate.planted import plant_syscall_in_source, planted_work_name
-from bench.model import revision, snapshot
+from bench.model import location
 from bench.model.fixtures import Fixtures
+from bench.model.location import Location
 from bench.model.results import REPO_ROOT
-from bench.model.snapshot import Location
 from bench.runners import instructions
+from bench.stores import revision
 
 SMALLEST = "get_recent_runs[100]"
 SEED = Fixtures().seed
@@ -56,7 +57,7 @@ def test_planted_extra_work_is_counted_and_fails_the_instruction_gate(
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (Debian package)")
 def test_one_planted_stat_per_call_fails_the_counts_gate_naming_it_and_nothing_else_moves() -> None:
     """Both sides counted in one run, as `gate --against` does: the plant's stat, exactly one per call, fails."""
-    here = revision.work_tree(REPO_ROOT, Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    here = revision.work_tree(REPO_ROOT, Location(location.DEFAULT_STORE, location.DEFAULT_CLASS))
     module = here.store.module
     source = plant_syscall_in_source(here.modules()[module], "get_recent_runs", "stat")
     planted = here.with_source(module, source, "stat")

@@ -15,7 +15,7 @@ from typing import Final
 
 import pytest
 
-from bench.model.site_history import SKIPPED_REASON, STEPPED, write_history
+from bench.jobs.site_history import SKIPPED_REASON, STEPPED, write_history
 from bench.report.site import slug, sparkline
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]

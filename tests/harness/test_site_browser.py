@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import pytest
 
-from bench.model.site_history import SKIPPED_REASON, STEPPED, Planted, write_history
+from bench.jobs.site_history import SKIPPED_REASON, STEPPED, Planted, write_history
 from bench.report.site import slug
 from tests.common.browser import POINT_ON_SCREEN, POINTS_DRAWN, chromium
 

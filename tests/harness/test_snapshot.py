@@ -1,4 +1,4 @@
-"""A store loaded from a repository at a revision (bench.model.snapshot): the application's layout, and every way
+"""A store loaded from a repository at a revision (bench.stores.snapshot): the application's layout, and every way
 a commit's store can fail to serve, each named in one line with the file and line at that commit.
 
 The repository is tests/common/application_repository.py's: the store at src/astraguard/hil/metrics/storage.py
@@ -19,9 +19,11 @@ import storage
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
 from bench.history import points
 from bench.history.changes import answer_changes, answers_text
-from bench.model import git, loading, revision, snapshot
-from bench.model.snapshot import Location, Snapshot
+from bench.model import git, location
+from bench.model.location import Location
 from bench.runners import equivalence
+from bench.stores import loading, revision, snapshot
+from bench.stores.snapshot import Snapshot
 from tests.common import application_repository as app
 from tests.common.store_repository import REPO_ROOT
 from tests.common.store_repository import commit as commit_storage
@@ -46,7 +48,7 @@ def test_a_store_is_named_by_its_path_from_the_root_and_its_class() -> None:
     assert Location.parse(app.STORE, "MetricsStorage") == Location(app.STORE, "MetricsStorage")
     assert Location.parse(f"{app.STORE}:Other", "MetricsStorage") == Location(app.STORE, "Other")
     assert Location.parse("./storage/../storage/optimized.py", "X").path == "storage/optimized.py"
-    assert snapshot.sibling_collector(Location(app.STORE, "M")) == Location(app.COLLECTOR, "LatencyCollector")
+    assert location.sibling_collector(Location(app.STORE, "M")) == Location(app.COLLECTOR, "LatencyCollector")
 
 
 @pytest.mark.parametrize("text", ["storage", "/abs/storage.py", "../outside.py", "storage/optimized.py:9lives", ""])
@@ -158,7 +160,7 @@ def _one_commit_repository(tmp_path: Path, source: str) -> Snapshot:
     (repo / "storage" / "latency.py").write_text((REPO_ROOT / "storage" / "latency.py").read_text())
     run_git(tmp_path, "init", "-q", str(repo))
     commit_storage(repo, "one")
-    return revision.at(repo, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    return revision.at(repo, "HEAD", Location(location.DEFAULT_STORE, location.DEFAULT_CLASS))
 
 
 def test_a_method_that_returns_a_coroutine_cannot_serve_and_leaves_none_unawaited(tmp_path: Path) -> None:
@@ -191,7 +193,7 @@ def test_an_operation_that_raises_on_the_probe_cannot_serve_and_names_the_line(t
 
 def test_an_optional_parameter_added_keeps_the_contract() -> None:
     """The optimized store's get_run_metrics(use_cache=True) takes every call the original takes."""
-    loaded = revision.work_tree(REPO_ROOT, Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    loaded = revision.work_tree(REPO_ROOT, Location(location.DEFAULT_STORE, location.DEFAULT_CLASS))
     loading.load(loaded, probed=True)
 
 
@@ -202,19 +204,19 @@ def test_a_revision_without_the_store_or_that_names_nothing_is_a_revision_error(
     application: app.ApplicationRepository,
 ) -> None:
     with pytest.raises(RevisionError, match=r"has no storage/optimized\.py"):
-        revision.at(application.path, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+        revision.at(application.path, "HEAD", Location(location.DEFAULT_STORE, location.DEFAULT_CLASS))
     with pytest.raises(RevisionError, match="'no-such-rev' does not name a commit"):
         revision.at(application.path, "no-such-rev", Location(app.STORE, "MetricsStorage"))
 
 
 def test_loading_a_revision_leaves_the_work_tree_as_it_was() -> None:
     before = run_git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all")
-    loading.load(revision.at(REPO_ROOT, "HEAD~1", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)))
+    loading.load(revision.at(REPO_ROOT, "HEAD~1", Location(location.DEFAULT_STORE, location.DEFAULT_CLASS)))
     assert run_git(REPO_ROOT, "status", "--porcelain", "--untracked-files=all") == before
 
 
 def test_a_snapshot_crosses_to_a_worker_process_unchanged(application: app.ApplicationRepository) -> None:
-    head = revision.at(REPO_ROOT, "HEAD", Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS))
+    head = revision.at(REPO_ROOT, "HEAD", Location(location.DEFAULT_STORE, location.DEFAULT_CLASS))
     altered = head.with_source("optimized", head.modules()["optimized"] + "\n# altered\n", "comment")
     assert Snapshot.from_json(altered.to_json()) == altered
     assert len(altered.package) == len(head.package) and altered.package != head.package
@@ -327,7 +329,7 @@ def test_answer_changes_are_the_commits_whose_answers_differ_from_the_last_check
 def test_history_walks_mains_first_parent_line_and_every_commit_on_request(
     application: app.ApplicationRepository,
 ) -> None:
-    paths = points.default_paths(Location(app.STORE, "M"), snapshot.sibling_collector(Location(app.STORE, "M")))
+    paths = points.default_paths(Location(app.STORE, "M"), location.sibling_collector(Location(app.STORE, "M")))
     line = points.commits_in(application.path, None, 50, paths)
     assert [c.sha for c in line] == [application.commits[label] for label in application.main_line]
     assert application.commits["merge listing"] in {c.sha for c in line}  # the merge is the step
@@ -357,9 +359,9 @@ def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
     """A point of this commit and machine, measured for this repository's default store, is not this store's."""
     head = application.commits[application.main_line[-1]]  # HEAD: what --last 1 walks
     write_at = points.point_path(tmp_path, head, points.machine()["id"])
-    default = Location(snapshot.DEFAULT_STORE, snapshot.DEFAULT_CLASS)
+    default = Location(location.DEFAULT_STORE, location.DEFAULT_CLASS)
     committed = json.loads(sorted((REPO_ROOT / "results" / "history").glob("*.json"))[0].read_text())
-    record = points.store_record(default, snapshot.sibling_collector(default))
+    record = points.store_record(default, location.sibling_collector(default))
     points.write_point(write_at, {**committed, "commit": head, "machine": points.machine(), "store": record})
     with pytest.raises(UsageError, match=r"measured another store \(storage/optimized\.py\): give another --output"):
         points.history(

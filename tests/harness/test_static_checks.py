@@ -69,9 +69,9 @@ IN_PLACE_WRITES: Final = {
     "bench/model/results.py",  # write_atomically itself: the temporary it renames
     "bench/model/fixtures.py",  # a fixture is built in a staging folder, renamed into place when complete
     "bench/model/operations.py",  # the spare summaries a refresh benchmark swaps: inputs, not results
-    "bench/model/deployment.py",  # an empty __init__.py in a temporary application layout
-    "bench/model/site_history.py",  # a generated history, written before anything reads it
-    "bench/model/snapshot.py",  # a snapshot's JSON in the worker's temporary folder
+    "bench/stores/deployment.py",  # an empty __init__.py in a temporary application layout
+    "bench/jobs/site_history.py",  # a generated history, written before anything reads it
+    "bench/stores/snapshot.py",  # a snapshot's JSON in the worker's temporary folder
     "bench/runners/instructions.py",  # the same, for the counting worker
     "bench/model/floors.py",  # the floors' own writes: the least work a store's save needs, timed
 }

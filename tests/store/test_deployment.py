@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench.model.deployment import APP_PACKAGE, STORE_MODULE, deployed_store_class, lay_out
+from bench.stores.deployment import APP_PACKAGE, STORE_MODULE, deployed_store_class, lay_out
 from storage import collector_class_for, optimized
 from storage.latency import LatencyCollector
 

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Final
 
 from bench.history.changes import step_text
-from bench.model.candidates import BASELINE
 from bench.model.stats import RatioInterval
 from bench.report.site.charts import benchmark_chart, bokeh, scaling_figures
 from bench.report.site.data import Site, answers_differ
+from bench.stores.candidates import BASELINE
 
 STATIC: Final = "static"
 COMMITS_FILE: Final = "commits.js"

@@ -7,9 +7,9 @@ typical save before each one, the gaps interleaved in blocks of 5 saves (order r
 Each block gives a ratio per gap (its 5 saves' median over the no-gap saves' median in the same block);
 the result is the median block ratio with a percentile-bootstrap 95% interval (bench.model.stats).
 
-    python results/experiments/save_gap.py [size] [blocks]     # a timing job: nothing else on the CPU
+    python scripts/experiments/save_gap.py [size] [blocks]     # a timing job: nothing else on the CPU
 
-Its output on 2026-12-01 is save_gap.txt beside this file. Not part of the harness: nothing imports it.
+Its output on 2026-12-01 is results/experiments/save_gap.txt. Not part of the harness: nothing imports it.
 """
 
 from __future__ import annotations

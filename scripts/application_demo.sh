@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Issue 29's "done when" runs, at default settings, one after another, each timed: see README.md.
+# The installed tool's commands in the tests' application-shaped repository, at default settings, one after
+# another, each timed: results/application/README.md says what each run is.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-checkout=$(cd "$here/../.." && pwd)
-out=${OUT:-$here}
+checkout=$(cd "$here/.." && pwd)
+out=${OUT:-$checkout/results/application}
 work=$(mktemp -d)  # the virtualenv and the application's repository, outside the checkout
 mkdir -p "$out"; rm -f "$out/times" "$out"/*.out "$out"/*.err
 t() {

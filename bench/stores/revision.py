@@ -12,7 +12,7 @@ order, the first holding the module winning:
 
 No `__init__.py` decides a name, so a stray one above the package (an empty `src/__init__.py`) changes nothing,
 and none runs. A relative import is resolved by path. Every module the store and its collector reach this way is
-read at the revision (the store's and the collector's folders whole), and bench.model.loading imports them from
+read at the revision (the store's and the collector's folders whole), and bench.stores.loading imports them from
 those sources only: an import of the application's that is found nowhere fails, naming the roots tried.
 """
 
@@ -31,7 +31,8 @@ from typing import Any, Protocol, cast
 import storage
 from bench.errors import RevisionError, UsageError
 from bench.model import git
-from bench.model.snapshot import DEFAULT_FOLDER, Location, Package, Root, Snapshot, digest, sibling_collector
+from bench.model.location import DEFAULT_FOLDER, Location, sibling_collector
+from bench.stores.snapshot import Package, Root, Snapshot, digest
 
 # --- a revision's files -----------------------------------------------------------------------------------
 
@@ -217,7 +218,7 @@ def _parse(source: str, filename: str) -> ast.Module | None:
     try:
         return ast.parse(source, filename)
     except (SyntaxError, ValueError):
-        return None  # it cannot import: bench.model.loading reports the error with its line
+        return None  # it cannot import: bench.stores.loading reports the error with its line
 
 
 def implied_roots(folders: list[str], tree: ast.Module, files: Files) -> list[Root]:

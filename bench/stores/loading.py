@@ -1,7 +1,7 @@
 """Importing a snapshot's store beside every other, and judging whether it can serve.
 
 A finder on sys.meta_path imports each snapshot's folders as `storage_at_<12 hex digits>.<module>`; every import
-that bench.model.revision resolved to one of them, in any form, is rewritten to the loaded copy, and no package's
+that bench.stores.revision resolved to one of them, in any form, is rewritten to the loaded copy, and no package's
 `__init__.py` runs.
 A store can serve when it compiles and imports, has its class and the frozen original's four methods, none a
 coroutine function, each taking every call the original takes, and one call of each operation on a small run
@@ -31,9 +31,10 @@ from typing import Any, Final
 import storage
 import storage.baseline
 from bench.errors import StoreUnusable
-from bench.model import revision
 from bench.model.fixtures import build_collector
-from bench.model.snapshot import Location, Package, Snapshot
+from bench.model.location import Location
+from bench.stores import revision
+from bench.stores.snapshot import Package, Snapshot
 
 METHODS: Final = ("save_latency_stats", "get_run_metrics", "compare_runs", "get_recent_runs")
 PROBE_MEASUREMENTS: Final = 12
@@ -66,7 +67,7 @@ def _bind(existing: Any, dotted: str, loaded: str) -> ModuleType:
 class _Rewriter(ast.NodeTransformer):
     """Points a module's imports of the snapshot's folders at their loaded copies, every form alike.
 
-    Absolute names are the ones the revision's imports reached each folder by (bench.model.revision); relative
+    Absolute names are the ones the revision's imports reached each folder by (bench.stores.revision); relative
     ones are resolved by path, so `from ..config import x` and `from .sub import y` load the revision's files too.
     """
 

@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: tests.common
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.common
 
 from tests.common import application_repository as app
 

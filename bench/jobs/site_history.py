@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from bench.model.candidates import BASELINE, source_sha256
 from bench.model.fixtures import FORMAT_VERSION
+from bench.stores.candidates import BASELINE, source_sha256
 
 BENCHMARKS: Final = (
     "save_latency_stats[1000]",

@@ -1,5 +1,5 @@
 """Which stores a benchmark run measures: registered names, "deployed", outside "package.module:Class", or a store
-loaded from a repository (`snapshot:FILE`, written by bench.model.snapshot.written: `run --store`, and the
+loaded from a repository (`snapshot:FILE`, written by bench.stores.snapshot.written: `run --store`, and the
 equivalence suite on a revision's store)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Final
 
 import storage
 from bench.errors import StaleControl, UsageError
-from bench.model import loading, snapshot
-from bench.model.deployment import DEPLOYED, deployed_store_class
+from bench.stores import loading, snapshot
+from bench.stores.deployment import DEPLOYED, deployed_store_class
 from storage import CANDIDATES, MetricsStoreClass
 
 BASELINE: Final = "baseline"

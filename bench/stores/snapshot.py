@@ -1,6 +1,6 @@
 """A store module and the modules it imports, read at a git revision or from a work tree, as source text: what
-any process needs to import that store beside every other (bench.model.revision reads them and says from where;
-bench.model.loading imports them).
+any process needs to import that store beside every other (bench.stores.revision reads them and says from where;
+bench.stores.loading imports them).
 
 `PATH[:Class]` names a store by its module's path from the repository's root (`storage/optimized.py`, or
 the application's `src/astraguard/hil/metrics/storage.py`) and its class (default MetricsStorage). Its
@@ -21,52 +21,10 @@ from pathlib import Path
 from typing import Final
 
 from bench.errors import RevisionError, UsageError
+from bench.model.location import Location
 
-DEFAULT_STORE: Final = "storage/optimized.py"  # this repository's; the application's is named with --store
-DEFAULT_FOLDER: Final = posixpath.dirname(DEFAULT_STORE)
-DEFAULT_CLASS: Final = "MetricsStorage"
-COLLECTOR_FILE: Final = "latency.py"  # beside the store, unless --collector names another
-COLLECTOR_CLASS: Final = "LatencyCollector"
 PREFIX: Final = "storage_at_"
 SPEC_PREFIX: Final = "snapshot:"  # a candidate spec naming a snapshot's JSON file, for another process
-
-
-@dataclass(frozen=True)
-class Location:
-    """A class in a module, by the module's path from the repository's root: `PATH[:Class]`."""
-
-    path: str
-    name: str
-
-    @classmethod
-    def parse(cls, text: str, default_class: str, what: str = "--store") -> Location:
-        """PATH[:Class]; a UsageError for a path that is not a relative `.py` file inside the repository."""
-        path, colon, name = text.rpartition(":")
-        if not colon or not name.isidentifier():
-            path, name = text, default_class
-        clean = posixpath.normpath(path.replace("\\", "/")) if path else ""
-        if not clean.endswith(".py") or clean.startswith(("/", "../")) or clean == "..":
-            raise UsageError(
-                f"{what} {text!r}: want PATH[:Class], PATH a module's .py file from the repository's root "
-                f"(e.g. {DEFAULT_STORE}:{DEFAULT_CLASS})"
-            )
-        return cls(clean, name)
-
-    @property
-    def folder(self) -> str:
-        return posixpath.dirname(self.path)
-
-    @property
-    def module(self) -> str:
-        return posixpath.basename(self.path)[: -len(".py")]
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.name}"
-
-
-def sibling_collector(store: Location) -> Location:
-    """The default collector: LatencyCollector of the latency.py beside the store."""
-    return Location(posixpath.join(store.folder, COLLECTOR_FILE), COLLECTOR_CLASS)
 
 
 @dataclass(frozen=True)
@@ -109,7 +67,7 @@ class Snapshot:
     packages: tuple[Package, ...]  # the store's folder first, then the collector's if it is another
     variant: str = ""  # what was altered, on a copy whose sources were (a planted regression)
     in_work_tree: bool = False
-    roots: tuple[Root, ...] = ()  # where absolute imports were looked for, in order (bench.model.revision)
+    roots: tuple[Root, ...] = ()  # where absolute imports were looked for, in order (bench.stores.revision)
     notes: tuple[str, ...] = ()  # settings of the revision's that could not be read
 
     def package_name(self, package: Package) -> str:
