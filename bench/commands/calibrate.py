@@ -1,6 +1,6 @@
 """`python -m bench calibrate`: the gate's false-alarm and detection rates, then results/GATE.md.
 
-The work is bench.gate.calibration's; GATE.md is bench.gate.gate_report's."""
+The work is bench.jobs.calibrate's; GATE.md is bench.report.gate_report's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Final
 
 from bench.errors import ExitCode
 from bench.gate import instructions
-from bench.gate.calibration import (
+from bench.gate.check import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, SAVED_RATIOS, Timing
+from bench.jobs.calibrate import (
     DEFAULT_BENCHMARKS,
     DEFAULT_RUNS,
     INSTRUCTION_AA_RUNS,
@@ -20,16 +21,15 @@ from bench.gate.calibration import (
     calibrate_saved_counts,
     calibrate_saved_ratios,
 )
-from bench.gate.check import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, SAVED_RATIOS, Timing
-from bench.gate.gate_report import AA_RUNS, AGAINST_CALIBRATION, GATE_REPORT
 from bench.model import results
 from bench.model.options import add_only_option, add_reruns_option, add_timing_options
+from bench.report.gate_report import AA_RUNS, AGAINST_CALIBRATION, GATE_REPORT, HISTORY_AA_RUNS
 from bench.runners import instructions as counting
 
 HELP: Final = (
-    "Calibrate `gate --against`: A/A runs against HEAD, planted slowdowns, instruction and system-call counts; "
-    "writes the JSON "
-    "and regenerates results/GATE.md. --saved-ratios and --saved-counts run the older calibrations of the "
+    "Calibrate the rule: whole-gate A/A runs against HEAD and planted slowdowns, history's A/A commits (from which "
+    "history's and find's rates are replayed), instruction and system-call counts; writes the JSON and regenerates "
+    "results/GATE.md. --saved-ratios and --saved-counts run the older calibrations of the "
     "saved-ratio and saved-count checks. A timing job: nothing else may use the CPU."
 )
 
@@ -60,7 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the runs the --json file already holds (saved after every run) and do only the missing ones",
     )
-    parser.add_argument("--no-wall-clock", action="store_true", help="the counts only (they need no quiet machine)")
+    parser.add_argument(
+        "--history-runs", type=int, default=HISTORY_AA_RUNS, help="history's A/A commits (default: %(default)s)"
+    )
+    parser.add_argument("--no-wall-clock", action="store_true", help="no whole-gate runs")
+    parser.add_argument("--no-history", action="store_true", help="no history A/A commits")
     parser.add_argument("--no-instructions", action="store_true", help="wall clock only, no counts")
     add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
     add_reruns_option(parser.add_argument, DEFAULT_MAX_RERUNS)
@@ -108,7 +112,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     if args.saved_counts:
         saved = args.saved or instructions.SAVED_COUNTS
         return calibrate_saved_counts(calls=args.calls, seed=args.seed, saved=saved, output=args.output)
-    plan = Plan(timing, tuple(args.only or ()), args.aa_runs, args.planted_runs, args.instruction_runs)
+    plan = Plan(
+        timing, tuple(args.only or ()), args.aa_runs, args.planted_runs, args.instruction_runs, args.history_runs
+    )
     return calibrate_against(
         plan=plan,
         json_path=args.json,
@@ -116,4 +122,5 @@ def run(args: argparse.Namespace) -> ExitCode:
         resume=args.resume,
         wall_clock=not args.no_wall_clock,
         counts=not args.no_instructions,
+        history=not args.no_history,
     )

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Final
 
 from bench.errors import ExitCode
-from bench.history.points import DEFAULT_PROCESSES, DEFAULT_ROUNDS, HISTORY_DIR, history
+from bench.history.points import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, HISTORY_DIR
+from bench.history.walk import history
 from bench.model import results
 from bench.model.options import (
     add_only_option,
     add_publish_options,
+    add_reruns_option,
     add_store_options,
     add_timing_options,
     add_walk_option,
@@ -26,10 +28,11 @@ from bench.model.options import (
 )
 
 HELP: Final = (
-    "Measure each first-parent commit's store against the frozen baseline, and check its answers (the store's, "
-    "and its collector's) against the frozen original's (one point per commit and machine under results/history/), "
-    "then find the change points per benchmark with E-Divisive means and the commits that changed the answers. "
-    "Commits whose store cannot serve are recorded, skipped with the reason, not errors."
+    "Measure each first-parent commit's store beside the frozen baseline and beside the commit before it, in the same "
+    "processes, and check its answers (the store's, and its collector's) against the frozen original's (one point "
+    "per commit and machine under results/history/); then name each step the gate's rule finds between a commit and "
+    "the one before it, the newest included, and the commits that changed the answers. Commits whose store cannot "
+    "serve are recorded, skipped with the reason, not errors."
 )
 
 
@@ -60,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_store_options(parser.add_argument)
     add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
+    add_reruns_option(parser.add_argument, DEFAULT_MAX_RERUNS)
     add_walk_option(parser.add_argument)
 
 
@@ -78,6 +82,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         answers=args.answers,
         processes=args.processes,
         rounds=args.rounds,
+        max_reruns=args.max_reruns,
         seed=args.seed,
         markdown=args.markdown,
         json_path=args.json,

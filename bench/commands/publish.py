@@ -8,7 +8,6 @@ metrics-store-bench publish --output public              # in the application: f
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 from typing import Final
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     if not found.points and not found.latest:
         raise UsageError(f"nothing to publish under {args.results}: no history points and no bench run")
     with progress.task("publish", len(found.benchmarks)) as step:
-        published = site.build(found, args.output, args.commit_url, step, workers=min(2, os.cpu_count() or 1))
+        published = site.build(found, args.output, args.commit_url, step)
     print(
         f"published {published.pages} pages ({len(found.commits)} commits x {len(found.benchmarks)} benchmarks x "
         f"{len(found.machines)} machines, {sum(published.points.values())} points) to {published.folder} "

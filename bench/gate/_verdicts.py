@@ -2,45 +2,48 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.errors import ExitCode
-from bench.gate._decide import Outcome, cost_ratio, detectable_slowdown, has_baseline, ratio_text
 from bench.gate.counts import CountVerdict
+from bench.gate.outcome import Outcome
 from bench.model.publish import Row, Summary, publish
+from bench.rule import shown
 from bench.stores.snapshot import Snapshot
 
 
 def against_row(outcome: Outcome, reference: Snapshot) -> Row:
-    interval, band = outcome.interval, outcome.band
-    assert interval is not None and band is not None
-    baseline = f"vs baseline {ratio_text(cost_ratio(outcome.timings))}; " if has_baseline(outcome.timings) else ""
+    interval, band, timings = outcome.interval, outcome.band, outcome.timings
+    assert interval is not None
+    baseline = ""
+    if timings is not None and timings.has("baseline"):
+        versus = shown(timings.log_ratios("baseline"))
+        baseline = f"vs baseline {versus.estimate:.4f} [{versus.low:.4f}, {versus.high:.4f}]; "
+    limit = f"regression above {band.upper:.3f}; " if band is not None else "timed once for information; "
     return Row.of(
         outcome.name,
         f"working tree / {reference.commit[:12]}",
         interval,
         outcome.verdict.value,
         fails=outcome.fails,
-        smallest_detectable=detectable_slowdown(interval, band),
-        note=f"regression above {band.upper:.3f}; {baseline}{outcome.processes} processes"
-        + (f"; {outcome.note}" if outcome.note else ""),
+        smallest_detectable=outcome.detectable,
+        note=f"{limit}{baseline}{outcome.processes} processes" + (f"; {outcome.note}" if outcome.note else ""),
     )
 
 
 def saved_row(outcome: Outcome) -> Row:
-    interval, band = outcome.interval, outcome.band
+    band = outcome.band
     return Row.of(
         outcome.name,
         "candidate / baseline",
-        interval,
+        outcome.interval,
         outcome.verdict.value,
         fails=outcome.fails,
-        smallest_detectable=detectable_slowdown(interval, band) if interval and band else None,
+        smallest_detectable=outcome.detectable,
         note=(f"saved {band.ratio:.4f} +-{band.tolerance:.1%}" if band else "no saved ratio")
         + (f"; {outcome.note}" if outcome.note else ""),
     )
@@ -91,7 +94,7 @@ def finish(
         report="\n".join(text),
         details={
             **context,
-            "outcomes": [_as_json(o) for o in outcomes],
+            "outcomes": [o.to_json() for o in outcomes],
             "counts": [v.as_json() for v in counts] if counted is not None else None,
         },
         explanation=explanation,
@@ -116,14 +119,3 @@ def _headline(failed: list[Outcome], outcomes: list[Outcome], what: str) -> str:
         return f"no regression in {len(outcomes)} benchmarks: {what}"
     names = ", ".join(o.name for o in failed)
     return f"{len(failed)} of {len(outcomes)} benchmarks {'fail' if len(failed) > 1 else 'fails'}: {names} ({what})"
-
-
-def _as_json(outcome: Outcome) -> dict[str, Any]:
-    document = asdict(outcome)
-    document["verdict"] = outcome.verdict.value
-    document["fails"] = outcome.fails
-    if outcome.interval is not None and not math.isfinite(outcome.interval.estimate):
-        document["interval"] = None
-    if outcome.interval is not None and outcome.band is not None:
-        document["detectable_slowdown"] = detectable_slowdown(outcome.interval, outcome.band)
-    return document

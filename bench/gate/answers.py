@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bench.gate._decide import Outcome
-from bench.gate._measure import Arm
+from bench.gate.outcome import Outcome
 from bench.model.operations import find_case
 from bench.model.verdict import Verdict
 from bench.runners import equivalence
+from bench.runners.interleaved import Arm
 from bench.stores.snapshot import Snapshot
 
 
@@ -76,16 +76,32 @@ def check(candidate: Arm, reference: Snapshot, *, allowed: bool) -> Answers:
     return Answers(working, at_reference, allowed, changed)
 
 
+def _why(method: str, answers: Answers) -> str:
+    return f"{method} answers otherwise than the frozen original's: {answers.working['why'][method]}"
+
+
+def differing(names: list[str], answers: Answers) -> dict[str, str]:
+    """The benchmarks whose method answers otherwise than the original's, each with why, where that fails the gate:
+    their answers decide them, so they are timed once, for information, never to full power."""
+    if not answers.fail:
+        return {}
+    methods = {name: find_case(name)[0].store_method for name in names}
+    return {
+        name: f"{_why(method, answers)}; its ratio is no speed-up"
+        for name, method in methods.items()
+        if method in answers.differs_in
+    }
+
+
 def apply(outcomes: list[Outcome], answers: Answers) -> list[Outcome]:
     """Each benchmark of a method whose answers differ reads ANSWERS DIFFER (or keeps its speed verdict, allowed)."""
     for outcome in outcomes:
         method = find_case(outcome.name)[0].store_method
         if method not in answers.differs_in:
             continue
-        why = f"{method} answers otherwise than the frozen original's: {answers.working['why'][method]}"
         if answers.allowed:
-            outcome.note = f"{outcome.note}; {why} (allowed)" if outcome.note else f"{why} (allowed)"
+            why = f"{_why(method, answers)} (allowed)"
+            outcome.note = f"{outcome.note}; {why}" if outcome.note else why
         else:
             outcome.verdict = Verdict.ANSWERS_DIFFER
-            outcome.note = f"{why}; its ratio is no speed-up"
     return outcomes

@@ -1,48 +1,25 @@
-"""`python -m bench gate`: the CI perf gate, on ratios measured in the same worker processes.
+"""`python -m bench gate`: the CI perf gate. Every speed verdict here is bench.rule's, on processes timed by
+bench.runners.interleaved.
 
-Against a revision (`--against REV`, what CI runs). The store at REV (loaded from git by
-bench.stores.revision) and the working tree's store are timed interleaved, in a rotating order, in the same fresh
-worker processes; a registered candidate (optimized) is loaded from the working tree's files by the same loader.
-`--store PATH[:Class]` names the store in another repository's layout (the application's
-src/astraguard/hil/metrics/storage.py); both sides are then that file, as committed at REV and as it is in the
-work tree. Each process gives one ratio working tree / REV per benchmark. Both sides build their inputs with their
-own revision's collector class. `--baseline` times the frozen baseline as a third arm, for information beside
-each verdict.
+Against a revision (`--against REV`, what CI runs): the working tree's store and the store at REV, timed interleaved
+in the same fresh processes; each process gives log(working tree / REV) per benchmark. Answers come first: a
+benchmark of a method whose answers differ from the frozen original's is timed once, for information, and fails as
+ANSWERS DIFFER; the rest are judged at full power, then counted (instructions and system calls per call).
 
-The decision rule (bench.gate._sequential says why it holds; settings in pyproject.toml, [tool.bench.gate]):
+Against the saved ratios (no --against): each process's log(candidate / baseline) less the saved log ratio, judged
+by the same rule against the saved tolerance (or the minimum effect, whichever is wider). It carries drift between
+days and machines; beside --against --baseline verdicts it is printed for information only.
 
-- Every benchmark has a minimum effect e (default 5%): a slowdown below it is not a regression.
-- One sequential test per benchmark: looks at --processes, then as many more at each of --max-reruns further
-  looks, only for the benchmarks still undecided. At each look, one-sided trimmed t bounds on the log ratio at
-  a / (m * K) each (m benchmarks, K looks, a the run's false-alarm rate, default 5%): regressed when the lower
-  bound is above log(1 + e); no regression (unchanged, or improved below 1 - e) when the upper bound is below it.
-- Still open after the last look: inconclusive, which passes. By the union bound over benchmarks and looks, a
-  run of unchanged code fails with at most a; `nox -s calibrate` measures the real rates (results/GATE.md).
-- Each line states the smallest slowdown this run would have caught, (1 + e) * estimate / low - 1:
-  the interval shifted up by that much lies wholly above the limit. So an "unchanged" says what it
-  rules out.
-- Then the counts (bench.gate.counts), unless --no-counts: instructions and system calls per call of both sides.
-
-Against saved ratios (no --against). The ratio candidate / baseline is compared with the ratio
-saved in results/gate/saved_ratios.json (written by `--rebaseline`), with a tolerance from the
-spread of repeated runs. It carries drift between days and machines; with --against the same
-comparison is printed beside each verdict, two-sided and for information only.
-
-The command line is bench.commands.gate; the pieces are private modules re-exported here: _rule (the
-settings), _measure (timing in worker processes), _decide (verdicts), _saved (the saved ratios),
-_verdicts (printing and publishing them).
-
-Exit codes: 0 pass; 1 a regression (saved ratios: or a saved benchmark not measured now, or a
-measured one not saved), or a working tree's store that cannot serve (it does not import, lacks a
-method, is async, changed a signature, or answers wrongly); 2 usage error: a bad option, a reference
-revision that cannot be loaded or cannot serve, or saved files whose provenance makes the comparison
-meaningless.
+Exit codes: 0 pass; 1 a regression, different answers, grown counts, or a working tree's store that cannot serve;
+2 usage error, a reference that cannot be loaded or cannot serve, or saved files whose provenance makes the
+comparison meaningless.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -50,84 +27,30 @@ from typing import Final
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
 from bench.gate import answers, counts, instructions
-from bench.gate._decide import (
-    Band,
-    IntervalOf,
-    Outcome,
-    against_ratio,
-    cost_ratio,
-    decide,
-    detectable_slowdown,
-    has_baseline,
-    judge,
-    ratio_text,
-    reference_cost_ratio,
-)
-from bench.gate._measure import (
-    DEFAULT_SAMPLE_SECONDS,
-    Arm,
-    Arms,
-    Measure,
-    ProcessTiming,
-    measure_interleaved,
-    round_order,
-    time_in_this_process,
-)
-from bench.gate._rule import GateConfig, load_config, rule_text
-from bench.gate._saved import (
+from bench.gate._verdicts import Counted, against_row, finish, saved_row
+from bench.gate.config import GateConfig, load_config, rule_text
+from bench.gate.outcome import Outcome
+from bench.gate.saved import (
     REBASELINE_REPEATS,
-    SAVED_RATIO_TOLERANCE_PER_SPREAD,
     SAVED_RATIOS,
     commit_of_measured_store,
     load_saved,
     measured_at,
     provenance,
     rebaseline,
-    tolerances,
 )
-from bench.gate._sequential import Design, judge_sequential
-from bench.gate._verdicts import Counted, against_row, finish, saved_row
 from bench.model import git, location, results
 from bench.model.fixtures import DEFAULT_SEED, Fixtures
 from bench.model.location import Location
 from bench.model.operations import case_name, cases, find_case
 from bench.model.verdict import Verdict
+from bench.rule import MIN_PROCESSES, Band, Decision, Design, decide, judge_sequential, shown
 from bench.runners import instructions as counting
+from bench.runners.interleaved import Arm, Arms, Engine, Over, Timings
 from bench.stores import loading, revision
 from bench.stores.snapshot import Snapshot
 
-__all__ = [
-    "DEFAULT_SAMPLE_SECONDS",
-    "REBASELINE_REPEATS",
-    "SAVED_RATIOS",
-    "SAVED_RATIO_TOLERANCE_PER_SPREAD",
-    "Arm",
-    "Arms",
-    "Band",
-    "GateConfig",
-    "IntervalOf",
-    "Measure",
-    "Outcome",
-    "ProcessTiming",
-    "against_line",
-    "against_ratio",
-    "cost_ratio",
-    "decide",
-    "detectable_slowdown",
-    "judge",
-    "judge_against",
-    "load_config",
-    "load_saved",
-    "measure_interleaved",
-    "measured_at",
-    "provenance",
-    "reference_cost_ratio",
-    "round_order",
-    "rule_text",
-    "serving_reference",
-    "time_in_this_process",
-    "tolerances",
-]
+__all__ = ["REBASELINE_REPEATS", "SAVED_RATIOS", "Timing", "judge_against", "judge_timed"]
 
 DEFAULT_CANDIDATE: Final = "optimized"
 DEFAULT_PROCESSES: Final = 8
@@ -137,7 +60,7 @@ DEFAULT_MAX_RERUNS: Final = 2
 
 @dataclass(frozen=True)
 class Timing:
-    """How the gate times: fresh processes per benchmark, rounds in each, re-runs of the inconclusive, the seed."""
+    """How the gate times: fresh processes per benchmark, rounds in each, further looks of the undecided, the seed."""
 
     processes: int = DEFAULT_PROCESSES
     rounds: int = DEFAULT_ROUNDS
@@ -148,9 +71,49 @@ class Timing:
     baseline: bool = False
 
     def __post_init__(self) -> None:
-        if self.processes < 3 or self.rounds < 1 or self.max_reruns < 0:
-            # Three processes at least: a t bound from two has one degree of freedom (bench.gate._sequential).
-            raise UsageError("need --processes >= 3, --rounds >= 1, --max-reruns >= 0")
+        if self.processes < MIN_PROCESSES or self.rounds < 1 or self.max_reruns < 0:
+            raise UsageError(f"need --processes >= {MIN_PROCESSES}, --rounds >= 1, --max-reruns >= 0")
+
+    def design(self, config: GateConfig) -> Design:
+        """The rule's looks: --processes at the first, as many more at each of --max-reruns further looks."""
+        return Design.every(self.processes, self.max_reruns, config.false_alarm_rate)
+
+
+def judge_timed(
+    engine: Engine,
+    bands: Mapping[str, Band],
+    design: Design,
+    over: Over,
+    *,
+    offsets: Mapping[str, float] | None = None,
+    tests: int | None = None,
+) -> dict[str, tuple[Decision, Timings]]:
+    """The rule on each benchmark's log(candidate / `over`) per process, less its offset (a saved log ratio), with
+    more processes only for the undecided; each decision with every process it rests on."""
+    pooled: dict[str, Timings] = {}
+
+    def more(wanted: Mapping[str, int]) -> dict[str, list[float]]:
+        found = engine.measure_each(wanted)
+        for name, timings in found.items():
+            pooled[name] = pooled[name] + timings if name in pooled else timings
+        shift = offsets or {}
+        return {name: [v - shift.get(name, 0.0) for v in t.log_ratios(over)] for name, t in found.items()}
+
+    decisions = judge_sequential(bands, more, design, tests=tests)
+    return {name: (decisions[name], pooled[name]) for name in bands}
+
+
+def informational(
+    engine: Engine, names: Sequence[str], over: Over, verdict: Verdict, note: Callable[[str], str]
+) -> list[Outcome]:
+    """Benchmarks timed once at the rule's least processes, for information: a ratio and its 95% interval."""
+    if not names:
+        return []
+    found = engine.measure(names, MIN_PROCESSES)
+    return [
+        Outcome(name, verdict, shown(t.log_ratios(over)), None, len(t), t, note(name), informational=True)
+        for name, t in found.items()
+    ]
 
 
 # --- against a revision ------------------------------------------------------------------------------
@@ -165,50 +128,83 @@ def serving_reference(reference: Snapshot, *, probed: bool = True) -> None:
 
 
 def judge_against(
-    names: list[str], candidate: Arm, reference: Snapshot, config: GateConfig, timing: Timing = Timing()
+    names: list[str],
+    candidate: Arm,
+    reference: Snapshot,
+    config: GateConfig,
+    timing: Timing = Timing(),
+    differing: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
-    """The verdicts of `candidate` (working tree) against the store at `reference`, by the stated rule."""
+    """The verdicts of `candidate` (working tree) against the store at `reference`, by the rule.
+
+    differing: the benchmarks whose answers differ, each with why; those are timed once, for information.
+    """
     serving_reference(reference, probed=False)  # one that does not even load: a usage error before any process
     arms = Arms(candidate=candidate, reference=Arm.of(reference), baseline=Arm("baseline") if timing.baseline else None)
-    measure = measure_interleaved(arms, timing.seed, timing.rounds, DEFAULT_SAMPLE_SECONDS)
-    bands = {name: Band(1.0, config.minimum_effect(name)) for name in names}
-    return judge_sequential(names, bands, measure, design_of(timing, config))
-
-
-def design_of(timing: Timing, config: GateConfig) -> Design:
-    """The sequential rule's looks: --processes at the first, as many more at each of --max-reruns further looks."""
-    return Design.every(timing.processes, timing.max_reruns, config.false_alarm_rate)
+    engine = Engine(arms, timing.seed, timing.rounds)
+    differing = differing or {}
+    judged = [name for name in names if name not in differing]
+    bands = {name: Band(1.0, config.minimum_effect(name)) for name in judged}
+    design = timing.design(config)
+    decided = judge_timed(engine, bands, design, "reference")
+    outcomes = {
+        name: Outcome.of(name, decision, found, f"look {decision.look}/{decision.looks}")
+        for name, (decision, found) in decided.items()
+    }
+    for outcome in outcomes.values():
+        if outcome.verdict is Verdict.INCONCLUSIVE:
+            outcome.note = f"still inconclusive after the last look ({design.looks[-1]} processes): passes"
+    timed_once = informational(
+        engine, [n for n in names if n in differing], "reference", Verdict.ANSWERS_DIFFER, lambda n: differing[n]
+    )
+    outcomes |= {o.name: o for o in timed_once}
+    return [outcomes[name] for name in names]
 
 
 def against_line(outcome: Outcome, reference: Snapshot, saved: Band | None) -> str:
     """One verdict against a revision: the ratio, its limit, what it could catch, and the baseline beside it."""
-    interval, band = outcome.interval, outcome.band
-    assert interval is not None and band is not None
+    interval = outcome.interval
+    assert interval is not None
     short = reference.commit[:12]
-    drift = ""
-    timed_baseline = has_baseline(outcome.timings)
-    if saved is not None and timed_baseline:
-        now = cost_ratio(outcome.timings)
-        where = {
-            Verdict.UNCHANGED: "within",
-            Verdict.REGRESSED: "above",
-            Verdict.IMPROVED: "below",
-            Verdict.INCONCLUSIVE: "across its edge",
-        }[decide(now, saved)]
-        drift = f"; saved {saved.ratio:.4f} +-{saved.tolerance:.1%}: {where} (information only)"
-    return (
-        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {ratio_text(interval)} "
-        f"({interval.confidence:.2%} interval), regression above {band.upper:.3f}; "
-        f"smallest slowdown it catches +{detectable_slowdown(interval, band):.1%}; "
-        + (
-            f"vs baseline {cost_ratio(outcome.timings).estimate:.4f} (at {short}: "
-            f"{reference_cost_ratio(outcome.timings).estimate:.4f}){drift}; "
-            if timed_baseline
-            else ""
+    timed = outcome.timings
+    beside = ""
+    if timed is not None and timed.has("baseline"):
+        now = shown(timed.log_ratios("baseline"))
+        pairs = zip(timed.log_ratios("reference"), timed.log_ratios("baseline"), strict=True)
+        at_reference = shown([b - v for v, b in pairs])
+        beside = f"vs baseline {now.estimate:.4f} (at {short}: {at_reference.estimate:.4f})"
+        if saved is not None:
+            beside += f"; saved {saved.ratio:.4f} +-{saved.tolerance:.1%}: {_against_saved(timed, saved)}"
+        beside += "; "
+    if outcome.informational:
+        return (
+            f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {_ratio_text(outcome)} "
+            f"(95% interval, timed once for information); {beside}{outcome.processes} processes; {outcome.note}"
         )
-        + f"{outcome.processes} processes"
+    assert outcome.band is not None
+    return (
+        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {_ratio_text(outcome)} "
+        f"({interval.confidence:.2%} interval), regression above {outcome.band.upper:.3f}; "
+        f"smallest slowdown it catches +{outcome.detectable:.1%}; {beside}{outcome.processes} processes"
         + (f"; {outcome.note}" if outcome.note else "")
     )
+
+
+def _against_saved(timed: Timings, saved: Band) -> str:
+    """Where today's candidate/baseline lies against a saved ratio, by the rule at one look (information only)."""
+    values = [v - math.log(saved.ratio) for v in timed.log_ratios("baseline")]
+    verdict = decide(values, Band(1.0, saved.tolerance), Design((len(values),), 0.05), 1).verdict
+    return {
+        Verdict.UNCHANGED: "within (information only)",
+        Verdict.REGRESSED: "above (information only)",
+        Verdict.IMPROVED: "below (information only)",
+        Verdict.INCONCLUSIVE: "across its edge (information only)",
+    }[verdict]
+
+
+def _ratio_text(outcome: Outcome) -> str:
+    i = outcome.interval
+    return "-" if i is None else f"{i.estimate:.4f} [{i.low:.4f}, {i.high:.4f}]"
 
 
 # --- the gate's modes, each what bench.commands.gate calls ---------------------------------------------
@@ -243,16 +239,16 @@ def against_revision(
 ) -> ExitCode:
     """The working tree's store against the store at rev (None: the commit `saved` was measured at).
 
-    With a store location the candidate is the working tree's file there, else `candidate` as imported.
-    Both sides' answers are checked first (bench.gate.answers): a benchmark of a method that answers otherwise
-    than the original fails, unless allowed; check_answers False skips it. Then the wall clock, then
-    (with_counts) instructions and system calls per call of both sides; counts_only: the counts alone.
+    With a store location the candidate is the working tree's file there, else `candidate` as imported. Both sides'
+    answers are checked first (bench.gate.answers); then the wall clock, then (with_counts) instructions and
+    system calls per call of the benchmarks whose answers are the original's; counts_only: the counts alone.
     """
     repo = git.repository(repo_given)
     if rev is None:
         rev, why = measured_at(saved, repo)
         print(f"reference: {rev} ({why})")
-    reference = revision.at(repo, rev, store or Location(location.DEFAULT_STORE, location.DEFAULT_CLASS), collector)
+    default = Location(location.DEFAULT_STORE, location.DEFAULT_CLASS)
+    reference = revision.at(repo, rev, store or default, collector)
     serving_reference(reference)  # exit 2, before the working tree's store is looked at
     if store is None:
         # A registered store is loaded from the working tree's files by the revision's loader, as REV's is.
@@ -276,12 +272,14 @@ def against_revision(
     else:
         informed = {}, "the frozen baseline not timed (--baseline times it, for the ratios to it and the saved ones)"
     checked = answers.check(arm, reference, allowed=allow_different_answers) if check_answers else None
-    counted = partial(count_verdicts, reference, arm, count_names, timing.seed) if with_counts else None
-    return _times_against(reference, arm, text, selected(only), timing, informed, destinations, checked, counted)
+    counted = partial(count_verdicts, reference, arm, timing.seed) if with_counts else None
+    return _times_against(
+        reference, arm, text, selected(only), timing, informed, destinations, checked, counted, count_names
+    )
 
 
-def count_verdicts(reference: Snapshot, candidate: Arm, names: list[str], seed: int) -> Counted:
-    """Both sides' instructions and system calls per call, judged by the counts' rule (bench.gate.counts)."""
+def count_verdicts(reference: Snapshot, candidate: Arm, seed: int, names: list[str]) -> Counted:
+    """Both sides' instructions and system calls per call, judged by the counts' rule (bench.rule)."""
     config = load_config()
     pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, seed)
     verdicts = [counts.judge_counts(name, pair, config) for name, pair in pairs.items()]
@@ -314,17 +312,24 @@ def _times_against(
     informed: tuple[dict[str, Band], str],
     destinations: Destinations,
     checked: answers.Answers | None,
-    counted: Callable[[], Counted] | None = None,
+    counted: Callable[[list[str]], Counted] | None,
+    count_names: list[str],
 ) -> ExitCode:
     config = load_config()
     saved, saved_note = informed
     started = time.monotonic()
-    outcomes = judge_against(names, candidate, reference, config, timing)
+    differing = answers.differing(names, checked) if checked is not None else {}
+    outcomes = judge_against(names, candidate, reference, config, timing, differing)
     if checked is not None:
         outcomes = answers.apply(outcomes, checked)
-    rule = rule_text(config, names, design_of(timing, config).looks)
+    judged = [name for name in names if name not in differing]
+    rule = rule_text(config, judged, timing.design(config).looks)
     text = checked.lines(reference) if checked is not None else ["answers not checked (--no-answers): times only"]
     text += [f"{candidate_text} (working tree) against the store at {reference.label}; {saved_note}", rule]
+    if differing:
+        text.append(
+            f"timed once, for information ({MIN_PROCESSES} processes), as their answers differ: {', '.join(differing)}"
+        )
     text += [against_line(outcome, reference, saved.get(outcome.name)) for outcome in outcomes]
     rows = [against_row(o, reference) for o in outcomes]
     context = {
@@ -343,18 +348,47 @@ def _times_against(
     )
     timed = {find_case(o.name)[0].store_method for o in outcomes}
     failed_answers = [op for op in checked.differs_in if op not in timed] if checked and checked.fail else []
-    counts_done = counted() if counted is not None else None
+    counts_done = None
+    if counted is not None:
+        # A count of a method whose answers differ compares different work: it would judge nothing.
+        counted_names = [name for name in count_names if name not in differing]
+        counts_done = counted(counted_names) if counted_names else None
+        if skipped := [name for name in count_names if name in differing]:
+            text.append(f"not counted, as their answers differ: {', '.join(skipped)}")
     return finish(outcomes, rows, text, started, destinations, what, context, explanation, failed_answers, counts_done)
 
 
 def _counts_against(reference: Snapshot, candidate: Arm, candidate_text: str, names: list[str], seed: int) -> ExitCode:
     started = time.monotonic()
-    counted = count_verdicts(reference, candidate, names, seed)
+    counted = count_verdicts(reference, candidate, seed, names)
     print(f"{candidate_text} (working tree) against the store at {reference.label}")
     print("\n".join(counted.lines))
     failed = sum(v.fails for v in counted.verdicts)
     print(f"{failed} failed, {len(counted.verdicts) - failed} passed in {time.monotonic() - started:.0f} s")
     return ExitCode.FAILED if failed else ExitCode.OK
+
+
+# --- against the saved ratios ------------------------------------------------------------------------
+
+
+def judge_saved(
+    names: list[str], bands: Mapping[str, Band], engine: Engine, design: Design, config: GateConfig
+) -> list[Outcome]:
+    """Each benchmark's log(candidate / baseline) less its saved log ratio, by the rule: a regression is a move
+    past the saved tolerance, or past the minimum effect where that is wider."""
+    moved = {name: Band(1.0, max(bands[name].tolerance, config.minimum_effect(name))) for name in names}
+    offsets = {name: math.log(bands[name].ratio) for name in names}
+    decided = judge_timed(engine, moved, design, "baseline", offsets=offsets)
+    outcomes = []
+    for name, (decision, found) in decided.items():
+        outcome = Outcome.of(name, decision, found, f"look {decision.look}/{decision.looks}")
+        # Shown as candidate/baseline against the saved ratio, as the saved file states it.
+        i = decision.interval
+        ratio = bands[name].ratio
+        outcome.interval = type(i)(i.estimate * ratio, i.low * ratio, i.high * ratio, i.confidence, i.pairs)
+        outcome.band = Band(ratio, moved[name].tolerance)
+        outcomes.append(outcome)
+    return outcomes
 
 
 def against_saved_ratios(
@@ -364,19 +398,35 @@ def against_saved_ratios(
     prov = provenance(Fixtures(seed=timing.seed))
     all_names = prov["benchmarks"]
     names = selected(only)
-    measure = measure_interleaved(Arms(Arm(candidate)), timing.seed, timing.rounds, DEFAULT_SAMPLE_SECONDS)
+    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
     started = time.monotonic()
     bands = load_saved(saved, prov)
-    outcomes = judge([n for n in names if n in bands], bands, measure, timing.processes, timing.max_reruns)
+    config = load_config()
+    outcomes = judge_saved([n for n in names if n in bands], bands, engine, timing.design(config), config)
     outcomes += [Outcome(n, Verdict.UNSAVED, None, None, 0) for n in names if n not in bands]
     if not only:
         outcomes += [Outcome(n, Verdict.MISSING, None, bands[n], 0) for n in bands if n not in all_names]
     text = [f"candidate {candidate} vs baseline, ratios against {results.shown(saved)}:"]
-    text += [outcome.line() for outcome in outcomes]
+    text += [saved_line(outcome) for outcome in outcomes]
     rows = [saved_row(o) for o in outcomes]
     what = f"{candidate}/baseline against the saved ratios"
     context = {"candidate": candidate, "saved": results.shown(saved)}
     return finish(outcomes, rows, text, started, destinations, what, context)
+
+
+def saved_line(outcome: Outcome) -> str:
+    """The saved-ratio comparison's line."""
+    if outcome.verdict is Verdict.MISSING:
+        return f"MISSING    {outcome.name}: in the saved ratios but not measured now"
+    if outcome.verdict is Verdict.UNSAVED:
+        return f"UNSAVED    {outcome.name}: measured now but has no saved ratio (rebaseline)"
+    band = outcome.band
+    assert band is not None
+    return (
+        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: candidate/baseline {_ratio_text(outcome)}, "
+        f"saved {band.ratio:.4f} (tolerance {band.tolerance:.1%}, regression above {band.upper:.4f}), "
+        f"{outcome.processes} processes" + (f"; {outcome.note}" if outcome.note else "")
+    )
 
 
 def rebaseline_saved_ratios(*, candidate: str, saved: Path, timing: Timing, repeats: int) -> ExitCode:
@@ -384,10 +434,10 @@ def rebaseline_saved_ratios(*, candidate: str, saved: Path, timing: Timing, repe
     if repeats < 2:
         raise UsageError(f"--repeats {repeats}: at least 2, the tolerance comes from their spread")
     prov = provenance(Fixtures(seed=timing.seed))
-    measure = measure_interleaved(Arms(Arm(candidate)), timing.seed, timing.rounds, DEFAULT_SAMPLE_SECONDS)
+    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
     started = time.monotonic()
     commit = commit_of_measured_store()
-    print(rebaseline(saved, measure, prov["benchmarks"], timing.processes, repeats, prov, commit))
+    print(rebaseline(saved, engine, prov["benchmarks"], timing.processes, repeats, prov, commit))
     print(f"rewrote {saved} in {time.monotonic() - started:.0f} s")
     return ExitCode.OK
 

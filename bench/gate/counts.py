@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.gate._rule import GateConfig
+from bench.gate.config import GateConfig
 from bench.model.verdict import Verdict
+from bench.rule import count_verdict
 from bench.runners.instructions import Pair
 
 
@@ -103,12 +104,8 @@ class CountVerdict:
 
 
 def instruction_verdict(pair: Pair, tolerance: float) -> Verdict:
-    """A growth past the tolerance is a regression, a fall past it an improvement."""
-    if pair.growth > tolerance:
-        return Verdict.REGRESSED
-    if pair.growth < -tolerance:
-        return Verdict.IMPROVED
-    return Verdict.UNCHANGED
+    """Instructions per call by the counts' rule: a relative growth past the tolerance fails."""
+    return count_verdict(pair.candidate.instructions, pair.reference.instructions, relative=tolerance)
 
 
 def syscall_changes(pair: Pair, config: GateConfig) -> tuple[SyscallChange, ...]:
@@ -122,12 +119,9 @@ def syscall_changes(pair: Pair, config: GateConfig) -> tuple[SyscallChange, ...]
             continue
         wandering = name in config.syscall_wandering
         allowed = config.syscall_wandering_tolerance if wandering else 0.0
-        if candidate - reference > allowed:
-            verdict = Verdict.REGRESSED
-        elif candidate < reference and not wandering:
-            verdict = Verdict.IMPROVED
-        else:
-            verdict = Verdict.UNCHANGED
+        verdict = count_verdict(candidate, reference, absolute=allowed)
+        if wandering and verdict is Verdict.IMPROVED:
+            verdict = Verdict.UNCHANGED  # a wandering call that falls says nothing either
         changes.append(SyscallChange(name, candidate, reference, wandering, verdict))
     return tuple(changes)
 

@@ -22,6 +22,8 @@ from bench.gate.planted import method_timed_by, planted_work_name
 from bench.model import results
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import build_fixtures, find_case
+from bench.model.verdict import Verdict
+from bench.rule import count_verdict
 from bench.runners.instructions import (
     DEFAULT_CALLS,
     HASH_SEED,
@@ -114,7 +116,8 @@ def check(
             continue
         limit = entry["instructions_per_call"] * (1 + entry["tolerance"])
         growth = measured / entry["instructions_per_call"] - 1
-        failed = measured > limit
+        judged = count_verdict(measured, entry["instructions_per_call"], relative=entry["tolerance"])
+        failed = judged is Verdict.REGRESSED
         verdict = "REGRESSED" if failed else "UNCHANGED"
         syscalls = per_candidate[candidate].syscalls
         results.append(

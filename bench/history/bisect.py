@@ -1,22 +1,68 @@
-"""Bisecting a slowdown to its first commit (`python -m bench find GOOD BAD --only NAME`), timing each step's store
-and GOOD's in the same processes (the gate's --against measurement). A commit whose store cannot serve is
-skipped, as `git bisect skip` does."""
+"""Bisecting a slowdown to its first commit (`python -m bench find GOOD BAD --only NAME`). Each step times its
+commit's store and GOOD's interleaved in the same processes, and the gate's rule (bench.rule, at the gate's
+settings) decides: a step is slow where some --only benchmark regressed against GOOD. A commit whose store cannot
+serve is skipped, as `git bisect skip` does."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
-from bench.gate import check as gate
+from bench.gate.check import Timing, judge_timed
+from bench.gate.config import load_config
+from bench.gate.outcome import Outcome
 from bench.history.points import Commit, commits_in, names_of
 from bench.model import git
 from bench.model.location import Location
 from bench.model.verdict import Verdict
+from bench.rule import Band
+from bench.runners.interleaved import Arm, Arms, Engine
 from bench.stores import loading, revision
 from bench.stores.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Step:
+    """One bisection step: slow (True), not slow (False) or not measurable (None), and each benchmark's outcome."""
+
+    commit: Commit
+    slow: bool | None
+    text: str
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The first slow commit's index, and the skipped commits just before it (the first slow one may be one)."""
+
+    first: int
+    unresolved: tuple[int, ...]
+
+
+def first_slow(count: int, slow: Callable[[int], bool | None]) -> Found | None:
+    """Bisects indices 0..count-1 (GOOD lies before 0) for the first slow one, asking `slow` for each probe; the last
+    (BAD) first. None: BAD is not slow. A probe `slow` cannot judge (None) is skipped; RevisionError when BAD cannot
+    be judged."""
+    low, high = -1, count - 1
+    verdict = slow(high)
+    if verdict is None:
+        raise RevisionError("the last commit cannot be measured, so nothing can be bisected")
+    if not verdict:
+        return None
+    skipped: set[int] = set()
+    while untried := [i for i in range(low + 1, high) if i not in skipped]:
+        middle = (low + high) // 2
+        probe = min(untried, key=lambda i: (abs(i - middle), i))
+        verdict = slow(probe)
+        if verdict is None:
+            skipped.add(probe)
+        elif verdict:
+            high = probe
+        else:
+            low = probe
+    return Found(high, tuple(i for i in range(low + 1, high) if i in skipped))
 
 
 @dataclass(frozen=True)
@@ -27,59 +73,30 @@ class Bisection:
     store: Location
     collector: Location | None
     names: list[str]
-    processes: int
-    rounds: int
-    seed: int
+    timing: Timing
 
-
-@dataclass(frozen=True)
-class Step:
-    commit: Commit
-    slow: bool | None  # None: could not be measured (skipped, as `git bisect skip`)
-    text: str
-    estimates: dict[str, float] = field(default_factory=dict)  # each benchmark's ratio to GOOD
-
-
-def midpoints(bad: Step) -> dict[str, float]:
-    """Between GOOD's level (1) and BAD's, on a log scale: a step is slow where it is nearer BAD's.
-
-    Deciding by the gate's 5% limit alone, a comment-only commit measured 5% slow by noise once sent the
-    bisection the wrong way; BAD's own level (here 2x) is the scale the slowdown is found on.
-    """
-    return {name: math.sqrt(estimate) for name, estimate in bad.estimates.items() if estimate > 1}
-
-
-def _judge_step(commit: Commit, good: Snapshot, how: Bisection, slow_above: dict[str, float] | None = None) -> Step:
-    """slow_above None (BAD itself): slow by the gate's rule; else slow where the ratio is nearer BAD's level."""
-    names = how.names
-    try:
-        loaded = revision.at(how.repo, commit.sha, how.store, how.collector)
-        loading.load(loaded, probed=True)
-        arms = gate.Arms(gate.Arm.of(loaded), reference=gate.Arm.of(good))
-        measure = gate.measure_interleaved(arms, how.seed, how.rounds, gate.DEFAULT_SAMPLE_SECONDS)
-        timings = measure(names, how.processes)
-    except (RevisionError, StoreUnusable) as e:  # the commit cannot serve, or fails an answer check: skipped
-        return Step(commit, None, f"skipped: {e}")
-    config = gate.load_config()
-    parts, slow, estimates = [], False, {}
-    for name in names:
-        band = gate.Band(1.0, config.minimum_effect(name))
-        interval = gate.against_ratio(timings[name], config.confidence(len(names)))
-        verdict = gate.decide(interval, band)
-        if verdict is Verdict.INCONCLUSIVE:  # pool once more before deciding by the estimate
-            timings[name] += measure([name], how.processes)[name]
-            interval = gate.against_ratio(timings[name], config.confidence(len(names)))
-            verdict = gate.decide(interval, band)
-        if slow_above is None:
-            is_slow = verdict is Verdict.REGRESSED or (
-                verdict is Verdict.INCONCLUSIVE and interval.estimate > band.upper
+    def judge(self, commit: Commit, good: Snapshot) -> Step:
+        """The commit's store against GOOD's, by the gate's rule."""
+        try:
+            loaded = revision.at(self.repo, commit.sha, self.store, self.collector)
+            loading.load(loaded, probed=True)
+            engine = Engine(
+                Arms(Arm.of(loaded), reference=Arm.of(good), baseline=None), self.timing.seed, self.timing.rounds
             )
-        else:
-            is_slow = name in slow_above and interval.estimate > slow_above[name]
-        slow = slow or is_slow
-        estimates[name] = interval.estimate
-        parts.append(f"{name} {interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}] of GOOD's")
-    return Step(commit, slow, ("slow: " if slow else "not slow: ") + "; ".join(parts), estimates)
+            config = load_config()
+            bands = {name: Band(1.0, config.minimum_effect(name)) for name in self.names}
+            decided = judge_timed(engine, bands, self.timing.design(config), "reference")
+        except (RevisionError, StoreUnusable) as e:  # the commit cannot serve, or fails an answer check: skipped
+            return Step(commit, None, f"skipped: {e}")
+        outcomes = {name: Outcome.of(name, decision, timings) for name, (decision, timings) in decided.items()}
+        slow = any(o.verdict is Verdict.REGRESSED for o in outcomes.values())
+        parts = [
+            f"{o.name} {o.interval.estimate:.3f} [{o.interval.low:.3f}, {o.interval.high:.3f}] of GOOD's, "
+            f"{o.verdict.value} ({o.processes} processes)"
+            for o in outcomes.values()
+            if o.interval is not None
+        ]
+        return Step(commit, slow, ("slow: " if slow else "not slow: ") + "; ".join(parts), outcomes)
 
 
 def find(
@@ -90,9 +107,7 @@ def find(
     store: Location,
     collector: Location | None,
     repo_given: Path | None,
-    processes: int,
-    rounds: int,
-    seed: int,
+    timing: Timing,
     first_parent: bool = True,
 ) -> ExitCode:
     """Exit 0 with `first slow commit: <sha> <subject>` last; 1 when BAD is not slower than GOOD.
@@ -100,13 +115,13 @@ def find(
     first_parent: the commits of BAD's first-parent line after GOOD (`git bisect --first-parent`), so a slowdown
     brought in by a merge is found at the merge; else every commit GOOD..BAD on a path between them.
     """
-    if processes < 2 or rounds < 1:
-        raise UsageError("need --processes >= 2 and --rounds >= 1")
     repo = git.repository(repo_given)
-    how = Bisection(repo, store, collector, names_of(only), processes, rounds, seed)
-    names = how.names
+    how = Bisection(repo, store, collector, names_of(only), timing)
     good = revision.at(repo, good_rev, store, collector)
-    gate.serving_reference(good)  # GOOD must serve: every step is timed against it
+    try:  # GOOD must serve: every step is timed against it
+        loading.load(good, probed=True)
+    except StoreUnusable as e:
+        raise RevisionError(e.reason) from e
     bad = git.commit_of(repo, bad_rev)
     if bad is None:
         raise RevisionError(f"revision {bad_rev!r} does not name a commit in {repo}")
@@ -116,47 +131,25 @@ def find(
     if not candidates:
         raise UsageError(f"no commits between {good_rev} and {bad_rev}: is GOOD an ancestor of BAD?")
     walk = "first-parent commits" if first_parent else "commits"
-    print(f"bisecting {len(candidates)} {walk} after {good.label} up to {bad[:12]} on {', '.join(names)}")
-    low, high = -1, len(candidates) - 1  # candidates[low] (GOOD) is fast; candidates[high] is assumed slow
-    skipped: set[int] = set()
-    high_checked = False
-    slow_above: dict[str, float] | None = None
-    step_number = 0
-    while True:
-        untried = [i for i in range(low + 1, high) if i not in skipped]
-        if not high_checked:
-            probe = high  # first make sure BAD is slower at all
-        elif not untried:
-            break
-        else:
-            middle = (low + high) // 2
-            probe = min(untried, key=lambda i: (abs(i - middle), i))
-        step_number += 1
-        step = _judge_step(candidates[probe], good, how, slow_above)
-        print(
-            f"step {step_number}: {candidates[probe].sha[:12]} {candidates[probe].subject[:50]}: {step.text}",
-            flush=True,
-        )
-        if probe == high and not high_checked:
-            high_checked = True
-            if step.slow is None:
-                raise RevisionError(f"{bad_rev} cannot be measured, so nothing can be bisected: {step.text}")
-            if step.slow is not True:
-                print(f"{bad_rev} is not measurably slower than {good_rev} ({step.text}): nothing to bisect")
-                return ExitCode.FAILED
-            slow_above = midpoints(step)
-            levels = ", ".join(f"{name} above {limit:.3f}" for name, limit in slow_above.items())
-            print(f"a step is slow where it is nearer {bad_rev}'s level than {good_rev}'s: {levels}")
-            continue
-        if step.slow is None:
-            skipped.add(probe)
-        elif step.slow:
-            high = probe
-        else:
-            low = probe
-    unresolved = [candidates[i] for i in range(low + 1, high) if i in skipped]
-    first = candidates[high]
-    if unresolved:
-        print(f"could not measure {len(unresolved)} commits before it: the first slow one is one of them or it")
+    print(f"bisecting {len(candidates)} {walk} after {good.label} up to {bad[:12]} on {', '.join(how.names)}")
+    print("a step is slow where the gate's rule finds a regression against GOOD in the same processes")
+    steps: list[Step] = []
+
+    def slow(index: int) -> bool | None:
+        step = how.judge(candidates[index], good)
+        steps.append(step)
+        print(f"step {len(steps)}: {step.commit.sha[:12]} {step.commit.subject[:50]}: {step.text}", flush=True)
+        return step.slow
+
+    try:
+        found = first_slow(len(candidates), slow)
+    except RevisionError as e:
+        raise RevisionError(f"{bad_rev} cannot be measured, so nothing can be bisected: {steps[-1].text}") from e
+    if found is None:
+        print(f"{bad_rev} is not measurably slower than {good_rev} ({steps[-1].text}): nothing to bisect")
+        return ExitCode.FAILED
+    if found.unresolved:
+        print(f"could not measure {len(found.unresolved)} commits before it: the first slow one is one of them or it")
+    first = candidates[found.first]
     print(f"first slow commit: {first.sha} {first.subject}")
     return ExitCode.OK

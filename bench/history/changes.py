@@ -1,48 +1,30 @@
-"""What a history's points say: the change points of each benchmark's speed, and the commits that changed the answers.
+"""What a history's points say: the steps in each benchmark's speed, and the commits that changed the answers.
 
-Change points come from E-Divisive means (signal-processing-algorithms, MongoDB's implementation) over the log
-ratios, commit after commit, each at the first commit of the new level with its step and a 95% interval.
-Answer changes are the commits whose answers differ from the previous checked commit's.
+A step at a commit is the rule's (bench.rule) verdict on its processes' log(this commit / the commit before it),
+both timed in each of them: two-sided (slower or faster), past the minimum effect, at a level shared out over every
+position and benchmark of the history, so a history of unchanged code names a step with at most the nominal rate
+(results/GATE.md measures it). The first measured commit after the base and the newest are positions like any other.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import random
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
-
-import numpy
-from signal_processing_algorithms.energy_statistics import energy_statistics
+from typing import Any
 
 from bench.errors import UsageError
+from bench.gate.config import GateConfig, load_config
+from bench.history.points import differs_in, timings_of
 from bench.model import git, results
-from bench.model.operations import find_case
+from bench.model.stats import RatioInterval
+from bench.model.verdict import Verdict
+from bench.rule import Band, Decision, Design, decide
 from bench.runners import equivalence
 
-CHANGE_POINT_PVALUE: Final = 0.05
-CHANGE_POINT_PERMUTATIONS: Final = 200
-STEP_RESAMPLES: Final = 2_000
-STEP_CONFIDENCE: Final = 0.95
-
-
-# --- change points of the speed -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Series:
-    """One benchmark's points in commit order: one ratio per commit (the median over machines)."""
-
-    benchmark: str
-    commits: list[dict[str, Any]]  # the point documents' commit, date and subject
-    estimates: list[float]
-    lows: list[float]
-    highs: list[float]
-    machines: list[list[str]]
+# --- the order of commits ---------------------------------------------------------------------------------
 
 
 def _commit_order(repo: Path | None) -> dict[str, int]:
@@ -56,13 +38,38 @@ def _commit_order(repo: Path | None) -> dict[str, int]:
 
 
 def _ranks(points: Sequence[dict[str, Any]], repo: Path | None) -> dict[str, int]:
-    """Commit order: the points' own generation numbers, else (points saved before they had one) git's order."""
+    """Commit order: the points' own generation numbers, else git's order."""
     if all("generation" in p for p in points):
         return {p["commit"]: p["generation"] for p in points}
     return _commit_order(repo)
 
 
+def one_per_commit(points: Sequence[dict[str, Any]], repo: Path | None) -> list[dict[str, Any]]:
+    """One point per commit (the first found), in commit order."""
+    order = _ranks(points, repo)
+    first: dict[str, dict[str, Any]] = {}
+    for point in points:
+        first.setdefault(point["commit"], point)
+    return sorted(first.values(), key=lambda p: (order.get(p["commit"], math.inf), p["date"]))
+
+
+# --- steps ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One benchmark's measured points in commit order: each commit's ratio to the baseline, from every machine."""
+
+    benchmark: str
+    commits: list[dict[str, Any]]  # the points' commit, date and subject
+    estimates: list[float]
+    lows: list[float]
+    highs: list[float]
+    machines: list[list[str]]
+
+
 def series_of(points: Sequence[dict[str, Any]], benchmark: str, repo: Path | None = results.REPO_ROOT) -> Series:
+    """The ratios to the baseline per commit: the median over the machines that measured it."""
     order = _ranks(points, repo)
     by_commit: dict[str, list[dict[str, Any]]] = {}
     for point in points:
@@ -74,83 +81,144 @@ def series_of(points: Sequence[dict[str, Any]], benchmark: str, repo: Path | Non
         found = by_commit[sha]
         intervals = [p["benchmarks"][benchmark] for p in found]
         series.commits.append({key: found[0][key] for key in ("commit", "date", "subject")})
-        series.estimates.append(statistics.median(i["estimate"] for i in intervals))
-        series.lows.append(statistics.median(i["low"] for i in intervals))
-        series.highs.append(statistics.median(i["high"] for i in intervals))
+        series.estimates.append(_median(i["estimate"] for i in intervals))
+        series.lows.append(_median(i["low"] for i in intervals))
+        series.highs.append(_median(i["high"] for i in intervals))
         series.machines.append(sorted({p["machine"]["id"] for p in found}))
     return series
 
 
-def _step_interval(
-    before: list[float], after: list[float], edge: tuple[float, float, float, float]
-) -> tuple[float, float]:
-    """95% interval of median(after) / median(before): bootstrap within segments, or the edge points' own intervals."""
-    if len(before) >= 3 and len(after) >= 3:
-        rng = random.Random(0)
-        ratios = sorted(
-            statistics.median(rng.choices(after, k=len(after))) / statistics.median(rng.choices(before, k=len(before)))
-            for _ in range(STEP_RESAMPLES)
-        )
-        tail = (1 - STEP_CONFIDENCE) / 2
-        return ratios[int(tail * (STEP_RESAMPLES - 1))], ratios[math.ceil((1 - tail) * (STEP_RESAMPLES - 1))]
-    before_low, before_high, after_low, after_high = edge
-    return after_low / before_high, after_high / before_low  # too few points: the widest the two allow
+def _median(values: Any) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def change_points(series: Series) -> list[dict[str, Any]]:
-    """E-Divisive means over the log ratios; each change point names the first commit of the new level."""
-    if len(series.estimates) < 3:
-        return []
-    numpy.random.seed(0)  # the permutation test draws at random: the same points give the same answer
-    found = energy_statistics.e_divisive(
-        numpy.log(numpy.array(series.estimates)),
-        pvalue=CHANGE_POINT_PVALUE,
-        permutations=CHANGE_POINT_PERMUTATIONS,
-    )
-    bounds = [0, *sorted(found), len(series.estimates)]
-    result = []
-    for previous, index, following in zip(bounds, bounds[1:], bounds[2:], strict=False):
-        before, after = series.estimates[previous:index], series.estimates[index:following]
-        edge = (series.lows[index - 1], series.highs[index - 1], series.lows[index], series.highs[index])
-        low, high = _step_interval(before, after, edge)
-        result.append(
-            {
-                "benchmark": series.benchmark,
-                **series.commits[index],
-                "step": {
-                    "estimate": statistics.median(after) / statistics.median(before),
-                    "low": low,
-                    "high": high,
-                    "confidence": STEP_CONFIDENCE,
-                },
-                "level_before": statistics.median(before),
-                "level_after": statistics.median(after),
-            }
-        )
-    return result
+@dataclass(frozen=True)
+class Position:
+    """One benchmark's step at one commit: its point, and the processes that timed it beside the commit before it."""
+
+    point: dict[str, Any]
+    benchmark: str
+    values: list[float]  # log(this commit / the previous one), per process, in the order measured
+    design: Design
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.point["commit"], self.point["machine"]["id"], self.benchmark
 
 
-def all_change_points(points: Sequence[dict[str, Any]], repo: Path | None = results.REPO_ROOT) -> list[dict[str, Any]]:
-    names = sorted({name for p in points for name in p["benchmarks"]})
-    return [cp for name in names for cp in change_points(series_of(points, name, repo))]
+def step_design(settings: dict[str, Any], config: GateConfig) -> Design:
+    """The looks a point was measured with, two-sided: a step either way is a change."""
+    return Design(tuple(settings["looks"]), config.false_alarm_rate, two_sided=True)
 
 
-def with_answers(found: list[dict[str, Any]], points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each change point marked where its commit's store answers otherwise than the original in the benchmark's
-    method ("answers_differ"): a step there is no speed-up or slowdown of the same answers."""
-    answers = {p["commit"]: p.get("equivalence") for p in points}
-    for cp in found:
-        record = answers.get(cp["commit"])
-        method = find_case(cp["benchmark"])[0].store_method
-        cp["answers_differ"] = record is not None and method in record["differs_in"]
+def positions(points: Sequence[dict[str, Any]], names: Sequence[str], config: GateConfig) -> list[Position]:
+    """Every (commit, benchmark) whose point timed it beside the commit before it on the walk: what the rule tests.
+
+    One point per commit (its first machine's), whose previous commit is the one before it among the measured."""
+    found = []
+    for name in names:
+        measured = [p for p in points if p["skipped"] is None and name in p.get("timings", {})]
+        for point in measured:
+            timings = timings_of(point, name)
+            if point.get("previous") is None or not timings.has("reference"):
+                continue
+            if len(timings) < point["settings"]["looks"][0]:
+                continue  # interrupted before its first look: nothing to decide on yet
+            found.append(Position(point, name, timings.log_ratios("reference"), step_design(point["settings"], config)))
     return found
 
 
-def step_text(cp: dict[str, Any]) -> str:
-    step = cp["step"]
-    change = (step["estimate"] - 1) * 100
-    text = f"{change:+.1f}% [{(step['low'] - 1) * 100:+.1f}%, {(step['high'] - 1) * 100:+.1f}%]"
-    return text + ("; its answers differ from the original's there: no speed-up" if cp.get("answers_differ") else "")
+@dataclass(frozen=True)
+class ChangePoint:
+    """A step the rule names: at this commit, against the commit before it, the same processes timing both."""
+
+    benchmark: str
+    commit: str
+    date: str
+    subject: str
+    previous_commit: str
+    decision: Decision  # verdict REGRESSED (slower from here) or IMPROVED (faster), with the step's bounds
+    level_before: float | None  # the previous commit's ratio to the baseline
+    level_after: float
+    answers_differ: bool  # the commit's store answers otherwise than the original in the benchmark's method
+
+    @property
+    def step(self) -> RatioInterval:
+        return self.decision.interval
+
+    @property
+    def slower(self) -> bool:
+        return self.decision.verdict is Verdict.REGRESSED
+
+    def text(self) -> str:
+        """The step with its interval, e.g. "+209.5% [+201.2%, +217.9%]"."""
+        step = self.step
+        shown = f"{(step.estimate - 1) * 100:+.1f}% [{(step.low - 1) * 100:+.1f}%, {(step.high - 1) * 100:+.1f}%]"
+        return shown + ("; its answers differ from the original's there: no speed-up" if self.answers_differ else "")
+
+    def to_json(self) -> dict[str, Any]:
+        step = self.step
+        return {
+            "benchmark": self.benchmark,
+            "commit": self.commit,
+            "date": self.date,
+            "subject": self.subject,
+            "previous_commit": self.previous_commit,
+            "verdict": self.decision.verdict.value,
+            "step": {"estimate": step.estimate, "low": step.low, "high": step.high, "confidence": step.confidence},
+            "processes": self.decision.processes,
+            "look": self.decision.look,
+            "level_before": self.level_before,
+            "level_after": self.level_after,
+            "answers_differ": self.answers_differ,
+        }
+
+
+def decided_steps(found: Sequence[Position], config: GateConfig) -> dict[tuple[str, str, str], Decision]:
+    """The rule at every position, its level shared out over all of them."""
+    tests = len(found)
+    return {
+        position.key: decide(
+            position.values, Band(1.0, config.minimum_effect(position.benchmark)), position.design, tests
+        )
+        for position in found
+    }
+
+
+def change_points(
+    points: Sequence[dict[str, Any]], names: Sequence[str], config: GateConfig | None = None
+) -> list[ChangePoint]:
+    """Every step the rule names in the saved points, benchmark by benchmark, in commit order."""
+    config = config or load_config()
+    found = positions(points, names, config)
+    decisions = decided_steps(found, config)
+    by_commit = {p["commit"]: p for p in points if p["skipped"] is None}
+    steps, named = [], set()
+    for position in found:
+        decision = decisions[position.key]
+        if decision.verdict not in (Verdict.REGRESSED, Verdict.IMPROVED) or position.key[::2] in named:
+            continue
+        named.add(position.key[::2])  # a step two machines both name is one change point
+        point, name = position.point, position.benchmark
+        before = by_commit.get(point["previous"])
+        steps.append(
+            ChangePoint(
+                name,
+                point["commit"],
+                point["date"],
+                point["subject"],
+                point["previous"],
+                decision,
+                before["benchmarks"][name]["estimate"] if before and name in before["benchmarks"] else None,
+                point["benchmarks"][name]["estimate"],
+                differs_in(point, name),
+            )
+        )
+    order = {name: index for index, name in enumerate(names)}
+    generation = {p["commit"]: p.get("generation", 0) for p in points}
+    return sorted(steps, key=lambda cp: (order[cp.benchmark], generation.get(cp.commit, 0)))
 
 
 # --- when the answers changed ---------------------------------------------------------------------
@@ -176,34 +244,42 @@ def _state(record: dict[str, Any]) -> tuple[Any, ...]:
     return record["verdict"], tuple(record["differs_in"]), collector.get("verdict"), collector.get("first_difference")
 
 
-def _one_per_commit(points: Sequence[dict[str, Any]], repo: Path | None) -> list[dict[str, Any]]:
-    """One point per commit (the first found), in commit order."""
-    order = _ranks(points, repo)
-    first: dict[str, dict[str, Any]] = {}
-    for point in points:
-        first.setdefault(point["commit"], point)
-    return sorted(first.values(), key=lambda p: (order.get(p["commit"], math.inf), p["date"]))
+@dataclass(frozen=True)
+class AnswerChange:
+    """A commit whose answers (the store's, or its collector's output) differ from the previous checked commit's."""
+
+    commit: str
+    date: str
+    subject: str
+    previous_commit: str
+    before: str
+    after: str
+    first_counterexample: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
 
 
-def answer_changes(points: Sequence[dict[str, Any]], repo: Path | None = results.REPO_ROOT) -> list[dict[str, Any]]:
-    """The commits whose answers (the store's, or its collector's output) differ from the previous checked commit's,
-    with both states.
+def answer_changes(points: Sequence[dict[str, Any]], repo: Path | None = results.REPO_ROOT) -> list[AnswerChange]:
+    """The commits whose answers differ from the previous checked commit's, with both states.
 
     A commit whose answers were not checked (it could not serve, or --no-answers) is passed over, as
     `git bisect skip` passes over a commit that cannot be tested.
     """
-    checked = [p for p in _one_per_commit(points, repo) if p.get("equivalence") is not None]
+    checked = [p for p in one_per_commit(points, repo) if p.get("equivalence") is not None]
     changes = []
     for index, (before, after) in enumerate(itertools.pairwise(checked)):
         if _state(before["equivalence"]) != _state(after["equivalence"]):
             changes.append(
-                {
-                    **{key: after[key] for key in ("commit", "date", "subject")},
-                    "previous_commit": before["commit"],
-                    "before": answers_text(before, checked[index - 1] if index else None),
-                    "after": answers_text(after, before),
-                    "first_counterexample": after["equivalence"]["first_counterexample"],
-                }
+                AnswerChange(
+                    after["commit"],
+                    after["date"],
+                    after["subject"],
+                    before["commit"],
+                    answers_text(before, checked[index - 1] if index else None),
+                    answers_text(after, before),
+                    after["equivalence"]["first_counterexample"],
+                )
             )
     return changes
 
@@ -211,7 +287,7 @@ def answer_changes(points: Sequence[dict[str, Any]], repo: Path | None = results
 def history_table(points: Sequence[dict[str, Any]], names: Sequence[str], repo: Path | None) -> list[str]:
     """One line per commit, oldest first: its answers, and each benchmark's ratio to the baseline with its interval."""
     rows, previous = [], None
-    for point in _one_per_commit(points, repo):
+    for point in one_per_commit(points, repo):
         if point["skipped"] is not None:
             speed = f"skipped: {point['skipped']}"
         else:

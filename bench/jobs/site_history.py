@@ -1,8 +1,9 @@
 """A generated history for the dashboard's tests and its cost (`site-cost`): point files as `history` writes them,
 with a step, a gap and an answer change planted at known commits, so a test knows what each page must draw.
 
-The ratios are drawn from a seeded generator: a level of 0.5 of the original's time, an interval of about +-2% around
-each, and from PLANTED_STEP's commit on a level STEP times higher on every machine. One commit could not serve
+Each point's processes are drawn from a seeded generator: the store at 0.5 of the original's time, about 1% apart
+process to process, timed beside the commit before it; from the planted commit on, STEPPED's level is STEP times
+higher on every machine. One commit could not serve
 (SKIPPED_REASON), and from DIFFER_AT on the store's get_run_metrics answers otherwise than the original. Nothing
 here measures anything, and nothing lies in a git repository: the commits' shas are made up.
 """
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from bench.history.points import record_timings
 from bench.model.fixtures import FORMAT_VERSION
+from bench.runners.interleaved import ProcessTiming, Timings
 from bench.stores.candidates import BASELINE, source_sha256
 
 BENCHMARKS: Final = (
@@ -34,6 +37,7 @@ BENCHMARKS: Final = (
 STEP: Final = 1.6
 SKIPPED_REASON: Final = "cannot be imported: ModuleNotFoundError: No module named 'exporter' (storage.py:10)"
 STEPPED: Final = "get_recent_runs[1000]"  # the benchmark whose level steps up at the planted commit
+PROCESSES: Final = 4
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,16 @@ def machine_id(index: int) -> str:
     return hashlib.sha256(f"machine {index}".encode()).hexdigest()[:10]
 
 
-def _interval(rng: random.Random, level: float) -> dict[str, Any]:
-    estimate = level * rng.uniform(0.985, 1.015)
-    return {
-        "estimate": estimate,
-        "low": estimate * rng.uniform(0.97, 0.99),
-        "high": estimate * rng.uniform(1.01, 1.03),
-        "confidence": 0.95,
-        "processes": 4,
-    }
+def _timings(rng: random.Random, name: str, level: float, before: float | None) -> Timings:
+    """Four processes: the baseline at 1 ms a call, this commit at `level` of it, the one before at `before`."""
+    processes = []
+    for _ in range(PROCESSES):
+        baseline = 1e-3 * rng.gauss(1.0, 0.01)
+        drift = rng.gauss(1.0, 0.01)  # what the process does to every arm alike
+        candidate = baseline * level * drift * rng.gauss(1.0, 0.005)
+        reference = None if before is None else baseline * before * drift * rng.gauss(1.0, 0.005)
+        processes.append(ProcessTiming(candidate, baseline, reference))
+    return Timings(name, tuple(processes), 6, 20260102)
 
 
 def write_history(
@@ -88,11 +93,16 @@ def write_history(
     control = source_sha256(BASELINE)
     shas = [sha_of(i) for i in range(commits)]
     ids = [machine_id(m) for m in range(machines)]
+
+    def level(name: str, index: int) -> float:
+        return 0.5 * (STEP if name == STEPPED and index >= step_at else 1.0)
+
     for index, sha in enumerate(shas):
+        previous = next((i for i in range(index - 1, -1, -1) if i != skipped_at), None)
         for machine in ids:
             differs = index >= differ_from
             document: dict[str, Any] = {
-                "format": 1,
+                "format": 2,
                 "commit": sha,
                 "date": f"2026-{1 + index // 28 % 12:02d}-{1 + index % 28:02d}T12:00:00+00:00",
                 "subject": f"commit {index}: change <b>{index}</b> & more",  # markup that must come out as text
@@ -107,8 +117,11 @@ def write_history(
                 },
                 "measured": "2026-12-05T00:00:00+0000",
                 "provenance": {"baseline_sha256": control, "fixture_seed": 20260102, "fixture_version": FORMAT_VERSION},
-                "settings": {"processes": 4, "rounds": 6},
+                "settings": {"processes": PROCESSES, "rounds": 6, "looks": [PROCESSES, 2 * PROCESSES, 3 * PROCESSES]},
+                "store": {"path": "storage.py", "class": "MetricsStorage", "collector": "latency.py:LatencyCollector"},
+                "previous": None if previous is None or index == skipped_at else shas[previous],
                 "benchmarks": {},
+                "timings": {},
                 "equivalence": None,
                 "skipped": None,
             }
@@ -116,8 +129,8 @@ def write_history(
                 document["skipped"] = SKIPPED_REASON
             else:
                 for name in benchmarks:
-                    level = 0.5 * (STEP if name == STEPPED and index >= step_at else 1.0)
-                    document["benchmarks"][name] = _interval(rng, level)
+                    before = None if previous is None else level(name, previous)
+                    record_timings(document, _timings(rng, name, level(name, index), before))
                 document["equivalence"] = {
                     "verdict": "differs" if differs else "identical",
                     "differs_in": ["get_run_metrics"] if differs else [],

@@ -128,8 +128,8 @@ def add_reruns_option(add: Add, default: int) -> None:
         "--max-reruns",
         type=int,
         default=default,
-        help="against a revision: further looks of the sequential rule, each adding --processes processes to the "
-        "benchmarks still undecided; against saved ratios: re-runs of inconclusive verdicts (default: %(default)s)",
+        help="further looks of the rule (bench.rule), each adding --processes processes to what is still undecided "
+        "(default: %(default)s)",
     )
 
 

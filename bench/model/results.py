@@ -110,7 +110,7 @@ AGAINST_CALIBRATION: Final = SavedFile(
     "--against gate calibration", GATE / "against_calibration.json", None, schema="against-calibration.schema.json"
 )
 # A folder of <sha12>-<machine10>.json
-HISTORY_POINT: Final = SavedFile("history point", RESULTS / "history", 1, schema="history-point.v1.schema.json")
+HISTORY_POINT: Final = SavedFile("history point", RESULTS / "history", 2, schema="history-point.v2.schema.json")
 EQUIVALENCE: Final = SavedFile(
     "equivalence record", RESULTS / "equivalence.json", None, schema="equivalence.schema.json"
 )

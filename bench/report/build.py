@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bench.history import changes
 from bench.model.results import shown as shown_path
@@ -34,14 +33,14 @@ from bench.report.summary import render
 from bench.stores.candidates import BASELINE
 
 
-def history_panels(inputs: Inputs) -> tuple[list[plots.HistoryPanel], list[dict[str, Any]]]:
+def history_panels(inputs: Inputs) -> tuple[list[plots.HistoryPanel], list[changes.ChangePoint]]:
     """A panel per benchmark with points, and every change point found in them."""
-    panels, found = [], []
-    for name in sorted({n for p in inputs.history for n in p["benchmarks"]}):
+    panels = []
+    names = sorted({n for p in inputs.history for n in p["benchmarks"]})
+    found = changes.change_points(inputs.history, names)
+    for name in names:
         series = changes.series_of(inputs.history, name)
-        change_points = changes.with_answers(changes.change_points(series), inputs.history)
-        found += change_points
-        first_commits = {cp["commit"] for cp in change_points}
+        first_commits = {cp.commit for cp in found if cp.benchmark == name}
         panels.append(
             plots.HistoryPanel(
                 name,
@@ -89,7 +88,7 @@ def write_figures(
 def render_report(
     inputs: Inputs,
     curves: Sequence[plots.Curve],
-    change_points: Sequence[dict[str, Any]],
+    change_points: Sequence[changes.ChangePoint],
     figures: dict[str, Path],
     output: Path,
 ) -> str:
@@ -140,7 +139,7 @@ def write_report(results_dir: Path, output: Path | None = None, fallback: Path =
     output = output or results_dir / REPORT_NAME
     inputs = load(results_dir, fallback)
     curves = scaling_curves(inputs)
-    panels, change_points = history_panels(inputs)  # E-Divisive's permutation tests, run once for both uses
+    panels, change_points = history_panels(inputs)
     figures = write_figures(inputs, curves, panels, output.parent / FIGURES_DIR)
     write_text_atomically(output, render_report(inputs, curves, change_points, figures, output))
     return output

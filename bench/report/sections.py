@@ -231,7 +231,7 @@ def divergences_section() -> str:
     return "\n".join(lines)
 
 
-def history_section(inputs: Inputs, change_points: Sequence[dict[str, Any]]) -> str:
+def history_section(inputs: Inputs, change_points: Sequence[changes.ChangePoint]) -> str:
     if not inputs.history:
         return f"*No history: {MISSING_FIGURE['history']}.*"
     measured = [p for p in inputs.history if p["skipped"] is None]
@@ -240,11 +240,11 @@ def history_section(inputs: Inputs, change_points: Sequence[dict[str, Any]]) -> 
         f"{len(measured)} commits measured ({len(inputs.history) - len(measured)} skipped), on "
         + ", ".join(f"machine {mid} ({cpu})" for mid, cpu in machines.items())
         + ". Each point is the commit's store time / the frozen baseline's, timed in the same processes, with "
-        "its 95% interval; change points by E-Divisive means (signal-processing-algorithms, "
-        f"p < {changes.CHANGE_POINT_PVALUE}), each at the first commit of the new level.",
+        "its 95% interval; a change point is a step the gate's rule (bench/rule.py) finds between a commit and the "
+        "one before it, both timed in the same processes.",
     ]
-    rows = [(cp["benchmark"], f"`{cp['commit'][:12]}`", cp["subject"], changes.step_text(cp)) for cp in change_points]
-    lines.append(_table(("benchmark", "first commit of the new level", "subject", "step [95% interval]"), rows))
+    rows = [(cp.benchmark, f"`{cp.commit[:12]}`", cp.subject, cp.text()) for cp in change_points]
+    lines.append(_table(("benchmark", "commit", "subject", "step against the commit before it"), rows))
     checked = [p for p in inputs.history if p.get("equivalence") is not None]
     if checked:
         changed = changes.answer_changes(inputs.history)
@@ -252,7 +252,7 @@ def history_section(inputs: Inputs, change_points: Sequence[dict[str, Any]]) -> 
             f"Answers: {len(checked)} commits checked against the frozen original (the equivalence suite's quick "
             f"pass); {len(changed)} changed them:"
         )
-        rows = [(f"`{c['commit'][:12]}`", c["subject"], c["before"], c["after"]) for c in changed]
+        rows = [(f"`{c.commit[:12]}`", c.subject, c.before, c.after) for c in changed]
         lines.append(_table(("commit", "subject", "answers before", "answers from here"), rows))
     else:
         lines.append("Answers: not checked per commit in these points (measured before history checked them).")

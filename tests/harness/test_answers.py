@@ -11,13 +11,15 @@ import pytest
 import storage.baseline
 from bench.errors import ExitCode, HarnessError
 from bench.gate import answers
-from bench.gate._decide import Band, Outcome
-from bench.history import changes
+from bench.gate.outcome import Outcome
+from bench.history import changes, points
 from bench.model.location import Location
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
 from bench.report import summary
+from bench.rule import Band
 from bench.runners import equivalence
+from bench.runners.interleaved import ProcessTiming, Timings
 from bench.stores.snapshot import Snapshot
 from tests.common.differential import side_by_side
 from tests.common.strategies import DEFAULT_RESULTS_DIR
@@ -97,7 +99,9 @@ def test_a_benchmark_of_a_method_whose_answers_differ_reads_answers_differ_and_f
     outcomes = answers.apply(_outcomes(), checked)
     assert [o.verdict for o in outcomes] == [Verdict.ANSWERS_DIFFER, Verdict.ANSWERS_DIFFER, Verdict.UNCHANGED]
     assert all(o.fails for o in outcomes[:2]) and not outcomes[2].fails
-    assert outcomes[0].note == (
+    why = answers.differing([o.name for o in outcomes], checked)
+    assert list(why) == ["get_run_metrics_warm[5000]", "get_run_metrics_cold[5000]"]  # timed once, for information
+    assert why["get_run_metrics_warm[5000]"] == (
         "get_run_metrics answers otherwise than the frozen original's: get_run_metrics property: a counterexample; "
         "its ratio is no speed-up"
     )
@@ -109,6 +113,7 @@ def test_allowed_different_answers_keep_the_speed_verdict_with_the_difference_no
     outcomes = answers.apply(_outcomes(), checked)
     assert [o.verdict for o in outcomes] == [Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.UNCHANGED]
     assert outcomes[0].note.endswith("(allowed)") and not checked.fail
+    assert answers.differing([o.name for o in outcomes], checked) == {}  # allowed: judged at full power
 
 
 def test_the_gate_prints_both_sides_answers_and_whether_the_collector_changed() -> None:
@@ -143,20 +148,36 @@ def test_the_committed_runs_answers_come_from_the_equivalence_record_beside_them
     assert {"get_run_metrics", "get_recent_runs", "save_latency_stats"} <= differing["proposed"]
 
 
+def _point(sha: str, previous: str | None, equivalence: dict[str, Any] | None, steps: dict[str, float]) -> dict:
+    """A measured point whose processes time each benchmark at `steps[name]` of the commit before it."""
+    point = {
+        "commit": sha,
+        "date": "2026-01-01",
+        "subject": sha[:4],
+        "generation": 1 if previous is None else 2,
+        "machine": {"id": "0" * 10},
+        "settings": {"processes": 4, "rounds": 6, "looks": [4, 8, 12]},
+        "previous": previous,
+        "benchmarks": {},
+        "timings": {},
+        "equivalence": equivalence,
+        "skipped": None,
+    }
+    for name, step in steps.items():
+        noise = (1.0, 1.002, 0.998, 1.001)
+        processes = tuple(ProcessTiming(0.5 * step * n, 1.0, None if previous is None else 0.5) for n in noise)
+        points.record_timings(point, Timings(name, processes, 6, 0))
+    return point
+
+
 def test_a_change_point_where_the_answers_differ_says_it_is_no_speed_up() -> None:
-    points = [{"commit": "c" * 40, "equivalence": _record(["compare_runs"])}, {"commit": "d" * 40, "equivalence": None}]
-    step = {"estimate": 0.54, "low": 0.49, "high": 0.57, "confidence": 0.95}
-    found = changes.with_answers(
-        [
-            {"benchmark": "compare_runs[5000]", "commit": "c" * 40, "step": step},
-            {"benchmark": "get_recent_runs[100]", "commit": "c" * 40, "step": step},
-            {"benchmark": "compare_runs[5000]", "commit": "d" * 40, "step": step},
-        ],
-        points,
-    )
-    assert [cp["answers_differ"] for cp in found] == [True, False, False]
-    assert (
-        changes.step_text(found[0])
-        == "-46.0% [-51.0%, -43.0%]; its answers differ from the original's there: no speed-up"
-    )
-    assert changes.step_text(found[1]) == "-46.0% [-51.0%, -43.0%]"
+    steps = {"compare_runs[5000]": 0.54, "get_recent_runs[100]": 0.54}
+    history = [
+        _point("b" * 40, None, _record([]), dict.fromkeys(steps, 1.0)),
+        _point("c" * 40, "b" * 40, _record(["compare_runs"]), steps),
+    ]
+    found = {cp.benchmark: cp for cp in changes.change_points(history, list(steps))}
+    assert found["compare_runs[5000]"].answers_differ and not found["get_recent_runs[100]"].answers_differ
+    assert found["compare_runs[5000]"].text().endswith("; its answers differ from the original's there: no speed-up")
+    assert found["get_recent_runs[100]"].text().startswith("-46.0% [")
+    assert not found["get_recent_runs[100]"].slower

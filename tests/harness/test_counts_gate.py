@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench.gate._rule import load_config
+from bench.gate.config import load_config
 from bench.gate.counts import judge_counts, markdown_table
 from bench.model.verdict import Verdict
 from bench.runners import instructions

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from bench.gate import instructions as saved_counts
-from bench.gate._rule import load_config
+from bench.gate.config import load_config
 from bench.gate.counts import judge_counts
 from bench.gate.planted import plant_syscall_in_source, planted_work_name
 from bench.model import location

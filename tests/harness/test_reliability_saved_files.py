@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from bench import cli
 from bench.errors import UsageError
-from bench.gate import gate_report, instructions
-from bench.gate._saved import _read_saved
+from bench.gate import instructions
+from bench.report import gate_report
+from bench.gate.saved import _read_saved
 from bench.history.points import load_points
 from bench.model import results
 from bench.report import summary

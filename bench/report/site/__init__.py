@@ -13,16 +13,15 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from bench.errors import UsageError
 from bench.history.changes import change_points
 from bench.model.results import write_text_atomically
 from bench.report.site.charts import bokeh
-from bench.report.site.data import Site, answers_differ, gather
+from bench.report.site.data import Site, gather
 from bench.report.site.pages import (
     COMMITS_FILE,
     STATIC,
@@ -36,16 +35,6 @@ from bench.report.site.pages import (
 
 __all__ = ["Published", "build", "gather", "slug", "sparkline"]
 ASSETS: Final = Path(__file__).with_name("assets")
-
-
-def _change_points(futures: dict[str, Future[list[dict[str, Any]]]], name: str, site: Site) -> list[dict[str, Any]]:
-    """A benchmark's change points as `history` finds them (E-Divisive on the machines' median), each marked where
-    its commit's answers differ in the benchmark's method."""
-    found = futures[name].result()
-    commits_differing = {p["commit"] for p in site.points if answers_differ(p, name)}
-    for cp in found:
-        cp["answers_differ"] = cp["commit"] in commits_differing
-    return found
 
 
 @dataclass(frozen=True)
@@ -69,24 +58,13 @@ def check_commit_url(template: str | None) -> str | None:
 
 
 def build(
-    site: Site, output: Path, commit_url: str | None, step: Callable[[str], None] | None = None, workers: int = 2
+    site: Site, output: Path, commit_url: str | None, step: Callable[[str], None] | None = None
 ) -> Published:
-    """Writes the site into output, built afresh beside it and swapped in whole: a reader never sees half a site.
-
-    E-Divisive takes a second or more per benchmark over a long history: it runs in `workers` processes while this
-    one writes each benchmark's page as its change points arrive."""
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {name: pool.submit(change_points, site.series[name]) for name in site.benchmarks}
-        return _build(site, output, check_commit_url(commit_url), step, futures)
+    """Writes the site into output, built afresh beside it and swapped in whole: a reader never sees half a site."""
+    return _build(site, output, check_commit_url(commit_url), step)
 
 
-def _build(
-    site: Site,
-    output: Path,
-    commit_url: str | None,
-    step: Callable[[str], None] | None,
-    futures: dict[str, Future[list[dict[str, Any]]]],
-) -> Published:
+def _build(site: Site, output: Path, commit_url: str | None, step: Callable[[str], None] | None) -> Published:
     library = bokeh()
     staging = output.with_name(f".{output.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
@@ -98,11 +76,10 @@ def _build(
             shutil.copyfile(asset, staging / STATIC / asset.name)
     write_text_atomically(staging / COMMITS_FILE, commits_script(site))
     drawn = {}
-    site.change_points.clear()
+    site.change_points[:] = change_points(site.points, site.benchmarks)
     for name in site.benchmarks:
         if step is not None:
             step(name)
-        site.change_points += _change_points(futures, name, site)
         page, drawn[name] = benchmark_page(site, name, commit_url)
         write_text_atomically(staging / "bench" / f"{slug(name)}.html", page)
     write_text_atomically(staging / "index.html", index_page(site, commit_url))

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from bench.errors import UsageError
-from bench.history.changes import step_text
+from bench.history.changes import ChangePoint
+from bench.history.points import differs_in
 from bench.model.stats import RatioInterval
-from bench.report.site.data import Site, answers_differ
+from bench.report.site.data import Site
 
 PALETTE: Final = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
 DIFFER_COLOR: Final = "#b42318"
@@ -81,7 +82,7 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
                 ratio.append(found["estimate"])
                 low.append(found["low"])
                 high.append(found["high"])
-                differ.append(1 if answers_differ(p, benchmark) else 0)
+                differ.append(1 if differs_in(p, benchmark) else 0)
                 lowest = min(lowest, found["low"])
             else:  # a gap in the line and the band
                 ratio.append(math.nan)
@@ -171,13 +172,13 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
                 callback=CustomJS(args={"source": gaps}, code="siteHover(source, 'skipped', cb_data);"),
             )
         )
-    steps = [cp for cp in site.change_points if cp["benchmark"] == benchmark]
+    steps = [cp for cp in site.change_points if cp.benchmark == benchmark]
     if steps:
         change = ColumnDataSource(
             {
-                "x": [site.position[cp["commit"]] for cp in steps],
-                "y": [cp["level_after"] for cp in steps],
-                "step": [step_text(cp) for cp in steps],
+                "x": [site.position[cp.commit] for cp in steps],
+                "y": [cp.level_after for cp in steps],
+                "step": [cp.text() for cp in steps],
             },
             name="source:change",
         )
@@ -195,7 +196,7 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
         for cp in steps:
             plot.add_layout(
                 Span(
-                    location=site.position[cp["commit"]],
+                    location=site.position[cp.commit],
                     dimension="height",
                     line_color="#1b1f24",
                     line_alpha=0.4,
@@ -226,15 +227,16 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
     return script, div, drawn
 
 
-def _levels(site: Site, steps: Sequence[dict[str, Any]]) -> tuple[list[int], list[float]]:
+def _levels(site: Site, steps: Sequence[ChangePoint]) -> tuple[list[int], list[float]]:
     """The step line of the level between change points: level_before up to the first, each level_after onward."""
-    ordered = sorted(steps, key=lambda cp: site.position[cp["commit"]])
-    xs, ys = [0], [ordered[0]["level_before"]]
+    ordered = sorted(steps, key=lambda cp: site.position[cp.commit])
+    first = ordered[0]
+    xs, ys = [0], [first.level_before if first.level_before is not None else first.level_after]
     for cp in ordered:
-        xs.append(site.position[cp["commit"]])
-        ys.append(cp["level_after"])
+        xs.append(site.position[cp.commit])
+        ys.append(cp.level_after)
     xs.append(len(site.commits) - 1)
-    ys.append(ordered[-1]["level_after"])
+    ys.append(ordered[-1].level_after)
     return xs, ys
 
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from bench.errors import UsageError
-from bench.history.changes import Series, answer_changes, series_of
+from bench.history.changes import AnswerChange, ChangePoint, Series, answer_changes, series_of
 from bench.history.points import first_parent_line, load_points
 from bench.model import git, results
-from bench.model.operations import OPERATIONS
 from bench.model.results import shown
 from bench.report.summary import Row, rows_for
-
-METHOD_OF: Final = {operation.name: operation.store_method for operation in OPERATIONS}
 
 
 @dataclass(frozen=True)
@@ -35,9 +32,9 @@ class Site:
     points: list[dict[str, Any]]
     benchmarks: list[str]
     machines: list[str]
-    change_points: list[dict[str, Any]]  # filled by `build` as E-Divisive finds them
+    change_points: list[ChangePoint]  # filled by `build`, as history names them
     series: dict[str, Series]  # each benchmark's machines' median per commit, as `history` sees it
-    answer_changes: list[dict[str, Any]]
+    answer_changes: list[AnswerChange]
     latest: list[Row]
     sources: dict[str, str]  # what was read: kind -> folder, for the index's footer
     notes: list[str] = field(default_factory=list)
@@ -61,17 +58,6 @@ def _first_parent(points: list[dict[str, Any]], repo: Path | None, notes: list[s
     if off:
         notes.append(f"{len(off)} saved points lie off HEAD's first-parent line and are left out")
     return [p for p in points if p not in off] if off else points
-
-
-def method_of(benchmark: str) -> str:
-    """The store method a benchmark times ("operation[size]"); an unknown operation stands for itself."""
-    operation = benchmark.partition("[")[0]
-    return METHOD_OF.get(operation, operation)
-
-
-def answers_differ(point: dict[str, Any], benchmark: str) -> bool:
-    record = point.get("equivalence")
-    return record is not None and method_of(benchmark) in record.get("differs_in", ())
 
 
 def gather(results_dir: Path, repo: Path | None) -> Site:

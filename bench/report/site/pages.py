@@ -9,10 +9,10 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from bench.history.changes import step_text
+from bench.history.points import differs_in
 from bench.model.stats import RatioInterval
 from bench.report.site.charts import benchmark_chart, bokeh, scaling_figures
-from bench.report.site.data import Site, answers_differ
+from bench.report.site.data import Site
 from bench.stores.candidates import BASELINE
 
 STATIC: Final = "static"
@@ -86,7 +86,7 @@ def _benchmark_table(site: Site, benchmark: str, commit_url: str | None) -> str:
         elif benchmark in p["benchmarks"]:
             text = _e(_interval(p["benchmarks"][benchmark]))
             cells[p["commit"], p["machine"]["id"]] = (
-                f'<span class="differ">{text} answers differ</span>' if answers_differ(p, benchmark) else text
+                f'<span class="differ">{text} answers differ</span>' if differs_in(p, benchmark) else text
             )
     head = "".join(f"<th>machine {_e(m)}</th>" for m in site.machines)
     rows = []
@@ -103,9 +103,9 @@ def _benchmark_table(site: Site, benchmark: str, commit_url: str | None) -> str:
 
 def benchmark_page(site: Site, benchmark: str, commit_url: str | None) -> tuple[str, int]:
     script, div, drawn = benchmark_chart(site, benchmark)
-    steps = [cp for cp in site.change_points if cp["benchmark"] == benchmark]
+    steps = [cp for cp in site.change_points if cp.benchmark == benchmark]
     listed = "".join(
-        f"<li>{_commit_cell(cp['commit'], commit_url)} {_e(cp['subject'][:80])}: step {_e(step_text(cp))}</li>"
+        f"<li>{_commit_cell(cp.commit, commit_url)} {_e(cp.subject[:80])}: step {_e(cp.text())}</li>"
         for cp in reversed(steps)
     )
     body = f"""
@@ -151,23 +151,23 @@ def _events(site: Site, commit_url: str | None) -> str:
     """Change points and answer changes together, newest first (asv's regressions page)."""
     events: list[tuple[int, str]] = []
     for cp in site.change_points:
-        kind = "slower" if cp["step"]["estimate"] > 1 else "faster"
+        kind = "slower" if cp.slower else "faster"
         events.append(
             (
-                site.position[cp["commit"]],
-                f'<tr data-name="{_e(cp["benchmark"])}"><td>{_commit_cell(cp["commit"], commit_url)}</td>'
-                f"<td>{_e(cp['date'][:10])}</td><td>{_e(cp['subject'][:70])}</td>"
-                f'<td><a href="bench/{slug(cp["benchmark"])}.html">{_e(cp["benchmark"])}</a></td>'
-                f'<td class="{"differ" if cp.get("answers_differ") else kind}">{_e(step_text(cp))}</td></tr>',
+                site.position[cp.commit],
+                f'<tr data-name="{_e(cp.benchmark)}"><td>{_commit_cell(cp.commit, commit_url)}</td>'
+                f"<td>{_e(cp.date[:10])}</td><td>{_e(cp.subject[:70])}</td>"
+                f'<td><a href="bench/{slug(cp.benchmark)}.html">{_e(cp.benchmark)}</a></td>'
+                f'<td class="{"differ" if cp.answers_differ else kind}">{_e(cp.text())}</td></tr>',
             )
         )
     for change in site.answer_changes:
         events.append(
             (
-                site.position.get(change["commit"], -1),
-                f'<tr data-name="answers"><td>{_commit_cell(change["commit"], commit_url)}</td>'
-                f"<td>{_e(change['date'][:10])}</td><td>{_e(change['subject'][:70])}</td><td>answers</td>"
-                f'<td class="differ">{_e(change["before"])} → {_e(change["after"])}</td></tr>',
+                site.position.get(change.commit, -1),
+                f'<tr data-name="answers"><td>{_commit_cell(change.commit, commit_url)}</td>'
+                f"<td>{_e(change.date[:10])}</td><td>{_e(change.subject[:70])}</td><td>answers</td>"
+                f'<td class="differ">{_e(change.before)} → {_e(change.after)}</td></tr>',
             )
         )
     if not events:
@@ -187,7 +187,7 @@ def _benchmark_rows(site: Site) -> str:
         latest = (
             f"{series.estimates[-1]:.4f} [{series.lows[-1]:.4f}, {series.highs[-1]:.4f}]" if series.estimates else ""
         )
-        steps = sum(1 for cp in site.change_points if cp["benchmark"] == name)
+        steps = sum(1 for cp in site.change_points if cp.benchmark == name)
         rows.append(
             f'<tr data-name="{_e(name)}"><td><a href="bench/{slug(name)}.html">{_e(name)}</a></td>'
             f"<td>{sparkline(series.estimates)}</td><td>{_e(latest)}</td><td>{len(series.estimates)}</td>"

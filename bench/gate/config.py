@@ -1,5 +1,4 @@
-"""The gate's decision rule: its settings, [tool.bench.gate] of pyproject.toml, in one place (bench.gate.check says
-why each is what it is)."""
+"""The decision rule's settings, [tool.bench.gate] of pyproject.toml, in one place (bench.rule is the rule)."""
 
 from __future__ import annotations
 
@@ -26,10 +25,6 @@ class GateConfig:
 
     def minimum_effect(self, name: str) -> float:
         return self.minimum_effects.get(name, self.default_minimum_effect)
-
-    def confidence(self, benchmarks: int) -> float:
-        """Each interval's confidence: Bonferroni over the benchmarks of one run."""
-        return 1 - self.false_alarm_rate / benchmarks
 
 
 def load_config(path: Path = PYPROJECT) -> GateConfig:
@@ -74,19 +69,15 @@ def load_config(path: Path = PYPROJECT) -> GateConfig:
     )
 
 
-def rule_text(config: GateConfig, names: list[str], looks: tuple[int, ...] | None = None) -> str:
-    """The rule as printed; with `looks`, the sequential rule against a revision (bench.gate._sequential)."""
+def rule_text(config: GateConfig, names: list[str], looks: tuple[int, ...], *, two_sided: bool = False) -> str:
+    """The rule as printed (bench.rule): its level per bound, the band, the looks."""
     effects = sorted({config.minimum_effect(name) for name in names})
     effect = " / ".join(f"{e:.0%}" for e in effects)
-    together = f"({config.false_alarm_rate:.0%} nominal false alarms for these {len(names)} benchmarks together)"
-    if looks is not None:
-        level = config.false_alarm_rate / (len(names) * len(looks))
-        return (
-            f"rule: regressed when the one-sided trimmed t bound at {level:.3%} on the log ratio lies above "
-            f"1 + {effect} at any look ({'/'.join(map(str, looks))} processes, only the undecided measured further) "
-            f"{together}"
-        )
+    sides = 2 if two_sided else 1
+    level = config.false_alarm_rate / (max(len(names), 1) * len(looks) * sides)
+    past = f"outside 1 +- {effect}" if two_sided else f"above 1 + {effect}"
     return (
-        f"rule: regressed when the whole {config.confidence(len(names)):.2%} interval lies above 1 + {effect} "
-        f"{together}, shown again in fresh processes"
+        f"rule: {'a step' if two_sided else 'regressed'} when the one-sided trimmed t bound at {level:.3%} on the "
+        f"log ratio lies {past} at any look ({'/'.join(map(str, looks))} processes, only the undecided measured "
+        f"further) ({config.false_alarm_rate:.0%} nominal false alarms for these {len(names)} tests together)"
     )

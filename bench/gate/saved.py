@@ -12,11 +12,11 @@ from typing import Any, Final
 
 import storage
 from bench.errors import UsageError
-from bench.gate._decide import Band, cost_ratio
-from bench.gate._measure import Measure
 from bench.model import git, location, results
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import case_name, cases
+from bench.rule import Band, shown
+from bench.runners.interleaved import Engine
 
 SAVED_RATIOS: Final = results.SAVED_RATIOS.path
 REBASELINE_REPEATS: Final = 5
@@ -102,11 +102,12 @@ def commit_of_measured_store() -> str:
 
 
 def rebaseline(
-    path: Path, measure: Measure, names: list[str], processes: int, repeats: int, prov: dict, commit: str
+    path: Path, engine: Engine, names: list[str], processes: int, repeats: int, prov: dict, commit: str
 ) -> str:
-    """Saves, per benchmark, the median of `repeats` runs and a tolerance from their spread."""
-    runs = [measure(names, processes) for _ in range(repeats)]
-    estimates = {name: [cost_ratio(run[name]).estimate for run in runs] for name in names}
+    """Saves, per benchmark, the median of `repeats` runs' ratios (the rule's trimmed mean of candidate/baseline)
+    and a tolerance from their spread."""
+    runs = [engine.measure(names, processes) for _ in range(repeats)]
+    estimates = {name: [shown(run[name].log_ratios("baseline")).estimate for run in runs] for name in names}
     benchmarks = {}
     lines = []
     for name, (ratio, tolerance) in tolerances(estimates).items():

@@ -1,10 +1,11 @@
-"""Calibrating the gate (`python -m bench calibrate`): how often it cries wolf, and how often it catches a real
-regression, measured by running it many times on the unchanged store and with planted slowdowns.
+"""Calibrating the rule (`python -m bench calibrate`): how often gate, history and find cry wolf, and how often they
+catch a real slowdown, from runs of the unchanged store and with planted slowdowns.
 
-Against a revision (what CI runs): whole-gate A/A runs of the working tree against HEAD, then +10%, +25% and
-+5% planted on each operation's method, then instruction counts A/A and +1% planted; every run is saved as it
-ends, so an interrupted calibration resumes. The older calibrations of the saved-ratio and saved-count gates
-are here too. results/GATE.md (bench.gate.gate_report) is regenerated from what was saved.
+Whole-gate A/A runs of the working tree against HEAD, then slowdowns planted on every method; history's A/A
+commits (the working tree beside HEAD, at history's settings, looked at further as history would); then
+instruction counts A/A and planted. Every run is saved as it ends, so an interrupted calibration resumes.
+results/GATE.md (bench.report.gate_report) is regenerated from what was saved, with history's and find's rates
+replayed on those processes.
 """
 
 from __future__ import annotations
@@ -22,16 +23,7 @@ from bench.errors import ExitCode, UsageError
 from bench.gate import check as gate
 from bench.gate import counts as gate_counts
 from bench.gate import instructions
-from bench.gate._sequential import log_ratios
-from bench.gate.gate_report import (
-    AA_RUNS,
-    INSTRUCTION_PLANTED_GROWTH,
-    PADDING_STEP,
-    WALL_CLOCK_CALIBRATION,
-    Trial,
-    within_band,
-    write_gate_report,
-)
+from bench.gate.config import GateConfig, load_config
 from bench.gate.planted import (
     EVERY_METHOD,
     SYSCALL_PLANTS,
@@ -41,11 +33,27 @@ from bench.gate.planted import (
     plant_work_in_source,
     planted_name,
 )
+from bench.gate.saved import load_saved, provenance
+from bench.history import points as history_points
 from bench.model import git, location, progress, results
 from bench.model.fixtures import Fixtures
 from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases, find_case
 from bench.model.verdict import Verdict
+from bench.report.gate_report import (
+    AA_RUNS,
+    HISTORY_AA_RUNS,
+    HISTORY_COMMITS,
+    INSTRUCTION_PLANTED_GROWTH,
+    PADDING_STEP,
+    WALL_CLOCK_CALIBRATION,
+    Trial,
+    history_design,
+    within_band,
+    write_gate_report,
+)
+from bench.rule import Band, judge_sequential
 from bench.runners import instructions as counting
+from bench.runners.interleaved import Arm, Arms, Engine, Timings
 from bench.stores import revision
 from bench.stores.snapshot import Snapshot
 
@@ -66,9 +74,10 @@ class Plan:
     aa_runs: int = AA_RUNS
     planted_runs: Mapping[int, int] = field(default_factory=lambda: dict(PLANTED_RUNS))
     instruction_runs: int = INSTRUCTION_AA_RUNS
+    history_runs: int = HISTORY_AA_RUNS
 
     def __post_init__(self) -> None:
-        if min(self.aa_runs, self.instruction_runs, *self.planted_runs.values()) < 0:
+        if min(self.aa_runs, self.instruction_runs, self.history_runs, *self.planted_runs.values()) < 0:
             raise UsageError("run counts must not be negative")
         for name in self.only:
             find_case(name)  # a UsageError naming it
@@ -90,16 +99,16 @@ def candidate_for(benchmark: str, percent: int) -> str:
     return f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method_timed_by(operation.name), percent)}"
 
 
-def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, gate.Band], timing: gate.Timing) -> Trial:
+def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, Band], timing: gate.Timing) -> Trial:
     candidate = candidate_for(benchmark, percent)
-    arms = gate.Arms(gate.Arm(candidate))
-    measure = gate.measure_interleaved(arms, timing.seed, timing.rounds, gate.DEFAULT_SAMPLE_SECONDS)
+    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
+    config = load_config()
     failures = 0
     started = time.monotonic()
     for run in range(runs):
-        (outcome,) = gate.judge([benchmark], saved, measure, timing.processes, timing.max_reruns)
+        (outcome,) = gate.judge_saved([benchmark], saved, engine, timing.design(config), config)
         failures += outcome.fails
-        print(f"{benchmark} +{percent}% run {run + 1}/{runs}: {outcome.line()}", file=sys.stderr, flush=True)
+        print(f"{benchmark} +{percent}% run {run + 1}/{runs}: {gate.saved_line(outcome)}", file=sys.stderr, flush=True)
     return Trial(benchmark, percent, runs, failures, time.monotonic() - started)
 
 
@@ -127,19 +136,19 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _working_tree(percent: int = 0) -> gate.Arm:
+def _working_tree(percent: int = 0) -> Arm:
     """The working tree's optimized store loaded from its files, as the gate loads a registered store; with a percent,
     its source planted with that slowdown in every method (bench.gate.planted), as a commit would carry it."""
     here = revision.registered(gate.DEFAULT_CANDIDATE, git.repository())
     assert here is not None  # optimized is registered, in storage/
     if percent == 0:
-        return gate.Arm.of(here)
+        return Arm.of(here)
     module = here.store.module
     planted = plant_slowdown_in_source(here.modules()[module], EVERY_METHOD, percent)
-    return gate.Arm.of(here.with_source(module, planted, f"every method +{percent}%"))
+    return Arm.of(here.with_source(module, planted, f"every method +{percent}%"))
 
 
-def _gate_run(names: list[str], candidate: gate.Arm, head: Snapshot, config: gate.GateConfig, plan: Plan) -> dict:
+def _gate_run(names: list[str], candidate: Arm, head: Snapshot, config: GateConfig, plan: Plan) -> dict:
     """One whole gate's wall-clock verdicts, with every process's log ratio (the resampling in GATE.md uses them)."""
     started = time.monotonic()
     outcomes = gate.judge_against(names, candidate, head, config, plan.timing)
@@ -149,15 +158,15 @@ def _gate_run(names: list[str], candidate: gate.Arm, head: Snapshot, config: gat
         "candidate": candidate.snapshot.label if candidate.snapshot else candidate.spec,
         "failed": [o.name for o in outcomes if o.fails],
         "estimates": {o.name: o.interval.estimate for o in outcomes if o.interval},
-        "detectable": {o.name: gate.detectable_slowdown(o.interval, o.band) for o in outcomes if o.interval and o.band},
+        "detectable": {o.name: o.detectable for o in outcomes if o.detectable is not None},
         "processes": {o.name: o.processes for o in outcomes},
-        "log_ratios": {o.name: log_ratios(o.timings) for o in outcomes},
+        "log_ratios": {o.name: o.timings.log_ratios("reference") for o in outcomes if o.timings is not None},
         "seconds": time.monotonic() - started,
     }
 
 
 def wall_clock_calibration(
-    wall: dict, head: Snapshot, config: gate.GateConfig, plan: Plan, checkpoint: Callable[[], None]
+    wall: dict, head: Snapshot, config: GateConfig, plan: Plan, checkpoint: Callable[[], None]
 ) -> None:
     """Whole-gate A/A runs, then each operation's benchmarks with planted slowdowns; skips runs already saved."""
     names = [case_name(op, size) for op, size in cases() if plan.chosen(case_name(op, size))]
@@ -177,7 +186,7 @@ def _planted_runs_of(
     runs: int,
     planted: list[dict],
     head: Snapshot,
-    config: gate.GateConfig,
+    config: GateConfig,
     plan: Plan,
     checkpoint: Callable[[], None],
 ) -> None:
@@ -192,8 +201,45 @@ def _planted_runs_of(
             checkpoint()
 
 
+def history_calibration(
+    part: dict, head: Snapshot, config: GateConfig, plan: Plan, checkpoint: Callable[[], None]
+) -> None:
+    """A/A commits at history's settings: the working tree's store beside HEAD's (the same code) and the baseline, in
+    the same processes, each step looked at further only where history would (its estimate past the band), at the
+    level of a history of HISTORY_COMMITS commits. Their per-process step values are what GATE.md replays."""
+    names = [name for name in history_points.names_of(None) if plan.chosen(name)]
+    design = history_design(config)
+    tests = (HISTORY_COMMITS - 1) * len(names)
+    aa = part.setdefault("aa", [])
+    engine = Engine(Arms(_working_tree(), reference=Arm.of(head)), plan.timing.seed, history_points.DEFAULT_ROUNDS)
+    bands = {name: Band(1.0, config.minimum_effect(name)) for name in names}
+    with progress.task(f"history A/A commits against {head.label}", max(plan.history_runs - len(aa), 0)) as step:
+        for run in range(len(aa), plan.history_runs):
+            step(f"history A/A commit {run + 1}/{plan.history_runs}")
+            started = time.monotonic()
+            pooled: dict[str, Timings] = {}
+
+            def more(wanted: Mapping[str, int], pooled: dict[str, Timings] = pooled) -> dict[str, list[float]]:
+                found = engine.measure_each(wanted)
+                for name, timings in found.items():
+                    pooled[name] = pooled[name] + timings if name in pooled else timings
+                return {name: t.log_ratios("reference") for name, t in found.items()}
+
+            decided = judge_sequential(bands, more, design, pursue=lambda _, d: d.past_band, tests=tests)
+            named = [name for name, d in decided.items() if d.verdict in (Verdict.REGRESSED, Verdict.IMPROVED)]
+            _say(f"history A/A commit {run + 1}: " + (f"named a step in {named}" if named else "no step named"))
+            aa.append(
+                {
+                    "timings": {name: timings.to_json() for name, timings in pooled.items()},
+                    "named": named,
+                    "seconds": time.monotonic() - started,
+                }
+            )
+            checkpoint()
+
+
 def instruction_calibration(
-    counts: dict, head: Snapshot, config: gate.GateConfig, plan: Plan, checkpoint: Callable[[], None]
+    counts: dict, head: Snapshot, config: GateConfig, plan: Plan, checkpoint: Callable[[], None]
 ) -> None:
     """Count A/A runs (each in another environment size and temporary path), then per operation +2% instructions
     planted, and an extra stat and an extra fsync planted."""
@@ -235,7 +281,7 @@ def instruction_calibration(
             checkpoint()
 
 
-def _syscall_planted(name: str, call: str, head: Snapshot, config: gate.GateConfig, plan: Plan) -> dict:
+def _syscall_planted(name: str, call: str, head: Snapshot, config: GateConfig, plan: Plan) -> dict:
     """One extra system call planted as the first line of the method `name` times, counted against HEAD's."""
     operation, _ = find_case(name)
     method = method_timed_by(operation.name)
@@ -257,7 +303,7 @@ def _syscall_planted(name: str, call: str, head: Snapshot, config: gate.GateConf
     }
 
 
-def _instruction_planted(name: str, head: Snapshot, config: gate.GateConfig, plan: Plan) -> dict:
+def _instruction_planted(name: str, head: Snapshot, config: GateConfig, plan: Plan) -> dict:
     """+1% planted in the committed source of the method `name` times (one line), against HEAD's count.
 
     The line is a loop; where even one iteration overshoots the band, bare assignments instead.
@@ -301,11 +347,18 @@ def _instruction_planted(name: str, head: Snapshot, config: gate.GateConfig, pla
 
 
 def calibrate_against(
-    *, plan: Plan, json_path: Path, output: Path, resume: bool, wall_clock: bool = True, counts: bool = True
+    *,
+    plan: Plan,
+    json_path: Path,
+    output: Path,
+    resume: bool,
+    wall_clock: bool = True,
+    counts: bool = True,
+    history: bool = True,
 ) -> ExitCode:
     """Runs what `json_path` does not hold yet (everything, unless `resume`), saving after every run; then GATE.md."""
     _must_be_files(json_path, output)
-    config = gate.load_config()
+    config = load_config()
     if resume and json_path.is_file():
         calibration = _resumable(json_path, plan.settings(), config)
         head = _reference(calibration["reference"])
@@ -332,6 +385,8 @@ def calibrate_against(
         _timed_part(
             calibration, "wall_clock", lambda part: wall_clock_calibration(part, head, config, plan, checkpoint)
         )
+    if history:
+        _timed_part(calibration, "history", lambda part: history_calibration(part, head, config, plan, checkpoint))
     if counts:
         _timed_part(
             calibration, "instructions", lambda part: instruction_calibration(part, head, config, plan, checkpoint)
@@ -360,6 +415,7 @@ def _timed_part(calibration: dict, key: str, body: Callable[[dict], None]) -> No
 
 def _complete(calibration: dict, plan: Plan) -> bool:
     wall, counts = calibration.get("wall_clock", {}), calibration.get("instructions", {})
+    history = calibration.get("history", {})
     chosen = [op for op in OPERATIONS if any(plan.chosen(case_name(op, size)) for size in op.sizes)]
     planted_done = all(
         sum(1 for row in wall.get("planted", []) if row["percent"] == percent) >= runs
@@ -369,16 +425,17 @@ def _complete(calibration: dict, plan: Plan) -> bool:
         len(wall.get("aa", [])) >= plan.aa_runs
         and planted_done
         and len(counts.get("aa", [])) >= plan.instruction_runs
+        and len(history.get("aa", [])) >= plan.history_runs
         and len(counts.get("planted", [])) >= len(chosen)
         and len(counts.get("syscalls_planted", [])) >= len(chosen) * len(SYSCALL_PLANTS)
     )
 
 
-def _config_record(config: gate.GateConfig) -> dict:
+def _config_record(config: GateConfig) -> dict:
     return asdict(config) | {"minimum_effects": dict(config.minimum_effects)}
 
 
-def _resumable(path: Path, settings: dict, config: gate.GateConfig) -> dict:
+def _resumable(path: Path, settings: dict, config: GateConfig) -> dict:
     """The saved partial calibration, if it was run with these settings and this decision rule."""
     calibration = results.AGAINST_CALIBRATION.load(path)  # unreadable: a UsageError naming the file
     if calibration.get("settings") != settings:
@@ -405,7 +462,7 @@ def calibrate_saved_ratios(
     _must_be_files(output)
     if runs < 1:
         raise UsageError("--runs must be at least 1")
-    bands = gate.load_saved(saved, gate.provenance(Fixtures(seed=timing.seed)))
+    bands = load_saved(saved, provenance(Fixtures(seed=timing.seed)))
     for benchmark in benchmarks:
         if benchmark not in bands:
             raise UsageError(f"{benchmark} has no saved ratio in {saved}")
