@@ -11,19 +11,12 @@ from typing import Final
 from bench.errors import ExitCode
 from bench.gate import instructions
 from bench.gate.check import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, SAVED_RATIOS, Timing
-from bench.jobs.calibrate import (
-    DEFAULT_BENCHMARKS,
-    DEFAULT_RUNS,
-    INSTRUCTION_AA_RUNS,
-    PLANTED_RUNS,
-    Plan,
-    calibrate_against,
-    calibrate_saved_counts,
-    calibrate_saved_ratios,
-)
+from bench.jobs.calibrate import INSTRUCTION_AA_RUNS, PLANTED_RUNS, Plan, calibrate_against
+from bench.jobs.calibrate_saved import DEFAULT_BENCHMARKS, DEFAULT_RUNS, calibrate_saved_counts, calibrate_saved_ratios
 from bench.model import results
 from bench.model.options import add_only_option, add_reruns_option, add_timing_options
-from bench.report.gate_report import AA_RUNS, AGAINST_CALIBRATION, GATE_REPORT, HISTORY_AA_RUNS
+from bench.report.gate_report import AA_RUNS, AGAINST_CALIBRATION, GATE_REPORT
+from bench.report.history_rates import HISTORY_AA_RUNS
 from bench.runners import instructions as counting
 
 HELP: Final = (

@@ -14,7 +14,7 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final
@@ -31,9 +31,7 @@ from bench.gate.planted import (
     plant_slowdown_in_source,
     plant_syscall_in_source,
     plant_work_in_source,
-    planted_name,
 )
-from bench.gate.saved import load_saved, provenance
 from bench.history import points as history_points
 from bench.model import git, location, progress, results
 from bench.model.fixtures import Fixtures
@@ -41,25 +39,18 @@ from bench.model.operations import OPERATIONS, build_fixtures, case_name, cases,
 from bench.model.verdict import Verdict
 from bench.report.gate_report import (
     AA_RUNS,
-    HISTORY_AA_RUNS,
-    HISTORY_COMMITS,
     INSTRUCTION_PLANTED_GROWTH,
     PADDING_STEP,
-    WALL_CLOCK_CALIBRATION,
-    Trial,
-    history_design,
     within_band,
     write_gate_report,
 )
+from bench.report.history_rates import HISTORY_AA_RUNS, HISTORY_COMMITS, history_design
 from bench.rule import Band, judge_sequential
 from bench.runners import instructions as counting
 from bench.runners.interleaved import Arm, Arms, Engine, Timings
 from bench.stores import revision
 from bench.stores.snapshot import Snapshot
 
-DEFAULT_BENCHMARKS: Final = ("get_recent_runs[100]", "save_latency_stats[1000]")
-PLANTED_PERCENTS: Final = (10, 25, 100)
-DEFAULT_RUNS: Final = 20
 # planted percent: whole-gate runs with it planted on every method, in this order (the targets first)
 PLANTED_RUNS: Final = {10: 20, 25: 3, 5: 3}  # whole-gate runs, each tries all 9 benchmarks
 INSTRUCTION_AA_RUNS: Final = 10
@@ -92,26 +83,6 @@ class Plan:
         return {"only": only, "processes": t.processes, "rounds": t.rounds, "max_reruns": t.max_reruns, "seed": t.seed}
 
 
-def candidate_for(benchmark: str, percent: int) -> str:
-    if percent == 0:
-        return gate.DEFAULT_CANDIDATE
-    operation, _ = find_case(benchmark)
-    return f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method_timed_by(operation.name), percent)}"
-
-
-def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, Band], timing: gate.Timing) -> Trial:
-    candidate = candidate_for(benchmark, percent)
-    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
-    config = load_config()
-    failures = 0
-    started = time.monotonic()
-    for run in range(runs):
-        (outcome,) = gate.judge_saved([benchmark], saved, engine, timing.design(config), config)
-        failures += outcome.fails
-        print(f"{benchmark} +{percent}% run {run + 1}/{runs}: {gate.saved_line(outcome)}", file=sys.stderr, flush=True)
-    return Trial(benchmark, percent, runs, failures, time.monotonic() - started)
-
-
 # --- against a revision: whole-gate A/A, planted regressions, instruction counts -----------------
 
 
@@ -132,7 +103,7 @@ def _reference(rev: str) -> Snapshot:
     return revision.at(git.repository(), rev, location.Location(location.DEFAULT_STORE, location.DEFAULT_CLASS))
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
@@ -153,7 +124,7 @@ def _gate_run(names: list[str], candidate: Arm, head: Snapshot, config: GateConf
     started = time.monotonic()
     outcomes = gate.judge_against(names, candidate, head, config, plan.timing)
     for outcome in outcomes:
-        _say(gate.against_line(outcome, head, None))
+        say(gate.against_line(outcome, head, None))
     return {
         "candidate": candidate.snapshot.label if candidate.snapshot else candidate.spec,
         "failed": [o.name for o in outcomes if o.fails],
@@ -227,7 +198,7 @@ def history_calibration(
 
             decided = judge_sequential(bands, more, design, pursue=lambda _, d: d.past_band, tests=tests)
             named = [name for name, d in decided.items() if d.verdict in (Verdict.REGRESSED, Verdict.IMPROVED)]
-            _say(f"history A/A commit {run + 1}: " + (f"named a step in {named}" if named else "no step named"))
+            say(f"history A/A commit {run + 1}: " + (f"named a step in {named}" if named else "no step named"))
             aa.append(
                 {
                     "timings": {name: timings.to_json() for name, timings in pooled.items()},
@@ -250,7 +221,7 @@ def instruction_calibration(
     for run in range(len(aa), plan.instruction_runs):
         padding = run * PADDING_STEP
         started = time.monotonic()
-        _say(f"count A/A run {run + 1}/{plan.instruction_runs} (padding {padding})")
+        say(f"count A/A run {run + 1}/{plan.instruction_runs} (padding {padding})")
         pairs = counting.measure_against(
             names, gate.DEFAULT_CANDIDATE, head, plan.timing.seed, paddings=(padding, padding)
         )
@@ -288,7 +259,7 @@ def _syscall_planted(name: str, call: str, head: Snapshot, config: GateConfig, p
     started = time.monotonic()
     store_module = head.store.module
     altered = head.with_source(store_module, plant_syscall_in_source(head.modules()[store_module], method, call), call)
-    _say(f"counting {name} with an extra {call} planted")
+    say(f"counting {name} with an extra {call} planted")
     pair = counting.measure_against([name], altered, head, plan.timing.seed)[name]
     verdict = gate_counts.judge_counts(name, pair, config)
     return {
@@ -322,7 +293,7 @@ def _instruction_planted(name: str, head: Snapshot, config: GateConfig, plan: Pl
         def count_with(amount: int, work: str = work, counted: dict[int, counting.Count] = counted) -> float:
             planted = plant_work_in_source(source, method, amount, unrolled=work == "assignments")
             altered = head.with_source(store_module, planted, f"{work.split()[0]}{amount}")
-            _say(f"counting {name} with {amount} planted {work}")
+            say(f"counting {name} with {amount} planted {work}")
             counted[amount] = counting.count(name, altered.spec(), calls, plan.timing.seed, at=altered)
             return counted[amount].instructions
 
@@ -357,12 +328,12 @@ def calibrate_against(
     history: bool = True,
 ) -> ExitCode:
     """Runs what `json_path` does not hold yet (everything, unless `resume`), saving after every run; then GATE.md."""
-    _must_be_files(json_path, output)
+    must_be_files(json_path, output)
     config = load_config()
     if resume and json_path.is_file():
         calibration = _resumable(json_path, plan.settings(), config)
         head = _reference(calibration["reference"])
-        _say(f"resuming {results.shown(json_path)}: the runs it holds are kept")
+        say(f"resuming {results.shown(json_path)}: the runs it holds are kept")
     else:
         head = _reference("HEAD")
         calibration = {
@@ -397,7 +368,7 @@ def calibrate_against(
     return ExitCode.OK
 
 
-def _must_be_files(*paths: Path) -> None:
+def must_be_files(*paths: Path) -> None:
     for path in paths:
         if path.is_dir():
             raise UsageError(f"{results.shown(path)} is a folder: --json and --output name files")
@@ -443,46 +414,3 @@ def _resumable(path: Path, settings: dict, config: GateConfig) -> dict:
     if calibration.get("config") != json.loads(json.dumps(_config_record(config))):  # as JSON saved it
         raise UsageError(f"--resume: {results.shown(path)} was run with another decision rule (pyproject.toml)")
     return calibration
-
-
-def calibrate_saved_counts(*, calls: int, seed: int, saved: Path, output: Path) -> ExitCode:
-    """The older calibration of the saved instruction counts: their spread, and +2% planted work caught."""
-    _must_be_files(output)
-    counting.require("valgrind")
-    result = instructions.calibrate(instructions.CALIBRATION_BENCHMARK, calls, seed, saved, _say)
-    print("\n".join(result["lines"]))
-    write_gate_report(output)
-    return ExitCode.OK
-
-
-def calibrate_saved_ratios(
-    *, benchmarks: Sequence[str], runs: int, saved: Path, timing: gate.Timing, output: Path
-) -> ExitCode:
-    """The older calibration: the saved-ratio gate on a few benchmarks, A/A and planted."""
-    _must_be_files(output)
-    if runs < 1:
-        raise UsageError("--runs must be at least 1")
-    bands = load_saved(saved, provenance(Fixtures(seed=timing.seed)))
-    for benchmark in benchmarks:
-        if benchmark not in bands:
-            raise UsageError(f"{benchmark} has no saved ratio in {saved}")
-    started = time.monotonic()
-    trials = [
-        run_trial(benchmark, percent, runs, bands, timing)
-        for benchmark in benchmarks
-        for percent in (0, *PLANTED_PERCENTS)
-    ]
-    calibration = {
-        "settings": {
-            "runs": runs,
-            "processes": timing.processes,
-            "rounds": timing.rounds,
-            "max_reruns": timing.max_reruns,
-        },
-        "saved": {t.benchmark: asdict(bands[t.benchmark]) for t in trials},
-        "trials": [asdict(t) for t in trials],
-        "seconds": time.monotonic() - started,
-    }
-    results.write_json_atomically(WALL_CLOCK_CALIBRATION, calibration)
-    print(write_gate_report(output))
-    return ExitCode.OK

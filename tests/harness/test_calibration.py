@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bench.errors import ExitCode
-from bench.report.gate_report import write_gate_report
 from bench.gate.instructions import PLANTED_BAND, PLANTED_PROBES, planted_iterations
 from bench.gate.planted import SYSCALL_PLANTS, plant_syscall_in_source, plant_work_in_source
+from bench.report.gate_report import write_gate_report
 from tests.common.store_repository import REPO_ROOT
 
 GROWTH = 0.01

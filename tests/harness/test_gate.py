@@ -15,11 +15,15 @@ import pytest
 
 from bench.errors import ExitCode, UsageError
 from bench.gate import check as gate
+from bench.gate.config import load_config
 from bench.gate.planted import planted_class
+from bench.gate.saved import load_saved, provenance, tolerances
 from bench.model.fixtures import Fixtures
 from bench.model.operations import case_name, cases
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
+from bench.rule import Band, detectable_slowdown, settle
+from bench.runners.interleaved import round_order
 from storage import optimized
 
 pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)
@@ -44,7 +48,7 @@ def _interval(low: float, high: float) -> RatioInterval:
     ],
 )
 def test_verdict_follows_the_interval_against_the_tolerance_band(low: float, high: float, verdict: Verdict) -> None:
-    assert gate.decide(_interval(low, high), gate.Band(1.0, 0.10)) is verdict
+    assert settle(_interval(low, high), Band(1.0, 0.10), two_sided=True) is verdict
 
 
 def test_only_a_regression_a_missing_or_unsaved_benchmark_or_different_answers_fail() -> None:
@@ -59,31 +63,31 @@ def test_only_a_regression_a_missing_or_unsaved_benchmark_or_different_answers_f
 @pytest.mark.parametrize("arms", [2, 3])
 def test_each_arm_takes_each_position_equally_often(arms: int) -> None:
     cycle = 2 * arms if arms % 2 else arms
-    orders = [gate.round_order(arms, r) for r in range(cycle)]
+    orders = [round_order(arms, r) for r in range(cycle)]
     for position in range(arms):
         assert sorted(order[position] for order in orders) == sorted(list(range(arms)) * (cycle // arms))
 
 
 def test_three_arms_follow_each_other_arm_equally_often() -> None:
-    orders = [gate.round_order(3, r) for r in range(6)]
+    orders = [round_order(3, r) for r in range(6)]
     follows = [(order[i], order[i + 1]) for order in orders for i in range(2)]
     assert {pair: follows.count(pair) for pair in follows} == {(a, b): 2 for a in range(3) for b in range(3) if a != b}
 
 
 def test_two_arms_alternate_as_the_saved_ratios_were_measured() -> None:
-    assert [gate.round_order(2, r) for r in range(4)] == [[0, 1], [1, 0], [0, 1], [1, 0]]
+    assert [round_order(2, r) for r in range(4)] == [[0, 1], [1, 0], [0, 1], [1, 0]]
 
 
 def test_smallest_detectable_slowdown_grows_with_the_lower_half_of_the_interval() -> None:
-    band = gate.Band(1.0, 0.05)
-    tight = gate.detectable_slowdown(RatioInterval(1.0, 0.99, 1.01, 0.95, 6), band)
-    loose = gate.detectable_slowdown(RatioInterval(1.0, 0.90, 1.10, 0.95, 6), band)
+    band = Band(1.0, 0.05)
+    tight = detectable_slowdown(RatioInterval(1.0, 0.99, 1.01, 0.95, 6), band)
+    loose = detectable_slowdown(RatioInterval(1.0, 0.90, 1.10, 0.95, 6), band)
     assert tight == pytest.approx(1.05 / 0.99 - 1)
     assert loose == pytest.approx(1.05 / 0.90 - 1)
 
 
 def test_committed_decision_rule_is_read_from_pyproject() -> None:
-    config = gate.load_config()
+    config = load_config()
     assert 0 < config.false_alarm_rate < 1
     assert config.confidence(9) == pytest.approx(1 - config.false_alarm_rate / 9)
     assert all(0 < config.minimum_effect(case_name(op, size)) < 1 for op, size in cases())
@@ -119,33 +123,33 @@ def test_a_bad_decision_rule_is_refused_naming_the_setting(
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(_RULE.format(effect=effect) + more)
     with pytest.raises(UsageError, match=refusal):
-        gate.load_config(pyproject)
+        load_config(pyproject)
 
 
 def test_tolerance_is_twice_the_largest_repeat_deviation_but_never_below_the_pooled_median() -> None:
-    saved = gate.tolerances({"noisy": [1.0, 1.1, 0.95], "quiet": [2.0, 2.0, 2.002], "middle": [1.0, 1.02, 0.99]})
+    saved = tolerances({"noisy": [1.0, 1.1, 0.95], "quiet": [2.0, 2.0, 2.002], "middle": [1.0, 1.02, 0.99]})
     assert saved["noisy"] == (1.0, pytest.approx(0.2))
     assert saved["middle"] == (1.0, pytest.approx(0.04))
     assert saved["quiet"] == (2.0, pytest.approx(0.04))  # its own 0.2% is raised to the pooled median
 
 
 def test_saved_ratios_with_another_baseline_hash_are_refused(tmp_path: Path) -> None:
-    expected = gate.provenance(Fixtures())
+    expected = provenance(Fixtures())
     saved = tmp_path / "saved.json"
     committed = json.loads((REPO_ROOT / SAVED).read_text())  # a whole file (its schema), measured elsewhere
     saved.write_text(json.dumps({**committed, "provenance": {**expected, "baseline_sha256": "0" * 64}}))
     with pytest.raises(UsageError, match="provenance mismatch on baseline_sha256"):
-        gate.load_saved(saved, expected)
+        load_saved(saved, expected)
 
 
 def test_missing_saved_ratios_say_how_to_create_them(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="nox -s rebaseline"):
-        gate.load_saved(tmp_path / "none.json", gate.provenance(Fixtures()))
+        load_saved(tmp_path / "none.json", provenance(Fixtures()))
 
 
 def test_committed_saved_ratios_cover_every_benchmark_with_current_provenance() -> None:
-    saved = gate.load_saved(REPO_ROOT / SAVED, gate.provenance(Fixtures()))
-    assert set(saved) == set(gate.provenance(Fixtures())["benchmarks"])
+    saved = load_saved(REPO_ROOT / SAVED, provenance(Fixtures()))
+    assert set(saved) == set(provenance(Fixtures())["benchmarks"])
     assert all(s.ratio > 0 and 0 < s.tolerance < 1 for s in saved.values())
 
 

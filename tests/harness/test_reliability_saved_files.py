@@ -23,11 +23,10 @@ from hypothesis import strategies as st
 from bench import cli
 from bench.errors import UsageError
 from bench.gate import instructions
-from bench.report import gate_report
 from bench.gate.saved import _read_saved
 from bench.history.points import load_points
 from bench.model import results
-from bench.report import summary
+from bench.report import gate_report, summary
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 COMMITTED: Final = REPO_ROOT / "results"

@@ -17,7 +17,7 @@ import pytest
 
 import storage
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
-from bench.history import points
+from bench.history import points, walk
 from bench.history.changes import answer_changes, answers_text
 from bench.model import git, location
 from bench.model.location import Location
@@ -318,7 +318,7 @@ def test_answer_changes_are_the_commits_whose_answers_differ_from_the_last_check
         _point("e", 5, "identical", []),
     ]
     changes = answer_changes(points, None)
-    assert [(c["subject"], c["before"], c["after"]) for c in changes] == [
+    assert [(c.subject, c.before, c.after) for c in changes] == [
         ("b", "identical", "differs in compare_runs"),
         ("e", "differs in compare_runs", "identical"),
     ]
@@ -364,7 +364,7 @@ def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
     record = points.store_record(default, location.sibling_collector(default))
     points.write_point(write_at, {**committed, "commit": head, "machine": points.machine(), "store": record})
     with pytest.raises(UsageError, match=r"measured another store \(storage/optimized\.py\): give another --output"):
-        points.history(
+        walk.history(
             store=Location(app.STORE, "MetricsStorage"),
             collector=None,
             repo_given=application.path,
@@ -376,8 +376,9 @@ def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
             paths_given=None,
             output=tmp_path,
             answers=False,
-            processes=2,
+            processes=3,
             rounds=1,
+            max_reruns=0,
             seed=1,
             markdown=None,
             json_path=None,

@@ -57,9 +57,7 @@ def check_commit_url(template: str | None) -> str | None:
     return template
 
 
-def build(
-    site: Site, output: Path, commit_url: str | None, step: Callable[[str], None] | None = None
-) -> Published:
+def build(site: Site, output: Path, commit_url: str | None, step: Callable[[str], None] | None = None) -> Published:
     """Writes the site into output, built afresh beside it and swapped in whole: a reader never sees half a site."""
     return _build(site, output, check_commit_url(commit_url), step)
 
