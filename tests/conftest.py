@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from tests.common.clock import FROZEN_NOW, freeze_clock
+from tests.common.store_modules import module_with
 
 
 @pytest.fixture
@@ -184,9 +184,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(getattr(item, "callspec", None), "params", {})
         if params.get("condition") != "cache-trusts-at-once" or "candidate" not in params:
             continue
-        module = sys.modules[resolve(params["candidate"]).__module__]
-        if not hasattr(module, "_RACY_WINDOW_NS"):
-            item.add_marker(pytest.mark.skip(reason=f"{module.__name__} has no racy window to close"))
+        store_class = resolve(params["candidate"])
+        if module_with(store_class, "_RACY_WINDOW_NS") is None:
+            item.add_marker(pytest.mark.skip(reason=f"{store_class.__module__} has no racy window to close"))
 
 
 # --- permissions as root: a test marked `unprivileged` runs without CAP_DAC_OVERRIDE (tests/common/kernel_faults.py) --

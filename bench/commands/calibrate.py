@@ -10,7 +10,8 @@ from typing import Final
 
 from bench.errors import ExitCode
 from bench.gate import instructions
-from bench.gate.check import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, SAVED_RATIOS, Timing
+from bench.gate.saved import SAVED_RATIOS
+from bench.gate.timed import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, Timing
 from bench.jobs.calibrate import INSTRUCTION_AA_RUNS, PLANTED_RUNS, Plan, calibrate_against
 from bench.jobs.calibrate_saved import DEFAULT_BENCHMARKS, DEFAULT_RUNS, calibrate_saved_counts, calibrate_saved_ratios
 from bench.model import results

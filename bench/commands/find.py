@@ -6,7 +6,7 @@ import argparse
 from typing import Final
 
 from bench.errors import ExitCode
-from bench.gate.check import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, Timing
+from bench.gate.timed import DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, Timing
 from bench.history.bisect import find
 from bench.model.options import (
     add_reruns_option,

@@ -8,15 +8,9 @@ from typing import Final
 
 from bench.errors import ExitCode, UsageError
 from bench.gate import check, instructions
-from bench.gate.check import (
-    DEFAULT_CANDIDATE,
-    DEFAULT_MAX_RERUNS,
-    DEFAULT_PROCESSES,
-    DEFAULT_ROUNDS,
-    REBASELINE_REPEATS,
-    SAVED_RATIOS,
-    Timing,
-)
+from bench.gate import saved as saved_ratios
+from bench.gate.saved import REBASELINE_REPEATS, SAVED_RATIOS
+from bench.gate.timed import DEFAULT_CANDIDATE, DEFAULT_MAX_RERUNS, DEFAULT_PROCESSES, DEFAULT_ROUNDS, Timing
 from bench.model import results
 from bench.model.options import (
     add_only_option,
@@ -166,9 +160,9 @@ def _run(args: argparse.Namespace) -> ExitCode:
         require_checkout("gate --rebaseline")
         if args.only:
             raise UsageError("--rebaseline rewrites every saved ratio: it takes no --only")
-        return check.rebaseline_saved_ratios(
+        return saved_ratios.rebaseline_saved_ratios(
             candidate=candidate, saved=args.saved or SAVED_RATIOS, timing=timing, repeats=args.repeats
         )
-    return check.against_saved_ratios(
+    return saved_ratios.against_saved_ratios(
         candidate=candidate, saved=args.saved or SAVED_RATIOS, only=args.only, timing=timing, destinations=destinations
     )

@@ -18,103 +18,34 @@ comparison meaningless.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
-from typing import Final
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
 from bench.gate import answers, counts, instructions
-from bench.gate._verdicts import Counted, against_row, finish, saved_row
+from bench.gate._verdicts import Counted, against_row, finish
 from bench.gate.config import GateConfig, load_config, rule_text
 from bench.gate.outcome import Outcome
 from bench.gate.saved import (
-    REBASELINE_REPEATS,
-    SAVED_RATIOS,
-    commit_of_measured_store,
     load_saved,
     measured_at,
     provenance,
-    rebaseline,
 )
+from bench.gate.timed import DEFAULT_CANDIDATE, Destinations, Timing, informational, judge_timed, selected
 from bench.model import git, location, results
-from bench.model.fixtures import DEFAULT_SEED, Fixtures
+from bench.model.fixtures import Fixtures
 from bench.model.location import Location
-from bench.model.operations import case_name, cases, find_case
+from bench.model.operations import find_case
 from bench.model.verdict import Verdict
-from bench.rule import MIN_PROCESSES, Band, Decision, Design, decide, judge_sequential, shown
+from bench.rule import MIN_PROCESSES, Band, Design, decide, shown
 from bench.runners import instructions as counting
-from bench.runners.interleaved import Arm, Arms, Engine, Over, Timings
+from bench.runners.interleaved import Arm, Arms, Engine, Timings
 from bench.stores import loading, revision
 from bench.stores.snapshot import Snapshot
-
-__all__ = ["REBASELINE_REPEATS", "SAVED_RATIOS", "Timing", "judge_against", "judge_timed"]
-
-DEFAULT_CANDIDATE: Final = "optimized"
-DEFAULT_PROCESSES: Final = 8
-DEFAULT_ROUNDS: Final = 9  # interleaved timing rounds per process (odd: the median is one of them)
-DEFAULT_MAX_RERUNS: Final = 2
-
-
-@dataclass(frozen=True)
-class Timing:
-    """How the gate times: fresh processes per benchmark, rounds in each, further looks of the undecided, the seed."""
-
-    processes: int = DEFAULT_PROCESSES
-    rounds: int = DEFAULT_ROUNDS
-    max_reruns: int = DEFAULT_MAX_RERUNS
-    seed: int = DEFAULT_SEED
-    # Against a revision, the frozen baseline is timed only for the information beside each verdict: it is the
-    # slowest arm (up to 20 times the store's call), so left out by default the gate gets more processes per minute.
-    baseline: bool = False
-
-    def __post_init__(self) -> None:
-        if self.processes < MIN_PROCESSES or self.rounds < 1 or self.max_reruns < 0:
-            raise UsageError(f"need --processes >= {MIN_PROCESSES}, --rounds >= 1, --max-reruns >= 0")
-
-    def design(self, config: GateConfig) -> Design:
-        """The rule's looks: --processes at the first, as many more at each of --max-reruns further looks."""
-        return Design.every(self.processes, self.max_reruns, config.false_alarm_rate)
-
-
-def judge_timed(
-    engine: Engine,
-    bands: Mapping[str, Band],
-    design: Design,
-    over: Over,
-    *,
-    offsets: Mapping[str, float] | None = None,
-    tests: int | None = None,
-) -> dict[str, tuple[Decision, Timings]]:
-    """The rule on each benchmark's log(candidate / `over`) per process, less its offset (a saved log ratio), with
-    more processes only for the undecided; each decision with every process it rests on."""
-    pooled: dict[str, Timings] = {}
-
-    def more(wanted: Mapping[str, int]) -> dict[str, list[float]]:
-        found = engine.measure_each(wanted)
-        for name, timings in found.items():
-            pooled[name] = pooled[name] + timings if name in pooled else timings
-        shift = offsets or {}
-        return {name: [v - shift.get(name, 0.0) for v in t.log_ratios(over)] for name, t in found.items()}
-
-    decisions = judge_sequential(bands, more, design, tests=tests)
-    return {name: (decisions[name], pooled[name]) for name in bands}
-
-
-def informational(
-    engine: Engine, names: Sequence[str], over: Over, verdict: Verdict, note: Callable[[str], str]
-) -> list[Outcome]:
-    """Benchmarks timed once at the rule's least processes, for information: a ratio and its 95% interval."""
-    if not names:
-        return []
-    found = engine.measure(names, MIN_PROCESSES)
-    return [
-        Outcome(name, verdict, shown(t.log_ratios(over)), None, len(t), t, note(name), informational=True)
-        for name, t in found.items()
-    ]
-
 
 # --- against a revision ------------------------------------------------------------------------------
 
@@ -132,7 +63,7 @@ def judge_against(
     candidate: Arm,
     reference: Snapshot,
     config: GateConfig,
-    timing: Timing = Timing(),
+    timing: Timing | None = None,
     differing: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
     """The verdicts of `candidate` (working tree) against the store at `reference`, by the rule.
@@ -140,6 +71,7 @@ def judge_against(
     differing: the benchmarks whose answers differ, each with why; those are timed once, for information.
     """
     serving_reference(reference, probed=False)  # one that does not even load: a usage error before any process
+    timing = timing or Timing()
     arms = Arms(candidate=candidate, reference=Arm.of(reference), baseline=Arm("baseline") if timing.baseline else None)
     engine = Engine(arms, timing.seed, timing.rounds)
     differing = differing or {}
@@ -178,12 +110,12 @@ def against_line(outcome: Outcome, reference: Snapshot, saved: Band | None) -> s
         beside += "; "
     if outcome.informational:
         return (
-            f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {_ratio_text(outcome)} "
+            f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {outcome.ratio_text()} "
             f"(95% interval, timed once for information); {beside}{outcome.processes} processes; {outcome.note}"
         )
     assert outcome.band is not None
     return (
-        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {_ratio_text(outcome)} "
+        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: working tree/{short} {outcome.ratio_text()} "
         f"({interval.confidence:.2%} interval), regression above {outcome.band.upper:.3f}; "
         f"smallest slowdown it catches +{outcome.detectable:.1%}; {beside}{outcome.processes} processes"
         + (f"; {outcome.note}" if outcome.note else "")
@@ -202,22 +134,7 @@ def _against_saved(timed: Timings, saved: Band) -> str:
     }[verdict]
 
 
-def _ratio_text(outcome: Outcome) -> str:
-    i = outcome.interval
-    return "-" if i is None else f"{i.estimate:.4f} [{i.low:.4f}, {i.high:.4f}]"
-
-
 # --- the gate's modes, each what bench.commands.gate calls ---------------------------------------------
-
-
-def selected(only: Sequence[str] | None) -> list[str]:
-    """The benchmarks --only names (each checked), else every one of the table."""
-    if not only:
-        return [case_name(op, size) for op, size in cases()]
-    return [case_name(*find_case(name)) for name in only]
-
-
-Destinations = tuple[Path | None, Path | None]  # --markdown, --json
 
 
 def against_revision(
@@ -278,10 +195,24 @@ def against_revision(
     )
 
 
-def count_verdicts(reference: Snapshot, candidate: Arm, seed: int, names: list[str]) -> Counted:
-    """Both sides' instructions and system calls per call, judged by the counts' rule (bench.rule)."""
+def count_verdicts(
+    reference: Snapshot, candidate: Arm, seed: int, names: list[str], timed: Sequence[Outcome] = ()
+) -> Counted:
+    """Both sides' instructions and system calls per call, judged by the counts' rule (bench.rule); the calls per
+    count cut to what the slower side's timed call says is enough (bench.runners.instructions.calls_against)."""
     config = load_config()
-    pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, seed)
+    calls = {
+        o.name: counting.calls_against(
+            o.name,
+            max(
+                statistics.median(p.candidate_s for p in o.timings.processes),
+                statistics.median(p.reference_s or 0.0 for p in o.timings.processes),
+            ),
+        )
+        for o in timed
+        if o.timings is not None and o.name in names
+    }
+    pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, seed, calls=calls)
     verdicts = [counts.judge_counts(name, pair, config) for name, pair in pairs.items()]
     short = reference.commit[:12]
     lines = [
@@ -312,7 +243,7 @@ def _times_against(
     informed: tuple[dict[str, Band], str],
     destinations: Destinations,
     checked: answers.Answers | None,
-    counted: Callable[[list[str]], Counted] | None,
+    counted: Callable[[list[str], Sequence[Outcome]], Counted] | None,
     count_names: list[str],
 ) -> ExitCode:
     config = load_config()
@@ -352,7 +283,7 @@ def _times_against(
     if counted is not None:
         # A count of a method whose answers differ compares different work: it would judge nothing.
         counted_names = [name for name in count_names if name not in differing]
-        counts_done = counted(counted_names) if counted_names else None
+        counts_done = counted(counted_names, outcomes) if counted_names else None
         if skipped := [name for name in count_names if name in differing]:
             text.append(f"not counted, as their answers differ: {', '.join(skipped)}")
     return finish(outcomes, rows, text, started, destinations, what, context, explanation, failed_answers, counts_done)
@@ -366,80 +297,6 @@ def _counts_against(reference: Snapshot, candidate: Arm, candidate_text: str, na
     failed = sum(v.fails for v in counted.verdicts)
     print(f"{failed} failed, {len(counted.verdicts) - failed} passed in {time.monotonic() - started:.0f} s")
     return ExitCode.FAILED if failed else ExitCode.OK
-
-
-# --- against the saved ratios ------------------------------------------------------------------------
-
-
-def judge_saved(
-    names: list[str], bands: Mapping[str, Band], engine: Engine, design: Design, config: GateConfig
-) -> list[Outcome]:
-    """Each benchmark's log(candidate / baseline) less its saved log ratio, by the rule: a regression is a move
-    past the saved tolerance, or past the minimum effect where that is wider."""
-    moved = {name: Band(1.0, max(bands[name].tolerance, config.minimum_effect(name))) for name in names}
-    offsets = {name: math.log(bands[name].ratio) for name in names}
-    decided = judge_timed(engine, moved, design, "baseline", offsets=offsets)
-    outcomes = []
-    for name, (decision, found) in decided.items():
-        outcome = Outcome.of(name, decision, found, f"look {decision.look}/{decision.looks}")
-        # Shown as candidate/baseline against the saved ratio, as the saved file states it.
-        i = decision.interval
-        ratio = bands[name].ratio
-        outcome.interval = type(i)(i.estimate * ratio, i.low * ratio, i.high * ratio, i.confidence, i.pairs)
-        outcome.band = Band(ratio, moved[name].tolerance)
-        outcomes.append(outcome)
-    return outcomes
-
-
-def against_saved_ratios(
-    *, candidate: str, saved: Path, only: Sequence[str] | None, timing: Timing, destinations: Destinations
-) -> ExitCode:
-    """candidate/baseline, timed now, against the ratios saved in `saved`."""
-    prov = provenance(Fixtures(seed=timing.seed))
-    all_names = prov["benchmarks"]
-    names = selected(only)
-    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
-    started = time.monotonic()
-    bands = load_saved(saved, prov)
-    config = load_config()
-    outcomes = judge_saved([n for n in names if n in bands], bands, engine, timing.design(config), config)
-    outcomes += [Outcome(n, Verdict.UNSAVED, None, None, 0) for n in names if n not in bands]
-    if not only:
-        outcomes += [Outcome(n, Verdict.MISSING, None, bands[n], 0) for n in bands if n not in all_names]
-    text = [f"candidate {candidate} vs baseline, ratios against {results.shown(saved)}:"]
-    text += [saved_line(outcome) for outcome in outcomes]
-    rows = [saved_row(o) for o in outcomes]
-    what = f"{candidate}/baseline against the saved ratios"
-    context = {"candidate": candidate, "saved": results.shown(saved)}
-    return finish(outcomes, rows, text, started, destinations, what, context)
-
-
-def saved_line(outcome: Outcome) -> str:
-    """The saved-ratio comparison's line."""
-    if outcome.verdict is Verdict.MISSING:
-        return f"MISSING    {outcome.name}: in the saved ratios but not measured now"
-    if outcome.verdict is Verdict.UNSAVED:
-        return f"UNSAVED    {outcome.name}: measured now but has no saved ratio (rebaseline)"
-    band = outcome.band
-    assert band is not None
-    return (
-        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: candidate/baseline {_ratio_text(outcome)}, "
-        f"saved {band.ratio:.4f} (tolerance {band.tolerance:.1%}, regression above {band.upper:.4f}), "
-        f"{outcome.processes} processes" + (f"; {outcome.note}" if outcome.note else "")
-    )
-
-
-def rebaseline_saved_ratios(*, candidate: str, saved: Path, timing: Timing, repeats: int) -> ExitCode:
-    """REWRITES the saved ratios: each benchmark's median of `repeats` runs, and a tolerance from their spread."""
-    if repeats < 2:
-        raise UsageError(f"--repeats {repeats}: at least 2, the tolerance comes from their spread")
-    prov = provenance(Fixtures(seed=timing.seed))
-    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
-    started = time.monotonic()
-    commit = commit_of_measured_store()
-    print(rebaseline(saved, engine, prov["benchmarks"], timing.processes, repeats, prov, commit))
-    print(f"rewrote {saved} in {time.monotonic() - started:.0f} s")
-    return ExitCode.OK
 
 
 def counts_against_saved(

@@ -69,15 +69,19 @@ def load_config(path: Path = PYPROJECT) -> GateConfig:
     )
 
 
-def rule_text(config: GateConfig, names: list[str], looks: tuple[int, ...], *, two_sided: bool = False) -> str:
-    """The rule as printed (bench.rule): its level per bound, the band, the looks."""
+def rule_text(
+    config: GateConfig, names: list[str], looks: tuple[int, ...], *, tests: int | None = None, two_sided: bool = False
+) -> str:
+    """The rule as printed (bench.rule): its level per bound, the band, the looks; `tests` where they are not the
+    benchmarks (a history's positions)."""
     effects = sorted({config.minimum_effect(name) for name in names})
     effect = " / ".join(f"{e:.0%}" for e in effects)
     sides = 2 if two_sided else 1
-    level = config.false_alarm_rate / (max(len(names), 1) * len(looks) * sides)
+    tests = len(names) if tests is None else tests
+    level = config.false_alarm_rate / (max(tests, 1) * len(looks) * sides)
     past = f"outside 1 +- {effect}" if two_sided else f"above 1 + {effect}"
     return (
         f"rule: {'a step' if two_sided else 'regressed'} when the one-sided trimmed t bound at {level:.3%} on the "
         f"log ratio lies {past} at any look ({'/'.join(map(str, looks))} processes, only the undecided measured "
-        f"further) ({config.false_alarm_rate:.0%} nominal false alarms for these {len(names)} tests together)"
+        f"further) ({config.false_alarm_rate:.0%} nominal false alarms for these {tests} tests together)"
     )

@@ -34,6 +34,10 @@ class Outcome:
     def fails(self) -> bool:
         return self.verdict.fails
 
+    def ratio_text(self) -> str:
+        i = self.interval
+        return "-" if i is None else f"{i.estimate:.4f} [{i.low:.4f}, {i.high:.4f}]"
+
     @property
     def detectable(self) -> float | None:
         if self.interval is None or self.band is None or self.informational:

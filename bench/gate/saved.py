@@ -4,19 +4,26 @@ rewriting them (--rebaseline) with a tolerance from repeats of unchanged code.""
 from __future__ import annotations
 
 import hashlib
+import math
 import platform
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import storage
-from bench.errors import UsageError
+from bench.errors import ExitCode, UsageError
+from bench.gate._verdicts import finish, saved_row
+from bench.gate.config import GateConfig, load_config
+from bench.gate.outcome import Outcome
+from bench.gate.timed import Destinations, Timing, judge_timed, selected
 from bench.model import git, location, results
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import case_name, cases
-from bench.rule import Band, shown
-from bench.runners.interleaved import Engine
+from bench.model.verdict import Verdict
+from bench.rule import Band, Design, shown
+from bench.runners.interleaved import Arm, Arms, Engine
 
 SAVED_RATIOS: Final = results.SAVED_RATIOS.path
 REBASELINE_REPEATS: Final = 5
@@ -131,3 +138,77 @@ def rebaseline(
     path.parent.mkdir(parents=True, exist_ok=True)
     results.write_json_atomically(path, document)
     return "\n".join(lines)
+
+
+# --- against the saved ratios ------------------------------------------------------------------------
+
+
+def judge_saved(
+    names: list[str], bands: Mapping[str, Band], engine: Engine, design: Design, config: GateConfig
+) -> list[Outcome]:
+    """Each benchmark's log(candidate / baseline) less its saved log ratio, by the rule: a regression is a move
+    past the saved tolerance, or past the minimum effect where that is wider."""
+    moved = {name: Band(1.0, max(bands[name].tolerance, config.minimum_effect(name))) for name in names}
+    offsets = {name: math.log(bands[name].ratio) for name in names}
+    decided = judge_timed(engine, moved, design, "baseline", offsets=offsets)
+    outcomes = []
+    for name, (decision, found) in decided.items():
+        outcome = Outcome.of(name, decision, found, f"look {decision.look}/{decision.looks}")
+        # Shown as candidate/baseline against the saved ratio, as the saved file states it.
+        i = decision.interval
+        ratio = bands[name].ratio
+        outcome.interval = type(i)(i.estimate * ratio, i.low * ratio, i.high * ratio, i.confidence, i.pairs)
+        outcome.band = Band(ratio, moved[name].tolerance)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def against_saved_ratios(
+    *, candidate: str, saved: Path, only: Sequence[str] | None, timing: Timing, destinations: Destinations
+) -> ExitCode:
+    """candidate/baseline, timed now, against the ratios saved in `saved`."""
+    prov = provenance(Fixtures(seed=timing.seed))
+    all_names = prov["benchmarks"]
+    names = selected(only)
+    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
+    started = time.monotonic()
+    bands = load_saved(saved, prov)
+    config = load_config()
+    outcomes = judge_saved([n for n in names if n in bands], bands, engine, timing.design(config), config)
+    outcomes += [Outcome(n, Verdict.UNSAVED, None, None, 0) for n in names if n not in bands]
+    if not only:
+        outcomes += [Outcome(n, Verdict.MISSING, None, bands[n], 0) for n in bands if n not in all_names]
+    text = [f"candidate {candidate} vs baseline, ratios against {results.shown(saved)}:"]
+    text += [saved_line(outcome) for outcome in outcomes]
+    rows = [saved_row(o) for o in outcomes]
+    what = f"{candidate}/baseline against the saved ratios"
+    context = {"candidate": candidate, "saved": results.shown(saved)}
+    return finish(outcomes, rows, text, started, destinations, what, context)
+
+
+def saved_line(outcome: Outcome) -> str:
+    """The saved-ratio comparison's line."""
+    if outcome.verdict is Verdict.MISSING:
+        return f"MISSING    {outcome.name}: in the saved ratios but not measured now"
+    if outcome.verdict is Verdict.UNSAVED:
+        return f"UNSAVED    {outcome.name}: measured now but has no saved ratio (rebaseline)"
+    band = outcome.band
+    assert band is not None
+    return (
+        f"{outcome.verdict.shown + ' ':<11}{outcome.name}: candidate/baseline {outcome.ratio_text()}, "
+        f"saved {band.ratio:.4f} (tolerance {band.tolerance:.1%}, regression above {band.upper:.4f}), "
+        f"{outcome.processes} processes" + (f"; {outcome.note}" if outcome.note else "")
+    )
+
+
+def rebaseline_saved_ratios(*, candidate: str, saved: Path, timing: Timing, repeats: int) -> ExitCode:
+    """REWRITES the saved ratios: each benchmark's median of `repeats` runs, and a tolerance from their spread."""
+    if repeats < 2:
+        raise UsageError(f"--repeats {repeats}: at least 2, the tolerance comes from their spread")
+    prov = provenance(Fixtures(seed=timing.seed))
+    engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
+    started = time.monotonic()
+    commit = commit_of_measured_store()
+    print(rebaseline(saved, engine, prov["benchmarks"], timing.processes, repeats, prov, commit))
+    print(f"rewrote {saved} in {time.monotonic() - started:.0f} s")
+    return ExitCode.OK

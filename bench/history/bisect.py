@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
-from bench.gate.check import Timing, judge_timed
 from bench.gate.config import load_config
 from bench.gate.outcome import Outcome
+from bench.gate.timed import Timing, judge_timed
 from bench.history.points import Commit, commits_in, names_of
 from bench.model import git
 from bench.model.location import Location

@@ -13,7 +13,14 @@ from typing import Any
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate.config import load_config, rule_text
-from bench.history.changes import ChangePoint, answer_changes, answers_text, change_points, history_table
+from bench.history.changes import (
+    ChangePoint,
+    answer_changes,
+    answers_text,
+    change_points,
+    history_table,
+    positions,
+)
 from bench.history.points import (
     Commit,
     check_answers,
@@ -120,7 +127,7 @@ def history(
         if off:
             print(f"{len(off)} saved points lie off the first-parent line and are left out (--all-parents takes them)")
     points.sort(key=lambda p: (p.get("generation", 0), p["date"], p["machine"]["id"]))  # commit order
-    return _report(points, names, store, record, repo, markdown, json_path, rule_text(config, names, design.looks))
+    return _report(points, names, store, record, repo, markdown, json_path)
 
 
 def _measure(
@@ -254,9 +261,12 @@ def _report(
     repo: Path,
     markdown: Path | None,
     json_path: Path | None,
-    rule: str,
 ) -> ExitCode:
-    found = change_points(points, names)
+    config = load_config()
+    found = change_points(points, names, config)
+    tested = positions(points, names, config)
+    looks = tested[0].design.looks if tested else (MIN_PROCESSES,)
+    rule = rule_text(config, names, looks, tests=len(tested), two_sided=True)
     changes = answer_changes(points, repo)
     text = [f"history of {store}: ratio to the frozen baseline [95% interval], oldest first:"]
     text += history_table(points, names, repo)

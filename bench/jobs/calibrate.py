@@ -32,6 +32,7 @@ from bench.gate.planted import (
     plant_syscall_in_source,
     plant_work_in_source,
 )
+from bench.gate.timed import DEFAULT_CANDIDATE, Timing
 from bench.history import points as history_points
 from bench.model import git, location, progress, results
 from bench.model.fixtures import Fixtures
@@ -60,7 +61,7 @@ INSTRUCTION_AA_RUNS: Final = 10
 class Plan:
     """What a calibration against a revision runs: the gate's timing, which benchmarks, how many runs of each kind."""
 
-    timing: gate.Timing = field(default_factory=gate.Timing)
+    timing: Timing = field(default_factory=Timing)
     only: tuple[str, ...] = ()
     aa_runs: int = AA_RUNS
     planted_runs: Mapping[int, int] = field(default_factory=lambda: dict(PLANTED_RUNS))
@@ -110,7 +111,7 @@ def say(message: str) -> None:
 def _working_tree(percent: int = 0) -> Arm:
     """The working tree's optimized store loaded from its files, as the gate loads a registered store; with a percent,
     its source planted with that slowdown in every method (bench.gate.planted), as a commit would carry it."""
-    here = revision.registered(gate.DEFAULT_CANDIDATE, git.repository())
+    here = revision.registered(DEFAULT_CANDIDATE, git.repository())
     assert here is not None  # optimized is registered, in storage/
     if percent == 0:
         return Arm.of(here)
@@ -222,9 +223,7 @@ def instruction_calibration(
         padding = run * PADDING_STEP
         started = time.monotonic()
         say(f"count A/A run {run + 1}/{plan.instruction_runs} (padding {padding})")
-        pairs = counting.measure_against(
-            names, gate.DEFAULT_CANDIDATE, head, plan.timing.seed, paddings=(padding, padding)
-        )
+        pairs = counting.measure_against(names, DEFAULT_CANDIDATE, head, plan.timing.seed, paddings=(padding, padding))
         verdicts = {name: gate_counts.judge_counts(name, pair, config) for name, pair in pairs.items()}
         aa.append(
             {

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Final
 
 from bench.errors import ExitCode, UsageError
-from bench.gate import check as gate
 from bench.gate import instructions
 from bench.gate.config import load_config
 from bench.gate.planted import method_timed_by, planted_name
-from bench.gate.saved import load_saved, provenance
+from bench.gate.saved import judge_saved, load_saved, provenance, saved_line
+from bench.gate.timed import DEFAULT_CANDIDATE, Timing
 from bench.jobs.calibrate import must_be_files, say
 from bench.model import results
 from bench.model.fixtures import Fixtures
@@ -32,21 +32,21 @@ DEFAULT_RUNS: Final = 20
 
 def candidate_for(benchmark: str, percent: int) -> str:
     if percent == 0:
-        return gate.DEFAULT_CANDIDATE
+        return DEFAULT_CANDIDATE
     operation, _ = find_case(benchmark)
-    return f"bench.gate.planted:{planted_name(gate.DEFAULT_CANDIDATE, method_timed_by(operation.name), percent)}"
+    return f"bench.gate.planted:{planted_name(DEFAULT_CANDIDATE, method_timed_by(operation.name), percent)}"
 
 
-def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, Band], timing: gate.Timing) -> Trial:
+def run_trial(benchmark: str, percent: int, runs: int, saved: dict[str, Band], timing: Timing) -> Trial:
     candidate = candidate_for(benchmark, percent)
     engine = Engine(Arms(Arm(candidate)), timing.seed, timing.rounds)
     config = load_config()
     failures = 0
     started = time.monotonic()
     for run in range(runs):
-        (outcome,) = gate.judge_saved([benchmark], saved, engine, timing.design(config), config)
+        (outcome,) = judge_saved([benchmark], saved, engine, timing.design(config), config)
         failures += outcome.fails
-        print(f"{benchmark} +{percent}% run {run + 1}/{runs}: {gate.saved_line(outcome)}", file=sys.stderr, flush=True)
+        print(f"{benchmark} +{percent}% run {run + 1}/{runs}: {saved_line(outcome)}", file=sys.stderr, flush=True)
     return Trial(benchmark, percent, runs, failures, time.monotonic() - started)
 
 
@@ -61,7 +61,7 @@ def calibrate_saved_counts(*, calls: int, seed: int, saved: Path, output: Path) 
 
 
 def calibrate_saved_ratios(
-    *, benchmarks: Sequence[str], runs: int, saved: Path, timing: gate.Timing, output: Path
+    *, benchmarks: Sequence[str], runs: int, saved: Path, timing: Timing, output: Path
 ) -> ExitCode:
     """The older calibration: the saved-ratio gate on a few benchmarks, A/A and planted."""
     must_be_files(output)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import re
 import shutil
@@ -52,6 +53,8 @@ AGAINST_CALLS: Final = {
     "compare_runs": 1500,
     "get_recent_runs": 30,
 }
+# A count's calls are cut to what natively lasts about this long: some 100 million instructions.
+COUNTED_SECONDS: Final = 0.04
 # The counted process's clock runs this far ahead of the kernel's file times; see _clock_ahead().
 CLOCK_AHEAD_NS: Final = 3600 * 10**9
 _TOTALS: Final = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
@@ -269,10 +272,15 @@ class Pair:
         return self.candidate.instructions / self.reference.instructions - 1
 
 
-def calls_against(name: str) -> int:
-    """Calls per counted run of benchmark `name` when both sides are counted (AGAINST_CALLS)."""
+def calls_against(name: str, seconds_per_call: float | None = None) -> int:
+    """Calls per counted run of benchmark `name` when both sides are counted (AGAINST_CALLS): fewer for a store whose
+    call already takes COUNTED_SECONDS or more (about 100 million instructions, where a run's own wander of some
+    20,000 is 0.02%), so a slow store's count takes seconds, not minutes."""
     operation, _ = find_case(name)
-    return AGAINST_CALLS.get(operation.name, DEFAULT_CALLS)
+    most = AGAINST_CALLS.get(operation.name, DEFAULT_CALLS)
+    if seconds_per_call is None or seconds_per_call <= 0:
+        return most
+    return max(1, min(most, math.ceil(COUNTED_SECONDS / seconds_per_call)))
 
 
 def measure_against(
@@ -281,7 +289,7 @@ def measure_against(
     reference: Snapshot,
     seed: int,
     *,
-    calls: int | None = None,
+    calls: int | Mapping[str, int] | None = None,
     paddings: tuple[int, int] = (0, 0),
 ) -> dict[str, Pair]:
     """Counts of `candidate` (a registered name or spec, or a work tree's snapshot) and of the revision's store per
@@ -302,7 +310,7 @@ def measure_against(
     with progress.task("counting instructions", len(names)) as step, ThreadPoolExecutor(max_workers=2) as pool:
         for name in names:
             step(f"{name} for {own.label if own else candidate} and at {reference.label}")
-            n = calls or calls_against(name)
+            n = calls.get(name, calls_against(name)) if isinstance(calls, Mapping) else calls or calls_against(name)
             mine = pool.submit(count, name, candidate_spec, n, seed, at=own, padding=paddings[0])
             theirs = pool.submit(count, name, reference.spec(), n, seed, at=reference, padding=paddings[1])
             pairs[name] = Pair(mine.result(), theirs.result())

@@ -391,7 +391,7 @@ def registered(candidate: str, repo: Path) -> Snapshot | None:
     by the same loader as a revision's; None for any other candidate.
 
     Both sides of a comparison then go through one loader: the same code imported the usual way and loaded from
-    files timed about 1% apart in the saves (bench/gate/_measure.py's A/A) and counted up to 50% apart.
+    files timed about 1% apart in the saves (bench/runners/interleaved.py's A/A) and counted up to 50% apart.
     """
     if candidate not in storage.CANDIDATES:
         return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 
 import pytest
+
+from tests.common.store_modules import modules_of
 
 FROZEN_NOW = datetime(2026, 1, 2, 3, 4, 5, 678901)
 
@@ -19,8 +20,8 @@ class FrozenDatetime(datetime):
 
 
 def freeze_clock(monkeypatch: pytest.MonkeyPatch, store_class: type) -> None:
-    """Stops the clock of the module that defines a store: every candidate names `datetime` at module level."""
-    module = sys.modules[store_class.__module__]
-    if getattr(module, "datetime", None) is not datetime:
-        raise RuntimeError(f"{module.__name__} has no module-level datetime to freeze")
+    """Stops the clock of the nearest module along a store's class and bases that names `datetime` at module level."""
+    module = next((m for m in modules_of(store_class) if getattr(m, "datetime", None) is datetime), None)
+    if module is None:
+        raise RuntimeError(f"{store_class.__module__} nor its bases' modules have a module-level datetime to freeze")
     monkeypatch.setattr(module, "datetime", FrozenDatetime)

@@ -39,6 +39,7 @@ from tests.common.comparing import (
     tree_difference,
 )
 from tests.common.divergence_rules import HANDLED_DIVERGENCES, DivergenceRules, declared_divergences
+from tests.common.store_modules import module_with, reset
 from tests.common.strategies import DEFAULT_RESULTS_DIR, SUMMARY_NAME
 
 # What tests import from here, wherever it is defined.
@@ -184,10 +185,9 @@ class Differential:
         self.baseline = Side(BaselineStore, root / "baseline")
         self.candidate = Side(candidate_class, root / "candidate")
         self.unique_mtimes = unique_mtimes
-        for module in {sys.modules[candidate_class.__module__], storage.baseline}:
-            clear = getattr(module, "clear_summary_cache", None)
-            if clear is not None:
-                clear()  # a process-wide cache must not carry one example's files into the next
+        # A process-wide cache must not carry one example's files into the next: CannotReset where it cannot be cleared.
+        reset(candidate_class)
+        reset(BaselineStore)
 
     def _error_text(self, outcome: Outcome, side: Side) -> str | None:
         """The exception as str() shows it (errno, strerror and filename too), the side's own folder taken out."""
@@ -397,9 +397,9 @@ def file_times(condition: str, candidate_class: Any) -> Iterator[None]:
         if condition == "one-second":
             patch.setattr(os, "stat", _one_second_stat(os.stat))
         elif condition == "cache-trusts-at-once":
-            module = sys.modules[candidate_class.__module__]
-            if not hasattr(module, "_RACY_WINDOW_NS"):
-                pytest.skip(f"{module.__name__} has no racy window to close")
+            module = module_with(candidate_class, "_RACY_WINDOW_NS")
+            if module is None:
+                pytest.skip(f"{candidate_class.__module__} has no racy window to close")
             patch.setattr(module, "_RACY_WINDOW_NS", 0)
         elif condition != "as-is":
             raise ValueError(f"unknown file-time condition {condition!r}: use one of {FILE_TIMES}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import storage.baseline
 import storage.latency
 from tests.common.comparing import Entry, Mismatch, entry_at, put_entry, short_repr
+from tests.common.store_modules import looked_up
 from tests.common.strategies import RAW_NAME, SUMMARY_NAME, is_one_folder_name
 
 BaselineStore = storage.baseline.MetricsStorage
@@ -35,8 +35,9 @@ HANDLED_DIVERGENCES = {
 
 
 def declared_divergences(candidate_class: type) -> frozenset[str]:
-    """The ids in the DIVERGENCES of the module defining the candidate (none: compared strictly)."""
-    declared = frozenset(getattr(sys.modules[candidate_class.__module__], "DIVERGENCES", {}))
+    """The ids in the DIVERGENCES of the nearest module along the candidate's class and bases that declares any (none:
+    compared strictly): a subclass that changes nothing keeps its parent's."""
+    declared = frozenset(looked_up(candidate_class, "DIVERGENCES", {}))
     unknown = sorted(declared - HANDLED_DIVERGENCES.keys())
     if unknown:
         raise LookupError(

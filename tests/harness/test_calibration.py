@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -133,3 +134,52 @@ def test_a_planted_system_call_is_one_line_that_compiles_and_nothing_else_moves(
     assert len(added) == 1 and planted.replace(added[0] + "\n", "", 1) == source
     assert f"os').{call}(" in added[0]
     compile(planted, "optimized.py", "exec")
+
+
+def _history_commit(rng: random.Random, spread: float) -> dict:
+    """One measured A/A commit at history's settings: 4 processes of the store beside itself and the baseline."""
+    rows = []
+    for _ in range(4):
+        base = rng.gauss(1.0, 0.01)
+        rows.append([base * 0.5 * math.exp(rng.gauss(0, spread)), base, base * 0.5])
+    return {
+        "timings": {
+            "save_latency_stats[1000]": {
+                "benchmark": "save_latency_stats[1000]",
+                "rounds": 6,
+                "seed": 0,
+                "processes": rows,
+            }
+        },
+        "named": [],
+        "seconds": 30.0,
+    }
+
+
+def test_gate_md_gives_history_and_finds_rates_replayed_through_their_own_code(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    calibration = {
+        "reference": "0" * 40,
+        "settings": {"processes": 6, "rounds": 9, "max_reruns": 2},
+        "config": {
+            "default_minimum_effect": 0.05,
+            "minimum_effects": {},
+            "false_alarm_rate": 0.05,
+            "instruction_tolerance": 0.015,
+        },
+        "complete": True,
+        "seconds": 600.0,
+        "wall_clock": {"aa": [_gate_run(1.0, 18, False), _gate_run(0.99, 18, False)], "planted": []},
+        "history": {"aa": [_history_commit(rng, 0.01) for _ in range(25)]},
+    }
+    against = tmp_path / "against_calibration.json"
+    against.write_text(json.dumps(calibration))
+    report = write_gate_report(tmp_path / "GATE.md", against)
+    history = report.split("## History", 1)[1].split("\n## ", 1)[0]
+    assert "**0 steps named in 25**" in history and "0 with any false change point" in history
+    planted = re.search(
+        r"\| `save_latency_stats\[1000\]` \| \+10% \| ([0-9.]+)% \| ([0-9.]+)% \| ([0-9.]+)% \| met \|", history
+    )
+    assert planted is not None and min(float(rate) for rate in planted.groups()) >= 95, history
+    found = report.split("## Find", 1)[1]
+    assert re.search(r"\| `save_latency_stats\[1000\]` \| \+10% \| 100.0% \| 100.0% \| 100.0% \| met \|", found), found

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench.errors import ExitCode, UsageError
-from bench.gate import check as gate
 from bench.gate.config import load_config
 from bench.gate.planted import planted_class
-from bench.gate.saved import load_saved, provenance, tolerances
+from bench.gate.saved import SAVED_RATIOS, load_saved, provenance, tolerances
 from bench.model.fixtures import Fixtures
 from bench.model.operations import case_name, cases
 from bench.model.stats import RatioInterval
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALLEST = "get_recent_runs[100]"
-SAVED = gate.SAVED_RATIOS
+SAVED = SAVED_RATIOS
 
 
 def _interval(low: float, high: float) -> RatioInterval:
