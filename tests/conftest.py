@@ -124,7 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         phases = [phase for phase in loaded.phases if phase is not Phase.shrink]
         settings.register_profile(f"{profile}-unshrunk", parent=loaded, phases=phases)
         settings.load_profile(f"{profile}-unshrunk")
-    if profile == "mutants":
+    if profile == "mutants" or "MUTANT_UNDER_TEST" in os.environ:  # mutmut sets it in every mutant's run
         _cap_memory(MUTANT_MEMORY_BYTES)
     from bench.errors import UsageError
     from bench.stores.candidates import resolve

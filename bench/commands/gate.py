@@ -23,6 +23,7 @@ from bench.model.options import (
     store_location,
 )
 from bench.model.results import require_checkout
+from bench.report import gate_view
 from bench.stores.candidates import resolve
 
 HELP: Final = (
@@ -100,6 +101,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "that says whether their answers are the frozen original's",
     )
     parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="every verdict's long form above the table: the rule's limit, what the baseline and the saved ratios "
+        "say, each side's answers in full",
+    )
+    parser.add_argument(
         "--informational",
         action="store_true",
         help="print every verdict but exit 0 on a regression (usage errors still exit 2): what CI does with counts",
@@ -130,7 +137,7 @@ def _run(args: argparse.Namespace) -> ExitCode:
         raise UsageError("--markdown and --json publish the timed gate's verdicts: --instructions prints its counts")
     destinations = (args.markdown, args.json)
     if args.against or args.against_saved:
-        return check.against_revision(
+        result = check.against_revision(
             rev=args.against,
             saved=args.saved or SAVED_RATIOS,
             candidate=candidate,
@@ -142,10 +149,10 @@ def _run(args: argparse.Namespace) -> ExitCode:
             counts_only=args.instructions,
             with_counts=args.counts,
             quick=args.quick,
-            destinations=destinations,
             allow_different_answers=args.allow_different_answers,
             check_answers=args.answers,
         )
+        return result if isinstance(result, ExitCode) else gate_view.show(result, destinations, verbose=args.verbose)
     if args.store is not None or args.collector is not None:
         raise UsageError(
             "--store and --collector name a store compared with itself at a revision: give --against REV "
@@ -163,6 +170,7 @@ def _run(args: argparse.Namespace) -> ExitCode:
         return saved_ratios.rebaseline_saved_ratios(
             candidate=candidate, saved=args.saved or SAVED_RATIOS, timing=timing, repeats=args.repeats
         )
-    return saved_ratios.against_saved_ratios(
-        candidate=candidate, saved=args.saved or SAVED_RATIOS, only=args.only, timing=timing, destinations=destinations
+    result = saved_ratios.against_saved_ratios(
+        candidate=candidate, saved=args.saved or SAVED_RATIOS, only=args.only, timing=timing
     )
+    return gate_view.show(result, destinations, verbose=args.verbose)

@@ -26,6 +26,7 @@ from bench.model.options import (
     collector_location,
     store_location,
 )
+from bench.report import history_view
 
 HELP: Final = (
     "Measure each first-parent commit's store beside the frozen baseline and beside the commit before it, in the same "
@@ -61,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="time each commit only, without the quick equivalence pass (a few seconds a commit) that says whether "
         "its answers are the frozen original's",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="each commit's ratios with their intervals and its answers in full"
+    )
     add_store_options(parser.add_argument)
     add_timing_options(parser.add_argument, DEFAULT_PROCESSES, DEFAULT_ROUNDS)
     add_reruns_option(parser.add_argument, DEFAULT_MAX_RERUNS)
@@ -68,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    return history(
+    result = history(
         store=store_location(args),
         collector=collector_location(args),
         repo_given=args.repo,
@@ -84,7 +88,6 @@ def run(args: argparse.Namespace) -> ExitCode:
         rounds=args.rounds,
         max_reruns=args.max_reruns,
         seed=args.seed,
-        markdown=args.markdown,
-        json_path=args.json,
         first_parent=args.first_parent,
     )
+    return history_view.show(result, (args.markdown, args.json), verbose=args.verbose)

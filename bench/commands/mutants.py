@@ -9,6 +9,8 @@ from typing import Final
 
 from bench.errors import ExitCode
 from bench.jobs.mutants import REPORT, mutants
+from bench.jobs.mutants_quick import QUICK_RESULTS, quick_pass
+from bench.model import results
 
 HELP: Final = (
     "mutmut's mutants of storage/optimized.py against the equivalence and divergence tests (Hypothesis profile "
@@ -26,7 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "names", nargs="*", metavar="MUTANT", help="only these mutants (mutmut's names or globs); no report is written"
     )
     parser.add_argument("--output", type=Path, default=REPORT, help="default: results/MUTATION.md")
+    parser.add_argument(
+        "--quick-pass",
+        action="store_true",
+        help="the same mutants against the quick answer pass the gate and history run, beside the last full run's "
+        f"verdicts: {results.shown(QUICK_RESULTS)}, which results/GATE.md reads",
+    )
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    if args.quick_pass:
+        return quick_pass(max_children=args.max_children)
     return mutants(max_children=args.max_children, report_only=args.report_only, names=args.names, output=args.output)

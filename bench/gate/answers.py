@@ -28,6 +28,7 @@ class Answers:
     reference: dict[str, Any]
     allowed: bool
     collector_changed: bool | None  # the collector's source since the reference; None where unknown
+    reference_short: str = ""  # the reference's commit, short
 
     @property
     def differs_in(self) -> list[str]:
@@ -37,6 +38,16 @@ class Answers:
     def fail(self) -> bool:
         """Whether the working tree's answers fail the gate on their own."""
         return bool(self.differs_in) and not self.allowed
+
+    def summary(self) -> str:
+        """Both sides' store verdicts on one line, and whether the collector changed."""
+
+        def store(record: dict[str, Any]) -> str:
+            return record["verdict"] + (f" in {', '.join(record['differs_in'])}" if record["differs_in"] else "")
+
+        collector = "; collector changed" if self.collector_changed else ""
+        where = self.reference_short or "the reference"
+        return f"working tree {store(self.working)}; at {where} {store(self.reference)}{collector}"
 
     def lines(self, reference: Snapshot) -> list[str]:
         text = [
@@ -73,7 +84,7 @@ def check(candidate: Arm, reference: Snapshot, *, allowed: bool) -> Answers:
     if candidate.snapshot is not None:
         now, before = (s.source_sha256(s.collector) for s in (candidate.snapshot, reference))
         changed = None if now is None or before is None else now != before
-    return Answers(working, at_reference, allowed, changed)
+    return Answers(working, at_reference, allowed, changed, reference.commit[:12])
 
 
 def _why(method: str, answers: Answers) -> str:

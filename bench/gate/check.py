@@ -27,15 +27,15 @@ from pathlib import Path
 
 from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, UsageError
 from bench.gate import answers, counts, instructions
-from bench.gate._verdicts import Counted, against_row, finish
 from bench.gate.config import GateConfig, load_config, rule_text
 from bench.gate.outcome import Outcome
+from bench.gate.result import Counted, GateResult
 from bench.gate.saved import (
     load_saved,
     measured_at,
     provenance,
 )
-from bench.gate.timed import DEFAULT_CANDIDATE, Destinations, Timing, informational, judge_timed, selected
+from bench.gate.timed import DEFAULT_CANDIDATE, Timing, informational, judge_timed, selected
 from bench.model import git, location, results
 from bench.model.fixtures import Fixtures
 from bench.model.location import Location
@@ -150,10 +150,9 @@ def against_revision(
     counts_only: bool = False,
     with_counts: bool = True,
     quick: bool = False,
-    destinations: Destinations = (None, None),
     allow_different_answers: bool = False,
     check_answers: bool = True,
-) -> ExitCode:
+) -> GateResult | ExitCode:
     """The working tree's store against the store at rev (None: the commit `saved` was measured at).
 
     With a store location the candidate is the working tree's file there, else `candidate` as imported. Both sides'
@@ -190,9 +189,7 @@ def against_revision(
         informed = {}, "the frozen baseline not timed (--baseline times it, for the ratios to it and the saved ones)"
     checked = answers.check(arm, reference, allowed=allow_different_answers) if check_answers else None
     counted = partial(count_verdicts, reference, arm, timing.seed) if with_counts else None
-    return _times_against(
-        reference, arm, text, selected(only), timing, informed, destinations, checked, counted, count_names
-    )
+    return _times_against(reference, arm, text, selected(only), timing, informed, checked, counted, count_names)
 
 
 def count_verdicts(
@@ -214,13 +211,7 @@ def count_verdicts(
     }
     pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, seed, calls=calls)
     verdicts = [counts.judge_counts(name, pair, config) for name, pair in pairs.items()]
-    short = reference.commit[:12]
-    lines = [
-        f"counts per call against {short}: instructions fail above +{config.instruction_tolerance:.1%}, "
-        f"an exact system call on any increase, a wandering one above +{config.syscall_wandering_tolerance:g}"
-    ]
-    lines += [v.line(short, config) for v in verdicts]
-    return Counted(verdicts, lines, counts.markdown_table(verdicts, short, config))
+    return Counted(verdicts, reference.commit[:12], config)
 
 
 def _saved_for_information(path: Path, seed: int, store: Location | None) -> tuple[dict[str, Band], str]:
@@ -241,11 +232,10 @@ def _times_against(
     names: list[str],
     timing: Timing,
     informed: tuple[dict[str, Band], str],
-    destinations: Destinations,
     checked: answers.Answers | None,
     counted: Callable[[list[str], Sequence[Outcome]], Counted] | None,
     count_names: list[str],
-) -> ExitCode:
+) -> GateResult:
     config = load_config()
     saved, saved_note = informed
     started = time.monotonic()
@@ -257,21 +247,19 @@ def _times_against(
     rule = rule_text(config, judged, timing.design(config).looks)
     text = checked.lines(reference) if checked is not None else ["answers not checked (--no-answers): times only"]
     text += [f"{candidate_text} (working tree) against the store at {reference.label}; {saved_note}", rule]
-    if differing:
-        text.append(
-            f"timed once, for information ({MIN_PROCESSES} processes), as their answers differ: {', '.join(differing)}"
-        )
     text += [against_line(outcome, reference, saved.get(outcome.name)) for outcome in outcomes]
-    rows = [against_row(o, reference) for o in outcomes]
+    notes = [] if checked is not None else ["answers not checked (--no-answers): times only"]
+    if differing:
+        notes.append(f"timed once ({MIN_PROCESSES} processes) and not counted, as their answers differ")
     context = {
         "candidate": candidate_text.partition(" ")[2],
         "store": str(reference.store),
         "against": {"rev": reference.rev, "commit": reference.commit},
+        "compared": f"working tree / {reference.commit[:12]}",
         "config": asdict(config) | {"minimum_effects": dict(config.minimum_effects)},
         "rule": rule,
         "answers": checked.as_json() if checked is not None else None,
     }
-    what = f"working tree against {reference.label}"
     explanation = (
         f"Each ratio is working tree / {reference.commit[:12]}, both stores timed interleaved in the same fresh "
         f"processes; {rule}. The last number is the smallest slowdown this run could have "
@@ -284,16 +272,30 @@ def _times_against(
         # A count of a method whose answers differ compares different work: it would judge nothing.
         counted_names = [name for name in count_names if name not in differing]
         counts_done = counted(counted_names, outcomes) if counted_names else None
-        if skipped := [name for name in count_names if name in differing]:
-            text.append(f"not counted, as their answers differ: {', '.join(skipped)}")
-    return finish(outcomes, rows, text, started, destinations, what, context, explanation, failed_answers, counts_done)
+        if counts_done is not None:
+            short = reference.commit[:12]
+            text += [v.line(short, config) for v in counts_done.verdicts]
+    return GateResult(
+        "against",
+        f"working tree against {reference.label}",
+        outcomes,
+        text,
+        rule,
+        context,
+        time.monotonic() - started,
+        explanation,
+        checked,
+        failed_answers,
+        counts_done,
+        notes,
+    )
 
 
 def _counts_against(reference: Snapshot, candidate: Arm, candidate_text: str, names: list[str], seed: int) -> ExitCode:
     started = time.monotonic()
     counted = count_verdicts(reference, candidate, seed, names)
     print(f"{candidate_text} (working tree) against the store at {reference.label}")
-    print("\n".join(counted.lines))
+    print("\n".join(v.line(counted.reference, counted.config) for v in counted.verdicts))
     failed = sum(v.fails for v in counted.verdicts)
     print(f"{failed} failed, {len(counted.verdicts) - failed} passed in {time.monotonic() - started:.0f} s")
     return ExitCode.FAILED if failed else ExitCode.OK

@@ -14,10 +14,10 @@ from typing import Any, Final
 
 import storage
 from bench.errors import ExitCode, UsageError
-from bench.gate._verdicts import finish, saved_row
 from bench.gate.config import GateConfig, load_config
 from bench.gate.outcome import Outcome
-from bench.gate.timed import Destinations, Timing, judge_timed, selected
+from bench.gate.result import GateResult
+from bench.gate.timed import Timing, judge_timed, selected
 from bench.model import git, location, results
 from bench.model.fixtures import FORMAT_VERSION, Fixtures
 from bench.model.operations import case_name, cases
@@ -163,9 +163,7 @@ def judge_saved(
     return outcomes
 
 
-def against_saved_ratios(
-    *, candidate: str, saved: Path, only: Sequence[str] | None, timing: Timing, destinations: Destinations
-) -> ExitCode:
+def against_saved_ratios(*, candidate: str, saved: Path, only: Sequence[str] | None, timing: Timing) -> GateResult:
     """candidate/baseline, timed now, against the ratios saved in `saved`."""
     prov = provenance(Fixtures(seed=timing.seed))
     all_names = prov["benchmarks"]
@@ -174,16 +172,17 @@ def against_saved_ratios(
     started = time.monotonic()
     bands = load_saved(saved, prov)
     config = load_config()
-    outcomes = judge_saved([n for n in names if n in bands], bands, engine, timing.design(config), config)
+    design = timing.design(config)
+    outcomes = judge_saved([n for n in names if n in bands], bands, engine, design, config)
     outcomes += [Outcome(n, Verdict.UNSAVED, None, None, 0) for n in names if n not in bands]
     if not only:
         outcomes += [Outcome(n, Verdict.MISSING, None, bands[n], 0) for n in bands if n not in all_names]
     text = [f"candidate {candidate} vs baseline, ratios against {results.shown(saved)}:"]
     text += [saved_line(outcome) for outcome in outcomes]
-    rows = [saved_row(o) for o in outcomes]
     what = f"{candidate}/baseline against the saved ratios"
-    context = {"candidate": candidate, "saved": results.shown(saved)}
-    return finish(outcomes, rows, text, started, destinations, what, context)
+    context = {"candidate": candidate, "saved": results.shown(saved), "compared": "candidate / baseline"}
+    rule = f"regressed when the rule's bound lies past the saved tolerance or the minimum effect, at {design.looks}"
+    return GateResult("saved", what, outcomes, text, rule, context, time.monotonic() - started)
 
 
 def saved_line(outcome: Outcome) -> str:

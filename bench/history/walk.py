@@ -4,21 +4,21 @@ points say."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
+from bench.errors import RevisionError, StoreUnusable, UsageError
 from bench.gate.config import load_config, rule_text
 from bench.history.changes import (
+    AnswerChange,
     ChangePoint,
     answer_changes,
     answers_text,
     change_points,
-    history_table,
+    one_per_commit,
     positions,
 )
 from bench.history.points import (
@@ -42,11 +42,45 @@ from bench.history.points import (
 )
 from bench.model import git, location, progress, results
 from bench.model.location import Location
-from bench.model.publish import Row, Summary, publish
 from bench.rule import MIN_PROCESSES, Band, Decision, Design, judge_sequential, shown
 from bench.runners.interleaved import Arm, Arms, Engine
 from bench.stores import loading, revision
 from bench.stores.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    """What a history's points say, in commit order: what every renderer of history reads."""
+
+    store: str
+    record: dict[str, str]
+    names: list[str]
+    points: list[dict[str, Any]]  # every point, every machine
+    change_points: list[ChangePoint]
+    answer_changes: list[AnswerChange]
+    one_per_commit: list[dict[str, Any]]
+    rule: str
+
+    @property
+    def measured(self) -> list[dict[str, Any]]:
+        return [p for p in self.one_per_commit if p["skipped"] is None]
+
+    @property
+    def headline(self) -> str:
+        cps, changes = len(self.change_points), len(self.answer_changes)
+        skipped = len(self.one_per_commit) - len(self.measured)
+        return (
+            f"{cps} change point{'s' if cps != 1 else ''} and {changes} answer change{'s' if changes != 1 else ''} "
+            f"in {len(self.measured)} measured commits x {len(self.names)} benchmarks ({skipped} skipped)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "store": self.record,
+            "points": self.points,
+            "change_points": [cp.to_json() for cp in self.change_points],
+            "answer_changes": [change.to_json() for change in self.answer_changes],
+        }
 
 
 @dataclass
@@ -82,11 +116,9 @@ def history(
     rounds: int,
     max_reruns: int,
     seed: int,
-    markdown: Path | None,
-    json_path: Path | None,
     first_parent: bool = True,
-) -> ExitCode:
-    """Measures what is not measured yet, then prints (and publishes) what the points say: those on the first-parent
+) -> HistoryResult:
+    """Measures what is not measured yet, then says what the points say: those on the first-parent
     line (every saved one with first_parent False), in commit order."""
     if processes < MIN_PROCESSES or rounds < 1 or max_reruns < 0:
         raise UsageError(f"need --processes >= {MIN_PROCESSES}, --rounds >= 1 and --max-reruns >= 0")
@@ -127,7 +159,26 @@ def history(
         if off:
             print(f"{len(off)} saved points lie off the first-parent line and are left out (--all-parents takes them)")
     points.sort(key=lambda p: (p.get("generation", 0), p["date"], p["machine"]["id"]))  # commit order
-    return _report(points, names, store, record, repo, markdown, json_path)
+    return result_of(points, names, str(store), record, repo)
+
+
+def result_of(
+    points: list[dict[str, Any]], names: list[str], store: str, record: dict[str, str], repo: Path | None
+) -> HistoryResult:
+    """What saved points say, in commit order: the steps the rule names in them and the answer changes."""
+    config = load_config()
+    tested = positions(points, names, config)
+    looks = tested[0].design.looks if tested else (MIN_PROCESSES,)
+    return HistoryResult(
+        store=store,
+        record=record,
+        names=names,
+        points=points,
+        change_points=change_points(points, names, config),
+        answer_changes=answer_changes(points, repo),
+        one_per_commit=one_per_commit(points, repo),
+        rule=rule_text(config, names, looks, tests=len(tested), two_sided=True),
+    )
 
 
 def _measure(
@@ -251,60 +302,3 @@ def _time(one: Pending, asked: Mapping[str, int], rounds: int, seed: int) -> dic
             line += f"; {step.estimate:.4f} [{step.low:.4f}, {step.high:.4f}] of {previous[:12]}"
         print(line + f" ({len(timings_of(one.point, name))} processes)", flush=True)
     return found
-
-
-def _report(
-    points: list[dict[str, Any]],
-    names: list[str],
-    store: Location,
-    record: dict[str, str],
-    repo: Path,
-    markdown: Path | None,
-    json_path: Path | None,
-) -> ExitCode:
-    config = load_config()
-    found = change_points(points, names, config)
-    tested = positions(points, names, config)
-    looks = tested[0].design.looks if tested else (MIN_PROCESSES,)
-    rule = rule_text(config, names, looks, tests=len(tested), two_sided=True)
-    changes = answer_changes(points, repo)
-    text = [f"history of {store}: ratio to the frozen baseline [95% interval], oldest first:"]
-    text += history_table(points, names, repo)
-    text.append(f"change points ({len(found)}), each commit against the one before it in the same processes; {rule}:")
-    text += [f"  {cp.benchmark}: at {cp.commit[:12]} {cp.subject[:60]}: step {cp.text()}" for cp in found]
-    text.append(f"answer changes ({len(changes)}), against the frozen original:")
-    text += [
-        f"  at {change.commit[:12]} {change.subject[:60]}: {change.before} -> {change.after}" for change in changes
-    ]
-    print("\n".join(text))
-    measured = [p for p in points if p["skipped"] is None]
-    summary = Summary(
-        kind="history",
-        title="Store history",
-        headline=f"{len(found)} change point{'s' if len(found) != 1 else ''} and {len(changes)} answer "
-        f"change{'s' if len(changes) != 1 else ''} in {len(measured)} measured commits x {len(names)} benchmarks "
-        f"({len(points) - len(measured)} skipped)",
-        passed=True,
-        rows=[_change_point_row(cp) for cp in found],
-        report="\n".join(text),
-        details={
-            "store": record,
-            "points": points,
-            "change_points": [cp.to_json() for cp in found],
-            "answer_changes": [change.to_json() for change in changes],
-        },
-    )
-    for path in publish(summary, markdown, json_path):
-        print(f"summary written to {path}", file=sys.stderr)
-    return ExitCode.OK
-
-
-def _change_point_row(cp: ChangePoint) -> Row:
-    before = f"{cp.level_before:.4f}" if cp.level_before is not None else "?"
-    return Row.of(
-        cp.benchmark,
-        f"{cp.commit[:12]} / {cp.previous_commit[:12]}, same processes",
-        cp.step,
-        "answers differ" if cp.answers_differ else "slower from here" if cp.slower else "faster from here",
-        note=f"{cp.subject[:60]}; ratio to baseline {before} -> {cp.level_after:.4f}",
-    )

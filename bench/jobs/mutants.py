@@ -41,7 +41,7 @@ APART: Final = frozenset({"timeout", "suspicious", "segfault"})  # counted apart
 SURVIVED: Final = frozenset({"survived", "no tests"})  # "no tests": no selected test runs that code at all
 # The last full run's time, kept beside mutmut's own state so --report-only can still say it.
 RUN_TIME: Final = REPO_ROOT / "mutants" / "bench-mutants-seconds.txt"
-_RESULT_LINE: Final = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
+RESULT_LINE: Final = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def statuses() -> dict[str, str]:
     """Every mutant mutmut has judged, by name: `mutmut results --all true`."""
     found = {}
     for line in _mutmut("results", "--all", "true").stdout.splitlines():
-        match = _RESULT_LINE.match(line)
+        match = RESULT_LINE.match(line)
         if match:
             found[match["name"]] = match["status"]
     return found

@@ -19,9 +19,9 @@ from bench.model import git
 from bench.model.fixtures import Fixtures, default_cache_dir
 from bench.model.location import Location
 from bench.model.operations import build_fixtures, cases
-from bench.model.publish import publish as publish_summary
 from bench.model.results import INSTALLED, RESULTS, require_checkout, shown
 from bench.report import build, summary
+from bench.report.publish import publish as publish_summary
 from bench.runners import equivalence
 from bench.runners.instructions import selected_names
 from bench.runners.suites import FULL, QUICK, Clock, publish, run_pyperf, run_pytest_benchmark

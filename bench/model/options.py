@@ -60,7 +60,7 @@ def add_candidates_option(add: Add, default: str) -> None:
 
 
 def add_publish_options(add: Add) -> None:
-    """--markdown and --json: the command's summary for people and for machines (bench.model.publish)."""
+    """--markdown and --json: the command's summary for people and for machines (bench.report.publish)."""
     add(
         "--markdown",
         type=Path,

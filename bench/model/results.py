@@ -109,6 +109,7 @@ SAVED_RATIO_CALIBRATION: Final = SavedFile("saved-ratio gate calibration", GATE 
 AGAINST_CALIBRATION: Final = SavedFile(
     "--against gate calibration", GATE / "against_calibration.json", None, schema="against-calibration.schema.json"
 )
+MUTATION_QUICK: Final = SavedFile("quick answer pass's mutation verdicts", GATE / "mutation_quick.json", None)
 # A folder of <sha12>-<machine10>.json
 HISTORY_POINT: Final = SavedFile("history point", RESULTS / "history", 2, schema="history-point.v2.schema.json")
 EQUIVALENCE: Final = SavedFile(

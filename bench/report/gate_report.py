@@ -140,10 +140,16 @@ def write_gate_report(output: Path = GATE_REPORT, against: Path = AGAINST_CALIBR
     ]
     sections = (
         (against, render_against, "python -m bench calibrate"),
+        (results.MUTATION_QUICK.path, render_answer_pass, "python -m bench mutants --quick-pass"),
         (WALL_CLOCK_CALIBRATION, render_wall_clock, "python -m bench calibrate --saved-ratios"),
         (instructions.CALIBRATION, render_instructions, "python -m bench calibrate --saved-counts"),
     )
-    files = (results.AGAINST_CALIBRATION, results.SAVED_RATIO_CALIBRATION, results.COUNT_CALIBRATION)
+    files = (
+        results.AGAINST_CALIBRATION,
+        results.MUTATION_QUICK,
+        results.SAVED_RATIO_CALIBRATION,
+        results.COUNT_CALIBRATION,
+    )
     for (path, render, command), saved in zip(sections, files, strict=True):
         if path.is_file():
             lines += render_saved(saved, path, render)
@@ -153,6 +159,32 @@ def write_gate_report(output: Path = GATE_REPORT, against: Path = AGAINST_CALIBR
     output.parent.mkdir(parents=True, exist_ok=True)
     results.write_text_atomically(output, report)
     return report
+
+
+def render_answer_pass(document: dict) -> list[str]:
+    """The quick answer pass's power: the share of the full suite's killed mutants it kills too."""
+    killed = {"killed", "caught by type check"}
+    full = {name for name, status in document["full"].items() if status in killed}
+    both = {name for name in full if document["quick"].get(name) in killed}
+    missed = sorted(full - both)
+    share = len(both) / len(full) if full else math.nan
+    lines = [
+        "## The answer pass (what gate and history judge answers with)",
+        "",
+        f"mutmut's mutants of `storage/optimized.py` against the quick pass exactly as the gate runs it "
+        f"({', '.join(document['suite'])}, Hypothesis profile `{document['profile']}`, the optimized store), "
+        f"beside the full suite's verdicts (`python -m bench mutants`, results/MUTATION.md), at "
+        f"{document['commit'][:12]}, {document['date']}. Target: at least 95% of what the full suite kills.",
+        "",
+        f"- the full suite kills **{len(full)}** of {len(document['full'])} mutants; the quick pass kills "
+        f"**{len(both)}** of those (**{share:.1%}**): {_met(share >= 0.95)}",
+        f"- the quick pass on one store, as the gate runs it on each side: {document['pass_seconds']:.0f} s; "
+        f"mutmut's whole run of it: {document['seconds'] / 60:.0f} minutes, {document['max_children']} at a time",
+    ]
+    if missed:
+        shown = ", ".join(f"`{name}`" for name in missed[:12])
+        lines.append(f"- killed by the full suite only ({len(missed)}): {shown}" + (" ..." if len(missed) > 12 else ""))
+    return [*lines, ""]
 
 
 def _check(what: str, rate: float, met: bool) -> str:

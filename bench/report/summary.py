@@ -18,8 +18,6 @@ from typing import Final
 from bench.errors import ExitCode, UsageError
 from bench.model import results
 from bench.model.operations import MEMORY_TARGET_RATIO, case_name, cases
-from bench.model.publish import Row as PublishedRow
-from bench.model.publish import Summary, publish
 from bench.model.results import (
     Measured,
     Results,
@@ -29,6 +27,8 @@ from bench.model.results import (
     shown,
 )
 from bench.model.stats import RatioInterval, ratio_interval, verdict
+from bench.report.publish import Row as PublishedRow
+from bench.report.publish import Summary, publish
 from bench.runners.equivalence import differing_operations
 from bench.stores.candidates import BASELINE
 from bench.stores.deployment import DEPLOYED

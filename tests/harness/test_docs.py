@@ -4,6 +4,7 @@ by hand (they link to the generated reports, which cannot go stale)."""
 
 from __future__ import annotations
 
+import argparse
 import ast
 import importlib.util
 import re
@@ -113,3 +114,42 @@ def test_ruff_looks_at_every_python_file_of_the_repository() -> None:
     tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     python_files = {(REPO_ROOT / line).resolve() for line in tracked.stdout.split()}
     assert python_files - checked == set()
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    from bench import cli
+
+    parsers = {}
+    for name in cli.COMMANDS:
+        top = cli.parser(name)
+        commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+        parsers[name] = commands.choices[name]
+    return parsers
+
+
+def _options(parser: argparse.ArgumentParser) -> dict[str, object]:
+    return {flag: action.default for action in parser._actions for flag in action.option_strings}
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    parts = re.split(r"^## (.+)$", text, flags=re.M)
+    return list(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_every_option_bench_readme_names_is_a_commands_and_every_default_it_states_is_the_parsers() -> None:
+    """bench/README.md's options and defaults are the parsers': a renamed option or a changed default fails here."""
+    parsers = _parsers()
+    every = {flag for parser in parsers.values() for flag in _options(parser)}
+    text = _text("bench/README.md")
+    # Options of other tools' commands (pytest's, pyperf's) are theirs to document.
+    ours = re.sub(r"`(?:pytest|python -m pyperf)[^`]*`", "", text)
+    named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", ours))
+    assert named and named <= every, sorted(named - every)
+    stated = 0
+    for title, body in _sections(text):
+        commands = set(re.findall(r"python3? -m bench ([a-z-]+)", body)) & set(parsers)
+        for flag, value in re.findall(r"`(--[a-z-]+)` (\d+)\b", body):
+            stated += 1
+            defaults = {_options(parsers[c]).get(flag) for c in commands}
+            assert int(value) in defaults, f"{title}: `{flag}` {value}, but {sorted(commands)} default to {defaults}"
+    assert stated >= 2  # history's processes and rounds at least

@@ -18,8 +18,8 @@ import pytest
 
 from bench.errors import ExitCode
 from bench.gate.planted import plant_slowdown_in_source
-from bench.model.publish import SCHEMA, STEP_SUMMARY_VARIABLE
 from bench.model.stats import clopper_pearson
+from bench.report.publish import SCHEMA, STEP_SUMMARY_VARIABLE
 from tests.common.store_repository import REPO_ROOT, commit, git, new_repository
 
 pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)

@@ -20,7 +20,7 @@ import pytest
 
 from bench.errors import ExitCode
 from bench.gate.planted import plant_slowdown_in_source
-from bench.model.publish import SCHEMA
+from bench.report.publish import SCHEMA
 from tests.common.store_repository import REPO_ROOT, commit, new_repository
 
 pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)

@@ -24,7 +24,7 @@ import pytest
 
 from bench.errors import ExitCode
 from bench.history.points import load_points
-from bench.model.publish import SCHEMA
+from bench.report.publish import SCHEMA
 from bench.report.sections import history_section
 from tests.common import application_repository as app
 from tests.common.store_repository import REPO_ROOT

@@ -16,10 +16,10 @@ import jsonschema
 import pytest
 
 from bench.model import progress
-from bench.model.publish import SCHEMA, STEP_SUMMARY_VARIABLE, Row, Summary, as_json, markdown, publish
 from bench.model.results import Measured
 from bench.model.stats import RatioInterval
 from bench.report import summary as table
+from bench.report.publish import SCHEMA, STEP_SUMMARY_VARIABLE, Row, Summary, as_json, markdown, publish
 from tests.common.store_repository import REPO_ROOT
 
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
