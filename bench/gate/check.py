@@ -1,18 +1,9 @@
-"""`python -m bench gate`: the CI perf gate. Every speed verdict here is bench.rule's, on processes timed by
-bench.runners.interleaved.
-
-Against a revision (`--against REV`, what CI runs): the working tree's store and the store at REV, timed interleaved
-in the same fresh processes; each process gives log(working tree / REV) per benchmark. Answers come first: a
-benchmark of a method whose answers differ from the frozen original's is timed once, for information, and fails as
-ANSWERS DIFFER; the rest are judged at full power, then counted (instructions and system calls per call).
-
-Against the saved ratios (no --against): each process's log(candidate / baseline) less the saved log ratio, judged
-by the same rule against the saved tolerance (or the minimum effect, whichever is wider). It carries drift between
-days and machines; beside --against --baseline verdicts it is printed for information only.
-
-Exit codes: 0 pass; 1 a regression, different answers, grown counts, or a working tree's store that cannot serve;
-2 usage error, a reference that cannot be loaded or cannot serve, or saved files whose provenance makes the
-comparison meaningless.
+"""`python -m bench gate --against REV`: the CI perf gate against a revision. Every speed verdict is bench.rule's, on
+processes timed by bench.runners.interleaved: the working tree's store and the store at REV in the same fresh
+processes, each giving log(working tree / REV) per benchmark. Answers come first: a benchmark of a method whose
+answers differ from the frozen original's is timed once, for information, and fails as ANSWERS DIFFER; the rest are
+judged at full power, then counted (instructions and system calls per call). The result is a GateResult, which
+bench.report.gate_view prints and publishes. The saved-ratio check is bench.gate.saved's.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from bench.history.points import differs_in, timings_of
 from bench.model import git, results
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
-from bench.rule import Band, Decision, Design, decide
+from bench.rule import Band, Decision, Design, decide, shown
 from bench.runners import equivalence
 
 # --- the order of commits ---------------------------------------------------------------------------------
@@ -139,14 +139,15 @@ class ChangePoint:
     date: str
     subject: str
     previous_commit: str
-    decision: Decision  # verdict REGRESSED (slower from here) or IMPROVED (faster), with the step's bounds
+    decision: Decision  # verdict REGRESSED (slower from here) or IMPROVED (faster), at the rule's level
+    interval: RatioInterval  # the step with its 95% interval, on every process of the commit
     level_before: float | None  # the previous commit's ratio to the baseline
     level_after: float
     answers_differ: bool  # the commit's store answers otherwise than the original in the benchmark's method
 
     @property
     def step(self) -> RatioInterval:
-        return self.decision.interval
+        return self.interval
 
     @property
     def slower(self) -> bool:
@@ -168,6 +169,11 @@ class ChangePoint:
             "previous_commit": self.previous_commit,
             "verdict": self.decision.verdict.value,
             "step": {"estimate": step.estimate, "low": step.low, "high": step.high, "confidence": step.confidence},
+            "decided_on": {
+                "low": self.decision.interval.low,
+                "high": self.decision.interval.high,
+                "confidence": self.decision.interval.confidence,
+            },
             "processes": self.decision.processes,
             "look": self.decision.look,
             "level_before": self.level_before,
@@ -211,6 +217,7 @@ def change_points(
                 point["subject"],
                 point["previous"],
                 decision,
+                shown(position.values),
                 before["benchmarks"][name]["estimate"] if before and name in before["benchmarks"] else None,
                 point["benchmarks"][name]["estimate"],
                 differs_in(point, name),

@@ -1,4 +1,4 @@
-"""The harness's own long commands under SIGKILL (issue 32): what a killed `run --quick`, `gate --against`, `history`
+"""The harness's own long commands under SIGKILL: what a killed `run --quick`, `gate --against`, `history`
 or `calibrate` leaves behind, and whether the next run succeeds.
 
 Each command runs in a workspace of its own: a clone of this repository with the working tree's code laid over it

@@ -1,4 +1,4 @@
-"""What the dashboard costs (issue 31's targets): `publish` over a generated history of 1,000 commits x 9 benchmarks x
+"""What the dashboard costs, against its targets: `publish` over a generated history of 1,000 commits x 9 benchmarks x
 4 machines, the time until its largest page has drawn in headless Chromium, and the site's size.
 
 Each is an absolute time, since the targets are (publish <= 10 s, draw <= 2 s, site <= 5 MB): the median of

@@ -124,7 +124,7 @@ def _headline(results: Sequence[TestResult]) -> list[str]:
 
 
 def _harness_rows(results: Sequence[TestResult]) -> list[str]:
-    """The harness's own faults (issue 32): kills per command, files loaded after them, and the fuzzed saved files."""
+    """The harness's own faults: kills per command, files loaded after them, and the fuzzed saved files."""
     kills = [r for r in results if r.module == "test_reliability_harness_kills"]
     fuzz = [r for r in results if r.module == "test_reliability_saved_files" and "truncated_variants" in r.figures]
     rows = []

@@ -21,7 +21,7 @@ BASELINE: Final = "baseline"
 # one of them is refused by every reader, with the reason: its ratios and verdicts compare with a wrong control.
 RETIRED_BASELINES: Final = {
     "87facdeaf4a69e71690dcf39c65612a4a270389d1d8235aa2ee2f79c46626215": (
-        "the reconstruction before issue 11, whose compare_runs read both runs before checking either and "
+        "the first reconstruction of the original, whose compare_runs read both runs before checking either and "
         "tested truthiness; the real original returns before reading this run when the other is missing, "
         "and compares a summary of {}"
     ),

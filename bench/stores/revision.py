@@ -1,19 +1,12 @@
 """What a revision's store imports, and from where: the one place that answers it, at a commit or in a work tree.
 
-An absolute import is resolved as the application's interpreter resolves it, against import roots searched in
-order, the first holding the module winning:
-
-- the roots the repository's own settings name at that revision: pytest's `pythonpath`, setuptools'
-  `package-dir` and `packages.find` `where`, hatch's and poetry's package sources, setup.cfg's `package_dir`;
-  a setuptools `packages` list with no `package-dir` names the repository's root, where its packages are;
-- the roots the loaded folders' own imports imply: for each absolute import, the longest trailing part of the
-  importing folder's path that the import starts with (`src/astraguard/hil/metrics` importing
-  `astraguard.hil.metrics.latency` puts a root at `src`). This is what decides when no setting names a root.
-
-No `__init__.py` decides a name, so a stray one above the package (an empty `src/__init__.py`) changes nothing,
-and none runs. A relative import is resolved by path. Every module the store and its collector reach this way is
-read at the revision (the store's and the collector's folders whole), and bench.stores.loading imports them from
-those sources only: an import of the application's that is found nowhere fails, naming the roots tried.
+An absolute import resolves as the application's interpreter resolves it, against import roots in order: first
+those the repository's own settings name at that revision (pytest's `pythonpath`, setuptools' `package-dir`,
+`packages.find` and `packages`, hatch's and poetry's sources, setup.cfg's `package_dir`), then those the imports
+imply (`src/astraguard/hil/metrics` importing `astraguard.hil.metrics.latency` puts a root at `src`). No
+`__init__.py` decides a name, and none runs; a relative import resolves by path. Every module the store and its
+collector reach is read at the revision, and bench.stores.loading imports them from those sources only: an import
+found nowhere fails, naming the roots tried.
 """
 
 from __future__ import annotations

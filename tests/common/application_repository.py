@@ -1,23 +1,10 @@
-"""A git repository laid out like the application, with a history of the shapes its store's real one has.
-
-The store lives where the application keeps it, src/astraguard/hil/metrics/storage.py beside latency.py, in a
-package whose top-level __init__.py imports a module that is not installed anywhere: a harness that ran any of the
-application's __init__ files could load nothing. The history (issue 29) holds, oldest first on main:
-
-- the original store, then its docstring-only rewrites, with and without a changed collector;
-- a stray src/__init__.py and packaging settings that name the package top-level (setuptools `packages`, pytest
-  `pythonpath = ["src"]`) for part of the history, and every import form of the collector: from the module, from
-  the package, `import ... as`, a plain dotted import, and a relative one;
-- print replaced by logging without `import logging` (answers differ), then print again;
-- a side branch merged back whose commits do not serve: async methods, a changed signature, conflict markers
-  committed (a SyntaxError), a renamed method; its last commit serves again;
-- commits that change only latency.py, in ways that change saved output: ints stored as floats, then input
-  validation; a fix made on a branch and cherry-picked onto main first, whose merge then changes nothing;
-- a side branch that makes get_recent_runs three times as slow, brought into main by its merge: the step to find;
-- an import of a package nobody installed (cannot serve), then a store whose get_run_metrics serves a stale cache.
-
-Commit dates are a day apart, so every git order agrees. Nothing here imports the harness's code but the
-planted slowdown's source template.
+"""A git repository laid out like the application (src/astraguard/hil/metrics/storage.py beside latency.py, under
+an __init__.py that imports what nobody installed), with the shapes its store's real history has, oldest first on
+main: the original and its docstring rewrites; a stray src/__init__.py, packaging settings and every import form of
+the collector; logging without `import logging` (answers differ), then print again; a side branch of commits that
+cannot serve (async, a changed signature, conflict markers, a renamed method) merged back; collector-only commits
+that change saved output, one cherry-picked first; a merged branch that makes get_recent_runs three times as slow;
+an import nobody installed; a store whose get_run_metrics serves a stale cache. Commit dates are a day apart.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Real write failures from the kernel, on demand, as root too (issue 32): no mock stands in for what it can give.
+"""Real write failures from the kernel, on demand, as root too: no mock stands in for what it can give.
 
 - EACCES: a test marked `unprivileged` runs, when this process would bypass permissions (root, or any process with
   CAP_DAC_OVERRIDE), in a child pytest whose capability bounding set lacks CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH

@@ -1,4 +1,4 @@
-"""The frozen baseline as it stood before issue 11: its compare_runs read both runs first and tested truthiness.
+"""The frozen baseline as it once stood: its compare_runs read both runs first and tested truthiness.
 
 Kept as a store the suite must catch: tests/store/test_original_compare_runs.py shows each behaviour in which it
 differs from the corrected control, and that the equivalence suite's explicit examples find it.

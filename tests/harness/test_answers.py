@@ -1,5 +1,5 @@
 """Answers beside speed: whose doing a failed equivalence test shows, and what the gate and the main job's table say
-when a store's answers differ from the frozen original's (issue 29)."""
+when a store's answers differ from the frozen original's."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_an_error_in_the_harnesss_own_code_is_exit_2_naming_it_never_a_verdict(
 
 @pytest.mark.parametrize("run_id", ["..", "../escape"])
 def test_another_process_deleting_the_folder_an_odd_run_id_names_is_a_step_like_any_other(run_id: str) -> None:
-    """The real original's false "differs" (issue 29): removing "results/.." by that path deleted "results" first,
+    """The real original's false "differs": removing "results/.." by that path deleted "results" first,
     then found no path for its last rmdir, inside the baseline's own folder."""
     with side_by_side(storage.baseline.MetricsStorage) as diff:
         pair = diff.create_store(run_id, None)

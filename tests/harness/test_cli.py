@@ -1,6 +1,6 @@
 """Every option either works or is gone, and every failure is an exit code with a message, never a traceback.
 
-Each test here fails on the harness as it was before issue 26: an option accepted and then ignored, a
+Each test here fails on a harness that had one of these defects: an option accepted and then ignored, a
 summary asked for and never written, a file named on the command line and swapped for another, a missing
 git or a broken saved file turning into a traceback.
 """

@@ -153,3 +153,18 @@ def test_every_option_bench_readme_names_is_a_commands_and_every_default_it_stat
             defaults = {_options(parsers[c]).get(flag) for c in commands}
             assert int(value) in defaults, f"{title}: `{flag}` {value}, but {sorted(commands)} default to {defaults}"
     assert stated >= 2  # history's processes and rounds at least
+
+
+def test_module_docstrings_are_short_and_carry_no_change_notes() -> None:
+    """At most 12 lines, and no issue numbers: git log has the history, the code says what it is."""
+    long, noted = [], []
+    for path in sorted(REPO_ROOT.glob("*/**/*.py")):
+        if {".nox", "mutants", ".git"} & set(path.parts) or path.parts[len(REPO_ROOT.parts)] == "scripts":
+            continue
+        text = path.read_text()
+        docstring = ast.get_docstring(ast.parse(text), clean=False) or ""
+        if len(docstring.splitlines()) > 12:
+            long.append(str(path.relative_to(REPO_ROOT)))
+        if re.search(r"\bissue \d+", text):
+            noted.append(str(path.relative_to(REPO_ROOT)))
+    assert long == [] and noted == []

@@ -1,8 +1,9 @@
-"""History finds the commit that made a method twice as slow; find bisects to it; a broken commit is skipped.
+"""History names a step wherever it lands, the first commit after the base and the newest included; find bisects to
+the one in the middle; a broken commit is skipped.
 
-A temporary git repository holds ten commits of this repository's storage/ package: comments only,
-except one whose store does not import (fixed by the next) and one that plants a 2x cost in
-get_recent_runs. Both commands run on it as a user runs them in this repository (`python -m bench`, the
+A temporary git repository holds eleven commits of this repository's storage/ package: the reference, then one that
+plants a 2x cost in compare_runs (the first after the base), comments, one whose store does not import (fixed by the
+next), one that plants a 2x cost in get_recent_runs, and the newest, which doubles compare_runs' again. Both commands run on it as a user runs them in this repository (`python -m bench`, the
 default store), with the smallest benchmark. The application's layout, the answers per commit and every
 kind of commit that cannot serve are tests/harness/test_installed_tool.py's.
 """
@@ -26,6 +27,7 @@ from tests.common.store_repository import REPO_ROOT, commit, new_repository
 pytestmark = pytest.mark.timed  # asserts timing jobs' verdicts: run alone (nox -s tests)
 
 BENCHMARK = "get_recent_runs[100]"
+EDGES = "compare_runs[5000]"  # slowed at the first commit after the base, and again at the newest
 FAST = ("--processes", "4", "--rounds", "4")
 
 
@@ -35,15 +37,17 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     optimized = repo / "storage" / "optimized.py"
     original = optimized.read_text()
     commits: dict[str, str] = {"reference": commit(repo, "reference")}
+    first = plant_slowdown_in_source(original, "compare_runs", 100)
     plan = [
-        ("comment 1", original + "\n# one\n"),
-        ("does not import", original + "\nthis line is not python\n"),
-        ("fixed again", original + "\n# two\n"),
-        ("comment 3", original + "\n# three\n"),
-        ("get_recent_runs twice as slow", plant_slowdown_in_source(original, "get_recent_runs", 100)),
+        ("compare_runs twice as slow", first),
+        ("does not import", first + "\nthis line is not python\n"),
+        ("fixed again", first + "\n# two\n"),
+        ("comment 3", first + "\n# three\n"),
+        ("get_recent_runs twice as slow", plant_slowdown_in_source(first, "get_recent_runs", 100)),
     ]
     slow = plan[-1][1]
-    plan += [(f"after it {n}", slow + f"\n# after {n}\n") for n in range(1, 5)]
+    plan += [(f"after it {n}", slow + f"\n# after {n}\n") for n in range(1, 4)]
+    plan.append(("compare_runs twice as slow again", plant_slowdown_in_source(slow, "compare_runs", 100)))
     for message, source in plan:
         optimized.write_text(source)
         commits[message] = commit(repo, message)
@@ -61,8 +65,8 @@ def history(repository: dict[str, object], tmp_path_factory: pytest.TempPathFact
     summary = output / "history.json"
     repo = str(repository["repo"])
     # --no-answers: the answers per commit are tests/harness/test_installed_tool.py's, on the application's history.
-    args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, "--no-answers", *FAST]
-    run = _bench("history", "--last", "10", *args, "--json", str(summary))
+    args = ["--repo", repo, "--output", str(output), "--only", BENCHMARK, "--only", EDGES, "--no-answers", *FAST]
+    run = _bench("history", "--last", "11", *args, "--json", str(summary))
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     document = json.loads(summary.read_text())
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))  # a real history's summary follows its schema
@@ -82,6 +86,19 @@ def test_history_reports_a_change_point_at_the_commit_that_doubled_the_cost(
     assert found[0]["verdict"] == "regressed" and found[0]["previous_commit"] == commits["comment 3"]
 
 
+def test_history_names_a_step_at_the_first_commit_after_the_base_and_at_the_newest(
+    repository: dict[str, object], history: dict[str, object]
+) -> None:
+    commits = repository["commits"]
+    assert isinstance(commits, dict)
+    document = history["document"]
+    assert isinstance(document, dict)
+    found = [cp for cp in document["details"]["change_points"] if cp["benchmark"] == EDGES]
+    edges = [commits["compare_runs twice as slow"], commits["compare_runs twice as slow again"]]
+    assert [cp["commit"] for cp in found] == edges, history["run"].stdout
+    assert all(cp["verdict"] == "regressed" and cp["step"]["low"] > 1.3 for cp in found), found
+
+
 def test_history_records_a_commit_whose_store_does_not_import_as_skipped_with_the_reason(
     repository: dict[str, object], history: dict[str, object]
 ) -> None:
@@ -92,16 +109,16 @@ def test_history_records_a_commit_whose_store_does_not_import_as_skipped_with_th
     skipped = {p["commit"]: p["skipped"] for p in document["details"]["points"] if p["skipped"] is not None}
     assert list(skipped) == [commits["does not import"]]
     assert "cannot be imported" in skipped[commits["does not import"]]
-    assert len(document["details"]["points"]) == 10
+    assert len(document["details"]["points"]) == 11
     assert all(point["equivalence"] is None for point in document["details"]["points"])  # --no-answers
 
 
 def test_history_resumes_skipping_what_this_machine_measured(history: dict[str, object]) -> None:
     args = history["args"]
     assert isinstance(args, list)
-    again = _bench("history", "--last", "10", *args)
+    again = _bench("history", "--last", "11", *args)
     assert again.returncode == ExitCode.OK, again.stdout + again.stderr
-    assert again.stdout.count("already measured here") == 10
+    assert again.stdout.count("already measured here") == 11
 
 
 def test_shards_split_the_commits_between_runners(repository: dict[str, object], tmp_path: Path) -> None:
@@ -116,7 +133,7 @@ def test_find_names_the_commit_that_doubled_the_cost(repository: dict[str, objec
     commits = repository["commits"]
     assert isinstance(commits, dict)
     repo = str(repository["repo"])
-    run = _bench("find", commits["reference"], commits["after it 4"], "--only", BENCHMARK, "--repo", repo, *FAST)
+    run = _bench("find", commits["reference"], commits["after it 3"], "--only", BENCHMARK, "--repo", repo, *FAST)
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     lines = run.stdout.strip().splitlines()
     slow = commits["get_recent_runs twice as slow"]
@@ -140,5 +157,5 @@ def test_the_report_shows_the_history_and_its_change_point(
     assert isinstance(commits, dict)
     slow = commits["get_recent_runs twice as slow"]
     assert f"| {BENCHMARK} | `{slow[:12]}` | get_recent_runs twice as slow | +" in section
-    assert "9 commits measured (1 skipped)" in section
+    assert "10 commits measured (1 skipped)" in section
     assert (output.parent / "report" / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -44,7 +44,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert REPO_ROOT not in folder.parents
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=300)
     # --no-compile: the bytecode of numpy and the rest is written as they are imported, not all ahead (half the time).
-    # No extras: `pip install <repository>` alone must give every command what it needs (issue 29).
+    # No extras: `pip install <repository>` alone must give every command what it needs.
     install = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", str(REPO_ROOT)]
     done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -99,7 +99,8 @@ def _gate(
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """The gate against the commit's first parent; its verdict lines by benchmark. The counts only where asked: the
     gate's own tests count, and one count here shows they run installed."""
-    run = _tool(venv, tree, "gate", *STORE, "--against", "HEAD~1", *FAST, *(() if counts else ("--no-counts",)), *args)
+    counting = () if counts else ("--no-counts",)
+    run = _tool(venv, tree, "gate", *STORE, "--against", "HEAD~1", *FAST, "--verbose", *counting, *args)
     verdicts = {}
     for line in run.stdout.splitlines():
         if "working tree/" in line:
@@ -119,7 +120,7 @@ def test_the_gate_passes_a_commit_that_changed_only_the_collector_and_says_so(
     ), run.stdout
     # The same store counts the same, installed too: instructions and every system call.
     assert f"UNCHANGED  {BENCHMARK}: instructions/call " in run.stdout and "system calls the same" in run.stdout
-    assert "; counts: 0 failed, 1 passed in " in run.stdout
+    assert run.stdout.strip().splitlines()[-1].startswith("no regression in 1 benchmarks: working tree against HEAD~1")
     assert "  working tree: store identical; collector changed: saved files differ: latency_raw.csv" in run.stdout
 
 
@@ -184,7 +185,18 @@ def history(venv: Path, application: app.ApplicationRepository, tmp_path_factory
     summary = tmp_path_factory.mktemp("history") / "history.json"
     started = time.monotonic()
     run = _tool(
-        venv, application.path, "history", "--last", "20", *STORE, "--only", BENCHMARK, *FAST, "--json", str(summary)
+        venv,
+        application.path,
+        "history",
+        "--last",
+        "20",
+        *STORE,
+        "--only",
+        BENCHMARK,
+        *FAST,
+        "--verbose",
+        "--json",
+        str(summary),
     )
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     document = json.loads(summary.read_text())
@@ -195,7 +207,7 @@ def history(venv: Path, application: app.ApplicationRepository, tmp_path_factory
 
 def _table(text: str) -> dict[str, str]:
     """history's table, by short commit hash."""
-    rows = text.split("oldest first:\n", 1)[1].split("\nchange points", 1)[0]
+    rows = text.split("\nhistory of ", 1)[1].split("\n", 1)[1].split("\nchange points", 1)[0]
     return {line.split()[0]: line for line in rows.splitlines()}
 
 
@@ -220,7 +232,8 @@ def test_history_names_the_merge_that_brought_the_slowdown_as_its_one_change_poi
         history["run"].stdout
     )
     step = found[0]["step"]
-    assert 2.5 < step["low"] <= step["estimate"] <= step["high"] and step["estimate"] < 3.6  # three times as slow
+    assert 1.5 < step["low"] <= step["estimate"] <= step["high"] and 2.5 < step["estimate"] < 3.6  # three times as slow
+    assert found[0]["verdict"] == "regressed" and found[0]["previous_commit"] == application.commits["collector only"]
 
 
 def test_history_reads_the_original_its_rewrites_and_collector_changes_right(
@@ -254,7 +267,7 @@ def test_history_shows_when_the_answers_changed_beside_when_the_speed_did(
     )
     assert floats["after"].startswith("store identical; collector changed: saved files differ: latency_raw.csv line 2")
     text = history["run"].stdout
-    assert f"at {application.commits['logging'][:12]} Log load errors instead of printing them: store identical" in text
+    assert f"  {application.commits['logging'][:12]}  Log load errors instead of printing them\n" in text
 
 
 def test_the_report_shows_when_the_answers_changed(application: app.ApplicationRepository, history: dict) -> None:

@@ -1,4 +1,4 @@
-"""The harness's own commands under SIGKILL (issue 32, bench.jobs.kills): after each kill at a random moment, every
+"""The harness's own commands under SIGKILL (bench.jobs.kills): after each kill at a random moment, every
 file the command wrote loads; the next run finishes; `history` never measures a finished point twice.
 
 The long variant (`-m slow`, run by `nox -s soak`) kills each of the four commands 20 times; the short one, in

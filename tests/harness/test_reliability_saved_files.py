@@ -1,4 +1,4 @@
-"""Fuzzed saved files (issue 32): every kind the harness reads, truncated, corrupted, of the wrong schema and hostile,
+"""Fuzzed saved files: every kind the harness reads, truncated, corrupted, of the wrong schema and hostile,
 gives a UsageError naming the file (exit 2 through the CLI), never another exception (a traceback).
 
 Each kind starts from a real committed file. Its loader is the one the commands use, followed by the code that

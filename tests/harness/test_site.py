@@ -1,4 +1,4 @@
-"""`publish` and `preview` without a browser: what the site's files hold, and the commands' errors (issue 31).
+"""`publish` and `preview` without a browser: what the site's files hold, and the commands' errors.
 
 tests/harness/test_site_browser.py opens the same kind of site in Chromium.
 """

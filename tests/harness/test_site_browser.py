@@ -1,4 +1,4 @@
-"""The published dashboard in a real headless Chromium (issue 31): what a reader sees, page by page.
+"""The published dashboard in a real headless Chromium: what a reader sees, page by page.
 
 The site is built by `python -m bench publish` from a generated history (tests.common.site_history), whose step,
 gap and answer change sit at known commits; each test checks one thing a reader relies on. Screenshots of each

@@ -39,7 +39,7 @@ def test_the_type_checker_finds_nothing() -> None:
     assert done.stdout.startswith("Success: no issues found")
 
 
-LONGEST: Final = 450  # lines; a module past it has more than one job (issue 26)
+LONGEST: Final = 450  # lines; a module past it has more than one job
 ONE_FILE: Final = REPO_ROOT / "storage" / "optimized.py"  # the drop-in: one file the application copies
 
 
@@ -79,7 +79,7 @@ IN_PLACE_WRITES: Final = {
 
 def test_every_result_file_is_written_atomically() -> None:
     """A result, report or figure goes through bench.model.results.write_atomically: SIGKILL mid-write leaves the
-    old file or the new one (issue 32). Before, REPORT.md, GATE.md, RELIABILITY.md, MUTATION.md, the figures, the
+    old file or the new one. Before, REPORT.md, GATE.md, RELIABILITY.md, MUTATION.md, the figures, the
     saved ratios, the count calibration and the --markdown summaries were written in place."""
     in_place = re.compile(r"\.write_text\(|\.write_bytes\(|\.savefig\([^,)]+\)|open\([^)]*[\"']w")
     writers = {
@@ -88,3 +88,13 @@ def test_every_result_file_is_written_atomically() -> None:
         if in_place.search(path.read_text())
     }
     assert writers <= IN_PLACE_WRITES, sorted(writers - IN_PLACE_WRITES)
+
+
+def test_results_hold_results_not_code() -> None:
+    """results/ is what was measured and the reports made from it; what made them lives in bench/ and scripts/."""
+    code = sorted(
+        str(path.relative_to(REPO_ROOT))
+        for path in (REPO_ROOT / "results").rglob("*")
+        if path.suffix in (".py", ".sh") and "latest" not in path.parts and "site" not in path.parts
+    )
+    assert (REPO_ROOT / "results").is_dir() and code == []

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import storage.baseline
 
-# Changed on purpose once (issue 11): compare_runs now loads the other run first and returns before
+# Changed on purpose once: compare_runs now loads the other run first and returns before
 # reading this one, and both checks are `is None`, as the real original does. The old pin was
 # 87facdeaf4a69e71690dcf39c65612a4a270389d1d8235aa2ee2f79c46626215.
 BASELINE_SHA256 = "2445f06e01d8400de9201ea53794ad14d6419b533e19c94bf3a3aadc3a2cb846"

@@ -28,8 +28,10 @@ def test_a_failing_unprivileged_test_fails_its_parent(tmp_path: Path) -> None:
     if not kernel_faults.bypasses_permissions():
         pytest.skip("mode bits bind this process already: no child is started")
     failing = tmp_path / "test_fails_without_privileges.py"
-    failing.write_text("import os\n\ndef test_writes_a_read_only_file(tmp_path):\n"
-                       "    p = tmp_path / 'f'\n    p.write_text('x')\n    p.chmod(0o444)\n    p.write_text('y')\n")
+    failing.write_text(
+        "import os\n\ndef test_writes_a_read_only_file(tmp_path):\n"
+        "    p = tmp_path / 'f'\n    p.write_text('x')\n    p.chmod(0o444)\n    p.write_text('y')\n"
+    )
     with pytest.raises(AssertionError, match="did not pass"):
         kernel_faults.run_unprivileged(str(failing))
 

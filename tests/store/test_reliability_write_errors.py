@@ -259,7 +259,7 @@ def test_a_read_only_file_system_raises_erofs_and_changes_nothing(tmp_path: Path
     baseline_error = _error(attempts["baseline"], tmp_path / "baseline")
     assert baseline_error == (OSError, f"[Errno {errno.EROFS}] Read-only file system: '<results>/{RUN_ID}/{SUMMARY}'")
     assert attempts["baseline"].files == {CSV: "save 1", SUMMARY: "save 1"}
-    # Before issue 32's fix the optimized store raised PermissionError(EACCES) here: os.access() said "not writable".
+    # Once the optimized store raised PermissionError(EACCES) here: os.access() said "not writable".
     assert _error(attempts["optimized"], tmp_path / "optimized") == baseline_error
     assert attempts["optimized"].files == {CSV: "save 1", SUMMARY: "save 1"}
     assert attempts["proposed"].outcome.raised is None  # swallowed
