@@ -100,6 +100,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --against: time only, without the quick equivalence pass of both stores (a few seconds each) "
         "that says whether their answers are the frozen original's",
     )
+    why = parser.add_mutually_exclusive_group()
+    why.add_argument(
+        "--why",
+        action="store_true",
+        default=None,
+        help="with --against: profile both sides of every benchmark that failed or stayed open, function by function "
+        "(by default: of those that failed)",
+    )
+    why.add_argument("--no-why", dest="why", action="store_false", help="with --against: no profile, even on a failure")
     parser.add_argument(
         "--verbose",
         action="store_true",
@@ -151,6 +160,7 @@ def _run(args: argparse.Namespace) -> ExitCode:
             quick=args.quick,
             allow_different_answers=args.allow_different_answers,
             check_answers=args.answers,
+            why=args.why,
         )
         return result if isinstance(result, ExitCode) else gate_view.show(result, destinations, verbose=args.verbose)
     if args.store is not None or args.collector is not None:

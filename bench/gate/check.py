@@ -9,7 +9,6 @@ bench.report.gate_view prints and publishes. The saved-ratio check is bench.gate
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
@@ -27,7 +26,8 @@ from bench.gate.saved import (
     provenance,
 )
 from bench.gate.timed import DEFAULT_CANDIDATE, Timing, informational, judge_timed, selected
-from bench.model import git, location, results
+from bench.gate.why import Why, diff_against
+from bench.model import git, location, progress, results
 from bench.model.fixtures import Fixtures
 from bench.model.location import Location
 from bench.model.operations import find_case
@@ -143,6 +143,7 @@ def against_revision(
     quick: bool = False,
     allow_different_answers: bool = False,
     check_answers: bool = True,
+    why: bool | None = None,
 ) -> GateResult | ExitCode:
     """The working tree's store against the store at rev (None: the commit `saved` was measured at).
 
@@ -152,8 +153,8 @@ def against_revision(
     """
     repo = git.repository(repo_given)
     if rev is None:
-        rev, why = measured_at(saved, repo)
-        print(f"reference: {rev} ({why})")
+        rev, reason = measured_at(saved, repo)
+        print(f"reference: {rev} ({reason})")
     default = Location(location.DEFAULT_STORE, location.DEFAULT_CLASS)
     reference = revision.at(repo, rev, store or default, collector)
     serving_reference(reference)  # exit 2, before the working tree's store is looked at
@@ -180,7 +181,7 @@ def against_revision(
         informed = {}, "the frozen baseline not timed (--baseline times it, for the ratios to it and the saved ones)"
     checked = answers.check(arm, reference, allowed=allow_different_answers) if check_answers else None
     counted = partial(count_verdicts, reference, arm, timing.seed) if with_counts else None
-    return _times_against(reference, arm, text, selected(only), timing, informed, checked, counted, count_names)
+    return _times_against(reference, arm, text, selected(only), timing, informed, checked, counted, count_names, why)
 
 
 def count_verdicts(
@@ -189,17 +190,7 @@ def count_verdicts(
     """Both sides' instructions and system calls per call, judged by the counts' rule (bench.rule); the calls per
     count cut to what the slower side's timed call says is enough (bench.runners.instructions.calls_against)."""
     config = load_config()
-    calls = {
-        o.name: counting.calls_against(
-            o.name,
-            max(
-                statistics.median(p.candidate_s for p in o.timings.processes),
-                statistics.median(p.reference_s or 0.0 for p in o.timings.processes),
-            ),
-        )
-        for o in timed
-        if o.timings is not None and o.name in names
-    }
+    calls = {o.name: counting.calls_against(o.name, o.seconds_per_call) for o in timed if o.name in names}
     pairs = counting.measure_against(names, candidate.snapshot or candidate.spec, reference, seed, calls=calls)
     verdicts = [counts.judge_counts(name, pair, config) for name, pair in pairs.items()]
     return Counted(verdicts, reference.commit[:12], config)
@@ -226,6 +217,7 @@ def _times_against(
     checked: answers.Answers | None,
     counted: Callable[[list[str], Sequence[Outcome]], Counted] | None,
     count_names: list[str],
+    why: bool | None = None,
 ) -> GateResult:
     config = load_config()
     saved, saved_note = informed
@@ -266,6 +258,10 @@ def _times_against(
         if counts_done is not None:
             short = reference.commit[:12]
             text += [v.line(short, config) for v in counts_done.verdicts]
+    profiled = time.monotonic()
+    whys = [] if why is False else _whys(outcomes, counts_done, candidate, reference, timing.seed, open_too=bool(why))
+    if whys:
+        notes.append(f"why: {len(whys)} benchmarks profiled on both sides in {time.monotonic() - profiled:.0f} s")
     return GateResult(
         "against",
         f"working tree against {reference.label}",
@@ -279,7 +275,33 @@ def _times_against(
         failed_answers,
         counts_done,
         notes,
+        whys,
     )
+
+
+def _whys(
+    outcomes: list[Outcome],
+    counted: Counted | None,
+    candidate: Arm,
+    reference: Snapshot,
+    seed: int,
+    *,
+    open_too: bool = False,
+) -> list[Why]:
+    """Both sides profiled, function by function, for each benchmark that failed (on the clock, its answers or its
+    counts), and with open_too each still open; at the calls a count of it makes."""
+    failed_counts = {v.name for v in counted.verdicts if v.fails} if counted is not None else set()
+    chosen = [
+        o for o in outcomes if o.fails or o.name in failed_counts or (open_too and o.verdict is Verdict.INCONCLUSIVE)
+    ]
+    pairs = {v.name: v.pair for v in counted.verdicts} if counted is not None else {}
+    found = []
+    with progress.task("why: both sides profiled", len(chosen)) as step:
+        for outcome in chosen:
+            step(outcome.name)
+            side = candidate.snapshot or candidate.spec
+            found.append(diff_against(outcome, side, reference, seed, pairs.get(outcome.name)))
+    return found
 
 
 def _counts_against(reference: Snapshot, candidate: Arm, candidate_text: str, names: list[str], seed: int) -> ExitCode:

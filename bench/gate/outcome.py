@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,17 @@ class Outcome:
     def ratio_text(self) -> str:
         i = self.interval
         return "-" if i is None else f"{i.estimate:.4f} [{i.low:.4f}, {i.high:.4f}]"
+
+    @property
+    def seconds_per_call(self) -> float | None:
+        """The slower side's median seconds per call: how many calls a count or a profile of it needs."""
+        if self.timings is None:
+            return None
+        processes = self.timings.processes
+        return max(
+            statistics.median(p.candidate_s for p in processes),
+            statistics.median(p.reference_s or 0.0 for p in processes),
+        )
 
     @property
     def detectable(self) -> float | None:

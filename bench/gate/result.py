@@ -9,6 +9,7 @@ from bench.gate.answers import Answers
 from bench.gate.config import GateConfig
 from bench.gate.counts import CountVerdict
 from bench.gate.outcome import Outcome
+from bench.gate.why import Why
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class GateResult:
     failed_answers: list[str] = field(default_factory=list)  # operations that differ but that no benchmark times
     counted: Counted | None = None
     notes: list[str] = field(default_factory=list)  # what was left out, and why
+    whys: list[Why] = field(default_factory=list)  # each failing benchmark's diff, function by function
 
     @property
     def failed(self) -> list[Outcome]:
@@ -70,4 +72,5 @@ class GateResult:
             **self.context,
             "outcomes": [o.to_json() for o in self.outcomes],
             "counts": [v.as_json() for v in self.counted.verdicts] if self.counted is not None else None,
+            "why": [why.to_json() for why in self.whys],
         }

@@ -13,6 +13,7 @@ from bench.errors import ExitCode, RevisionError, StoreUnusable, UsageError
 from bench.gate.config import load_config
 from bench.gate.outcome import Outcome
 from bench.gate.timed import Timing, judge_timed
+from bench.gate.why import diff_against
 from bench.history.points import Commit, commits_in, names_of
 from bench.model import git
 from bench.model.location import Location
@@ -98,6 +99,16 @@ class Bisection:
         ]
         return Step(commit, slow, ("slow: " if slow else "not slow: ") + "; ".join(parts), outcomes)
 
+    def why(self, first: Commit, parent: Snapshot, step: Step) -> list[str]:
+        """The first slow commit against its parent, function by function, for each benchmark that regressed."""
+        loaded = revision.at(self.repo, first.sha, self.store, self.collector)
+        lines = [f"against its parent {parent.label}:"]
+        for outcome in step.outcomes.values():
+            if outcome.verdict is not Verdict.REGRESSED or outcome.timings is None:
+                continue
+            lines += diff_against(outcome, loaded, parent, self.timing.seed, None).lines(parent.commit[:12])
+        return lines
+
 
 def find(
     *,
@@ -110,7 +121,7 @@ def find(
     timing: Timing,
     first_parent: bool = True,
 ) -> ExitCode:
-    """Exit 0 with `first slow commit: <sha> <subject>` last; 1 when BAD is not slower than GOOD.
+    """Exit 0 with `first slow commit: <sha> <subject>`, then its diff against its parent; 1 when BAD is not slower.
 
     first_parent: the commits of BAD's first-parent line after GOOD (`git bisect --first-parent`), so a slowdown
     brought in by a merge is found at the merge; else every commit GOOD..BAD on a path between them.
@@ -152,4 +163,19 @@ def find(
         print(f"could not measure {len(found.unresolved)} commits before it: the first slow one is one of them or it")
     first = candidates[found.first]
     print(f"first slow commit: {first.sha} {first.subject}")
+    judged = next(step for step in steps if step.commit == first)
+    for line in how.why(first, _parent(how, candidates, found.first, good), judged):
+        print(line)
     return ExitCode.OK
+
+
+def _parent(how: Bisection, candidates: list[Commit], index: int, good: Snapshot) -> Snapshot:
+    """The store of the commit before the first slow one on the walk that serves, else GOOD's."""
+    for earlier in reversed(candidates[:index]):
+        try:
+            loaded = revision.at(how.repo, earlier.sha, how.store, how.collector)
+            loading.load(loaded, probed=True)
+            return loaded
+        except (RevisionError, StoreUnusable):
+            continue
+    return good

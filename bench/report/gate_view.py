@@ -13,11 +13,13 @@ from bench.errors import ExitCode
 from bench.gate.counts import markdown_table
 from bench.gate.outcome import Outcome
 from bench.gate.result import GateResult
+from bench.gate.why import Why
 from bench.model.operations import find_case
 from bench.report.publish import Row, Summary, publish
 from bench.rule import shown
 
 WIDTH = 120  # a line of the plain output is cut to this
+WHY_LINES = 3  # of each failing operation's diff on the terminal: its head and first cause; --verbose: all of it
 
 
 def _cut(text: str, width: int = WIDTH) -> str:
@@ -106,9 +108,27 @@ def plain(result: GateResult, *, verbose: bool = False, seconds: bool = True) ->
         )
         header = ("benchmark", "verdict", "instructions", "growth", "system calls changed")
         lines += _aligned(header, count_rows(result), (2, 3))
+    reference = result.context.get("against", {}).get("commit", "")[:12] or "the reference"
+    for diff, alike in grouped_whys(result.whys) if not verbose else [(d, []) for d in result.whys]:
+        diff_lines = diff.lines(reference)
+        diff_lines[0] = diff.head(["[" + name.partition("[")[2] for name in alike])
+        lines += [_cut(line) for line in (diff_lines if verbose else diff_lines[:WHY_LINES])]
     lines += [_cut(note) for note in result.notes]
     lines.append(result.headline + (f" in {result.seconds:.0f} s" if seconds else ""))  # whole: CI's last line
     return lines
+
+
+def grouped_whys(whys: list[Why]) -> list[tuple[Why, list[str]]]:
+    """One diff per operation and reason: the sizes whose calls changed alike are named beside the first of them, the
+    one with system calls counted if any."""
+    groups: dict[tuple[str, tuple[str, ...]], list[Why]] = {}
+    for diff in whys:
+        groups.setdefault((find_case(diff.benchmark)[0].store_method, diff.method_key), []).append(diff)
+    shown = []
+    for group in groups.values():
+        first = next((d for d in group if d.syscalls), group[0])
+        shown.append((first, [d.benchmark for d in group if d is not first]))
+    return shown
 
 
 def _rich(result: GateResult, stream: TextIO, verbose: bool) -> None:
@@ -178,6 +198,13 @@ def summary_of(result: GateResult, *, verbose_text: list[str]) -> Summary:
     sections = [s for s in (_answers_markdown(result),) if s]
     if counted is not None:
         sections.append(markdown_table(counted.verdicts, counted.reference, counted.config))
+    reference = counted.reference if counted is not None else "the reference"
+    for diff in result.whys:
+        body_lines = diff.lines(reference)[1:]
+        body = "\n".join(body_lines)
+        first = body_lines[0].strip() if body_lines else "no function's calls changed"
+        summary = f"<details><summary>why {diff.benchmark}: {first}</summary>"
+        sections.append(f"{summary}\n\n```text\n{body}\n```\n\n</details>")
     return Summary(
         kind="gate",
         title="Perf gate",

@@ -3,8 +3,9 @@ an __init__.py that imports what nobody installed), with the shapes its store's 
 main: the original and its docstring rewrites; a stray src/__init__.py, packaging settings and every import form of
 the collector; logging without `import logging` (answers differ), then print again; a side branch of commits that
 cannot serve (async, a changed signature, conflict markers, a renamed method) merged back; collector-only commits
-that change saved output, one cherry-picked first; a merged branch that makes get_recent_runs three times as slow;
-an import nobody installed; a store whose get_run_metrics serves a stale cache. Commit dates are a day apart.
+that change saved output, one cherry-picked first; a merged branch whose get_recent_runs stats every entry (about
+twice as slow); an import nobody installed; a store whose get_run_metrics serves a stale cache. Commit dates are a
+day apart.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from bench.gate.planted import plant_slowdown_in_source
-
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 PACKAGE_DIR: Final = "src/astraguard/hil/metrics"
 STORE: Final = f"{PACKAGE_DIR}/storage.py"
 COLLECTOR: Final = f"{PACKAGE_DIR}/latency.py"
-SLOWED: Final = "get_recent_runs"
 NOT_INSTALLED: Final = "astraguard_flight_dynamics"  # what the application's __init__.py imports
 
 # What each commit's store is: "identical" or "differs in ..." answers, SLOW (identical answers, get_recent_runs
-# three times as slow), or why it cannot serve. COLLECTOR_DIFFERS: the store identical, its collector's output not.
+# about twice as slow: a stat per entry), or why it cannot serve. COLLECTOR_DIFFERS: the store identical, its
+# collector's output not.
 IDENTICAL: Final = "identical"
 SLOW: Final = "slow"
 STALE: Final = "differs in get_run_metrics, compare_runs"
@@ -125,6 +124,19 @@ def _renamed_read(source: str) -> str:
 def _with_exporter(source: str) -> str:
     return _replace(
         source, "import json\n", "import json\n\nimport prometheus_client  # the exporter's, never installed\n"
+    )
+
+
+def _stats_every_folder(source: str) -> str:
+    """get_recent_runs keeps the folders first, asking each entry whether it is one: a stat per entry, where the
+    original stops at the tenth run found. The same answers, about twice the time."""
+    return _replace(
+        source,
+        "        for run_dir in sorted(results_path.iterdir(), reverse=True):\n"
+        '            if run_dir.is_dir() and (run_dir / "latency_summary.json").exists():\n',
+        "        folders = [entry for entry in results_path.iterdir() if entry.is_dir()]\n"
+        "        for run_dir in sorted(folders, reverse=True):\n"
+        '            if (run_dir / "latency_summary.json").exists():\n',
     )
 
 
@@ -330,7 +342,7 @@ def build(folder: Path) -> ApplicationRepository:
 
     repo.git("checkout", "-q", "-b", "feature/listing", repo.commits["collector validation"])
     state["collector"] = validated
-    slow_source = plant_slowdown_in_source(_imported(plain, "from-module"), SLOWED, 200)
+    slow_source = _stats_every_folder(_imported(plain, "from-module"))
     step("slower", "List recent runs faster", SLOW, on_main=False, store=slow_source)
     step(
         "listing note",

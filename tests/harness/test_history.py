@@ -3,9 +3,10 @@ the one in the middle; a broken commit is skipped.
 
 A temporary git repository holds eleven commits of this repository's storage/ package: the reference, then one that
 plants a 2x cost in compare_runs (the first after the base), comments, one whose store does not import (fixed by the
-next), one that plants a 2x cost in get_recent_runs, and the newest, which doubles compare_runs' again. Both commands run on it as a user runs them in this repository (`python -m bench`, the
-default store), with the smallest benchmark. The application's layout, the answers per commit and every
-kind of commit that cannot serve are tests/harness/test_installed_tool.py's.
+next), one that plants a 2x cost in get_recent_runs, and the newest, which doubles compare_runs' again. Both
+commands run on it as a user runs them in this repository (`python -m bench`, the default store), with the smallest
+benchmark. The application's layout, the answers per commit and every kind of commit that cannot serve are
+tests/harness/test_installed_tool.py's.
 """
 
 from __future__ import annotations

@@ -380,6 +380,4 @@ def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
             rounds=1,
             max_reruns=0,
             seed=1,
-            markdown=None,
-            json_path=None,
         )

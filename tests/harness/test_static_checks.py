@@ -73,6 +73,8 @@ IN_PLACE_WRITES: Final = {
     "bench/jobs/site_history.py",  # a generated history, written before anything reads it
     "bench/stores/snapshot.py",  # a snapshot's JSON in the worker's temporary folder
     "bench/runners/instructions.py",  # the same, for the counting worker
+    "bench/runners/profiles.py",  # the same, and the profile a worker hands back, for the profiling worker
+    "bench/jobs/mutants_quick.py",  # the pyproject.toml of the checkout's copy the quick pass's mutants run in
     "bench/model/floors.py",  # the floors' own writes: the least work a store's save needs, timed
 }
 

@@ -14,6 +14,7 @@ from bench.gate.config import load_config
 from bench.gate.counts import judge_counts
 from bench.gate.outcome import Outcome
 from bench.gate.result import Counted, GateResult
+from bench.gate.why import explain
 from bench.history import walk
 from bench.history.points import load_points
 from bench.jobs.site_history import write_history
@@ -23,6 +24,7 @@ from bench.report import gate_view, history_view
 from bench.report.publish import markdown
 from bench.rule import Band
 from bench.runners.instructions import Count, Pair
+from tests.common.profiles import reading_and_cached
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "data" / "snapshots"
 UPDATE = os.environ.get("METRICS_STORE_BENCH_UPDATE_SNAPSHOTS") == "1"
@@ -87,6 +89,10 @@ def stale_cache_gate() -> GateResult:
         [],
         counted,
         ["timed once (3 processes) and not counted, as their answers differ"],
+        [
+            explain(name, *reading_and_cached(name), None)
+            for name in ("get_run_metrics_warm[5000]", "compare_runs[5000]")
+        ],
     )
 
 
@@ -95,6 +101,12 @@ def test_the_gates_text_is_a_table_a_section_per_differing_method_and_the_counts
     assert len(text) <= 30 and max(len(line) for line in text[:-1]) <= gate_view.WIDTH
     assert text[-1].startswith("3 of 5 benchmarks fail")  # the headline, whole, stays the last line
     assert "counts grew in get_recent_runs[1000]" in text[-1]
+    # The diff's head and first cause, once per operation whose calls changed alike.
+    at = text.index("why get_run_metrics_warm[5000] (cProfile, 5 calls a side; exact counts, no interval):")
+    assert text[at + 1 : at + 3] == [
+        "  io.open 1 -> 0 calls/call",
+        "    ← open (pathlib.py:1036) ← read_text (pathlib.py:1053) ← get_run_metrics (storage.py:45)",
+    ]
     _matches("gate.txt", "\n".join(text) + "\n")
 
 
@@ -102,6 +114,7 @@ def test_the_gates_markdown_folds_each_counterexample_once() -> None:
     summary = gate_view.summary_of(stale_cache_gate(), verbose_text=["(verbose)"])
     text = markdown(summary)
     assert text.count("<details><summary>answers differ in get_run_metrics") == 1
+    assert "<details><summary>why get_run_metrics_warm[5000]: io.open 1 -> 0 calls/call</summary>" in text
     _matches("gate.md", text + "\n")
 
 
