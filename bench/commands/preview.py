@@ -32,7 +32,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 def run(args: argparse.Namespace) -> ExitCode:
     if not (args.site / "index.html").is_file():
-        raise UsageError(f"no site at {args.site} (no index.html): run `python -m bench publish` first")
+        raise UsageError(f"no site at {args.site} (no index.html): run `{results.COMMAND} publish` first")
     handler = functools.partial(_Quiet, directory=str(args.site))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)

@@ -60,7 +60,8 @@ def _repo(given: Path | None) -> Path | None:
 
 def run(args: argparse.Namespace) -> ExitCode:
     if not args.results.is_dir():
-        raise UsageError(f"no saved results at {args.results}: run `python -m bench history` or `python -m bench run`")
+        command = results.COMMAND
+        raise UsageError(f"no saved results at {args.results}: run `{command} history` or `{command} run`")
     started = time.monotonic()
     found = site.gather(args.results, _repo(args.repo))
     if not found.points and not found.latest:
@@ -74,5 +75,5 @@ def run(args: argparse.Namespace) -> ExitCode:
     )
     for note in found.notes:
         print(f"note: {note}")
-    print(f"open {published.folder / 'index.html'}, or serve it: python -m bench preview {published.folder}")
+    print(f"open {published.folder / 'index.html'}, or serve it: {results.COMMAND} preview {published.folder}")
     return ExitCode.OK

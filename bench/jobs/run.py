@@ -15,11 +15,12 @@ from pathlib import Path
 
 from bench.errors import ExitCode, StaleControl, UsageError
 from bench.gate.instructions import count_and_print
+from bench.jobs.mechanisms import count_mechanisms
 from bench.model import git
 from bench.model.fixtures import Fixtures, default_cache_dir
 from bench.model.location import Location
 from bench.model.operations import build_fixtures, cases
-from bench.model.results import INSTALLED, RESULTS, require_checkout, shown
+from bench.model.results import COMMAND, INSTALLED, MECHANISMS, RESULTS, require_checkout, shown
 from bench.report import build, summary
 from bench.report.publish import publish as publish_summary
 from bench.runners import equivalence
@@ -100,12 +101,14 @@ def _both_suites(
         print(f"[{clock}] pytest-benchmark suite", flush=True)
         run_pytest_benchmark(specs, quick, mode, fixtures, staging, bench_run, large)
     except BaseException:
-        print(f"python -m bench: partial results kept in {staging}", file=sys.stderr)
+        print(f"{COMMAND}: partial results kept in {staging}", file=sys.stderr)
         raise
     pyperf_files, pytest_file = publish(staging, output, specs)
 
     print(f"[{clock}] answers of each candidate against the frozen original (Hypothesis profile {answers_profile})")
     equivalence.record_specs([s for s in specs if s != BASELINE], answers_profile, output / summary.EQUIVALENCE_FILE)
+    print(f"[{clock}] calls that reach the system, per store (cProfile): the proposal's claims of how it works")
+    count_mechanisms(specs, fixtures.seed, output / MECHANISMS.path.name)
     pyperf_results, pytest_results = summary.collect(pyperf_files, pytest_file)
     print(f"\n[{clock}] results in {output}/pyperf/ and {pytest_file}\n")
     differing = summary.differing_by_candidate(output)

@@ -29,6 +29,7 @@ WORKSPACE_NAME: Final = ".metrics-store-bench"
 PYPROJECT: Final = REPO_ROOT / "pyproject.toml"
 # The committed runs, baselines and reports; installed, what the tool writes in the folder it runs in.
 RESULTS: Final = Path.cwd() / WORKSPACE_NAME if INSTALLED else REPO_ROOT / "results"
+COMMAND: Final = "metrics-store-bench" if INSTALLED else "python -m bench"  # as the user types it, in hints
 LATEST: Final = RESULTS / "latest"  # the last run of the main job (git-ignored)
 BENCHMARK_SUITE: Final = REPO_ROOT / "bench" / "test_storage.py"  # the pytest-benchmark suite
 TESTS: Final = REPO_ROOT / "tests"
@@ -114,6 +115,13 @@ MUTATION_QUICK: Final = SavedFile("quick answer pass's mutation verdicts", GATE 
 HISTORY_POINT: Final = SavedFile("history point", RESULTS / "history", 2, schema="history-point.v2.schema.json")
 EQUIVALENCE: Final = SavedFile(
     "equivalence record", RESULTS / "equivalence.json", None, schema="equivalence.schema.json"
+)
+MECHANISMS: Final = SavedFile(
+    "calls that reach the system, per store",
+    RESULTS / "mechanisms.json",
+    1,
+    "python -m bench",
+    "mechanisms.v1.schema.json",
 )
 FLOORS: Final = SavedFile("floors run (pyperf)", RESULTS / "floors.json", None)
 FSYNC: Final = SavedFile("fsync run (pyperf)", RESULTS / "reliability" / "pyperf-fsync", None)

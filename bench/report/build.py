@@ -28,6 +28,7 @@ from bench.report.sections import (
     headline,
     history_section,
     judge_claims,
+    mechanisms_section,
 )
 from bench.report.summary import render
 from bench.stores.candidates import BASELINE
@@ -120,6 +121,7 @@ def render_report(
         "## Peak memory",
         image("memory", "Peak memory of one call per benchmark and candidate"),
         "## Claimed against measured\n\n" + claims_section(verdicts),
+        "### How it works, counted\n\n" + mechanisms_section(inputs),
         "## In the application's layout\n\n" + deployment_section(inputs),
         "## Equivalence\n\n" + equivalence_section(inputs),
         "## Deliberate divergences\n\n" + divergences_section(),

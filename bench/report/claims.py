@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -131,3 +131,47 @@ def tally(verdicts: Sequence[ClaimVerdict]) -> dict[ClaimVerdict, int]:
     """How many of each verdict, in a fixed order, zeros left out."""
     order = (HOLDS, PARTLY, FAILS, UNMEASURED)
     return {v: n for v in order if (n := verdicts.count(v))}
+
+
+@dataclass(frozen=True)
+class MechanismClaim:
+    """A claim of how a store works, tested on its calls per call of the builtins that reach the system."""
+
+    said: str
+    benchmark: str  # the case profiled (bench.jobs.mechanisms.CASES)
+    counted: tuple[str, ...]  # the builtins whose calls per call are summed
+    what: str  # what the sum is, as a table says it
+    holds: Callable[[float, float], bool]  # (the candidate's sum, the baseline's) -> the claim holds
+    rule: str
+
+
+MECHANISM_CLAIMS: Final[tuple[MechanismClaim, ...]] = (
+    MechanismClaim(
+        'get_run_metrics(): EAFP, "single system call" where the original makes two (exists(), then read_text())',
+        "get_run_metrics_cold[5000]",
+        ("posix.stat", "io.open"),
+        "stat + open calls per read",
+        lambda mine, baseline: mine <= baseline - 1,
+        "holds when a read makes at least one stat or open fewer than the baseline's",
+    ),
+    MechanismClaim(
+        'get_run_metrics(): "in-memory metrics" (cached), no file read',
+        "get_run_metrics_warm[5000]",
+        ("posix.stat", "io.open"),
+        "stat + open calls per warm read",
+        lambda mine, baseline: mine == 0,
+        "holds when a warm read touches no file at all",
+    ),
+    MechanismClaim(
+        'save_latency_stats(): "parallel JSON+CSV writes"',
+        "save_latency_stats[5000]",
+        ("_thread.start_joinable_thread", "_thread.start_new_thread"),
+        "threads started per save",
+        lambda mine, baseline: mine >= 1,
+        "holds when a save starts a thread to write beside the other (its wall time: the save's rows above)",
+    ),
+)
+
+
+def mechanism_sum(counted: Mapping[str, float], claim: MechanismClaim) -> float:
+    return sum(counted.get(name, 0.0) for name in claim.counted)

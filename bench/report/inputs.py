@@ -63,6 +63,7 @@ class Inputs:
     left_out: list[str]  # pyperf files of another bench run than the baseline's
     fallback: Path
     history: list[dict[str, Any]]  # bench.changes.points's points, under RESULTS/history (else the committed ones)
+    mechanisms: SavedFile | None = None  # data: bench.jobs.mechanisms' calls per call, per store and benchmark
 
 
 def _candidate_order(found: Sequence[str]) -> list[str]:
@@ -115,7 +116,13 @@ def load(results_dir: Path, fallback: Path = COMMITTED) -> Inputs:
         left_out=left_out,
         fallback=fallback,
         history=_history_points(results_dir, fallback),
+        mechanisms=_mechanisms(results_dir, fallback),
     )
+
+
+def _mechanisms(results_dir: Path, fallback: Path) -> SavedFile | None:
+    path = _find(results_dir, fallback, results.MECHANISMS.path.name)
+    return SavedFile(path, results.MECHANISMS.load(path)) if path is not None else None
 
 
 def _history_points(results_dir: Path, fallback: Path) -> list[dict[str, Any]]:

@@ -149,6 +149,51 @@ def claims_section(verdicts: Sequence[JudgedClaim]) -> str:
     )
 
 
+def mechanisms_section(inputs: Inputs) -> str:
+    """The claims of how the proposal works, on each store's counted calls (exact: no interval)."""
+    if inputs.mechanisms is None:
+        return "*Not counted: the main job (`python -m bench`) writes mechanisms.json.*"
+    stores = inputs.mechanisms.data["stores"]
+    if BASELINE not in stores:
+        return f"*Not judged: {shown_path(inputs.mechanisms.path)} holds no count of the baseline.*"
+    rows = []
+    for claim in claims.MECHANISM_CLAIMS:
+        baseline = claims.mechanism_sum(stores[BASELINE].get(claim.benchmark, {}), claim)
+        for candidate in (c for c in CLAIM_CANDIDATES if claim.benchmark in stores.get(c, {})):
+            counted = stores[candidate][claim.benchmark]
+            mine = claims.mechanism_sum(counted, claim)
+            parts = ", ".join(f"{name} {counted.get(name, 0.0):g}" for name in claim.counted)
+            verdict = claims.HOLDS if claim.holds(mine, baseline) else claims.FAILS
+            rows.append(
+                (
+                    claim.said,
+                    claim.benchmark,
+                    candidate,
+                    f"{mine:g} ({parts})",
+                    f"{baseline:g}",
+                    f"**{verdict}**",
+                    claim.rule,
+                )
+            )
+    headers = (
+        "claim (the proposal's words)",
+        "benchmark",
+        "candidate",
+        "per call (its parts)",
+        "baseline's",
+        "verdict",
+        "rule",
+    )
+    return "\n\n".join(
+        [
+            "Counted by Python's profiler in one worker per store and benchmark "
+            f"({shown_path(inputs.mechanisms.path)}): calls per call of the builtins that reach the system. "
+            "Counts are exact, the same code and inputs make the same calls, so they carry no interval.",
+            _table(headers, rows),
+        ]
+    )
+
+
 def deployment_section(inputs: Inputs) -> str:
     """The optimized store in this repository beside the same file deployed as the application's storage.py."""
     if DEPLOYED not in inputs.candidates or "optimized" not in inputs.candidates:

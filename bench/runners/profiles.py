@@ -119,7 +119,8 @@ def run_worker(name: str, candidate: str, calls: int, seed: int, at: Snapshot | 
     output.write_text(json.dumps(Profile(name, calls, functions).to_json()))
 
 
-def _profile_one(name: str, spec: str, calls: int, seed: int, at: Snapshot | None) -> Profile:
+def profile_one(name: str, spec: str, calls: int, seed: int, at: Snapshot | None = None) -> Profile:
+    """One side's profile of benchmark `name`, made in a worker process of its own."""
     with tempfile.TemporaryDirectory(prefix="bench-profiles-") as scratch:
         command = [sys.executable, "-m", "bench.runners.profiles", "--worker", name, spec, str(calls), str(seed)]
         output = Path(scratch, "profile.json")
@@ -142,8 +143,8 @@ def profile_against(
     own = candidate if isinstance(candidate, Snapshot) else revision.registered(candidate, REPO_ROOT)
     spec = own.spec() if own else str(candidate)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        mine = pool.submit(_profile_one, name, spec, calls, seed, own)
-        theirs = pool.submit(_profile_one, name, reference.spec(), calls, seed, reference)
+        mine = pool.submit(profile_one, name, spec, calls, seed, own)
+        theirs = pool.submit(profile_one, name, reference.spec(), calls, seed, reference)
         return mine.result(), theirs.result()
 
 

@@ -281,6 +281,16 @@ def test_the_report_shows_when_the_answers_changed(application: app.ApplicationR
     )
 
 
+def test_publishs_hint_names_the_command_as_the_user_typed_it(
+    venv: Path, application: app.ApplicationRepository, history: dict, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    results = application.path / ".metrics-store-bench"  # the installed tool's default, where history wrote
+    run = _tool(venv, application.path, "publish", "--results", str(results), "--output", str(site))
+    assert run.returncode == ExitCode.OK, run.stdout + run.stderr
+    assert run.stdout.strip().splitlines()[-1].endswith(f"serve it: metrics-store-bench preview {site}"), run.stdout
+
+
 def test_find_names_the_merge_that_brought_the_slowdown(venv: Path, application: app.ApplicationRepository) -> None:
     first = application.commits["initial"]
     run = _tool(venv, application.path, "find", first, "main", "--only", BENCHMARK, *STORE, *FAST)

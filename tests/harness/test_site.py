@@ -6,6 +6,7 @@ tests/harness/test_site_browser.py opens the same kind of site in Chromium.
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from bench.jobs.site_history import SKIPPED_REASON, STEPPED, write_history
 from bench.report.site import slug, sparkline
+from bench.report.site.charts import measured_stretches
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 
@@ -91,7 +93,9 @@ def test_the_index_lists_changes_newest_first(site: tuple[Path, Path]) -> None:
     events = index.split('<table id="events">', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr data-name=\"([^\"]+)\">", events)
     assert rows == ["answers", STEPPED]  # the answer change (commit 18) is newer than the step (commit 13)
-    assert "identical → differs in get_run_metrics" in events
+    assert "identical → differs in get_run_metrics" in events  # in full, behind the click
+    # A short line in sight: each answer text's first clause.
+    assert re.search(r"<details><summary>differs in get_run_metrics[^<]{0,20} \(was: identical\)</summary>", events)
     assert 'href="https://example.org/c/' in events
     assert len(re.findall(r'<tr data-name="[^"]+"><td><a href="bench/', index)) == 9
     assert index.count('<svg class="spark"') == 9
@@ -190,3 +194,13 @@ def test_the_scaling_page_draws_operations_measured_at_several_sizes(tmp_path: P
     assert drawn == ["get_recent_runs", "save_latency_stats"]
     assert "Measured at one size only, so not drawn: compare_runs, get_run_metrics_cold, get_run_metrics_warm" in page
     assert "proposed (answers differ)" in page
+
+
+def test_a_skipped_commit_is_a_gap_in_the_band_as_in_the_line(site: tuple[Path, Path]) -> None:
+    """bokeh's Band draws straight across a NaN: the chart draws a band per stretch of measured commits instead."""
+    assert measured_stretches([1.0, 1.1, math.nan, 1.0, math.nan, math.nan, 0.9]) == [(0, 2), (3, 4), (6, 7)]
+    assert measured_stretches([math.nan]) == [] and measured_stretches([1.0]) == [(0, 1)]
+    _, published = site
+    page = (published / "bench" / f"{slug('get_recent_runs[1000]')}.html").read_text()
+    # One machine's series has its one skipped commit (write_history's) inside it: two bands, for each of 3 machines.
+    assert page.count('"name":"Band"') == 2 * 3, page.count('"name":"Band"')

@@ -34,6 +34,18 @@ def _series_by_machine(site: Site, benchmark: str, machine: str) -> list[dict[st
     ]
 
 
+def measured_stretches(values: list[float]) -> list[tuple[int, int]]:
+    """[start, stop) of each run of values that are not NaN."""
+    stretches, start = [], None
+    for i, value in enumerate([*values, math.nan]):
+        if not math.isnan(value) and start is None:
+            start = i
+        elif math.isnan(value) and start is not None:
+            stretches.append((start, i))
+            start = None
+    return stretches
+
+
 def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
     """(script, div, points drawn) of a benchmark's chart: per machine its ratios, band and answers-differ marks;
     the commits that could not serve as gaps with a mark below; the change points as the level's steps."""
@@ -103,7 +115,15 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
             name=f"source:{machine}",
             tags=[machine],
         )
-        plot.add_layout(Band(base="x", lower="low", upper="high", source=source, fill_color=color, fill_alpha=0.15))
+        # A band per stretch of measured commits: bokeh's Band draws straight across a NaN, so a skipped stretch
+        # would look measured; the line itself breaks at a NaN.
+        for start, stop in measured_stretches(low):
+            stretch = ColumnDataSource(
+                {"x": numpy.array(x[start:stop], dtype=numpy.int32), "low": low[start:stop], "high": high[start:stop]}
+            )
+            plot.add_layout(
+                Band(base="x", lower="low", upper="high", source=stretch, fill_color=color, fill_alpha=0.15)
+            )
         plot.line("x", "ratio", source=source, color=color, line_width=1.5, legend_label=f"machine {machine}")
         valid = [i for i, p in enumerate(rows) if p["skipped"] is None]
         differing = [i for i in valid if differ[i]]

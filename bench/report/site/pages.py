@@ -147,6 +147,12 @@ def _latest_table(site: Site) -> str:
     )
 
 
+def _short_answer(text: str) -> str:
+    """An answer verdict's first clause, "store differs in get_run_metrics", cut to a line: the rest behind a click."""
+    first = text.split(";", 1)[0].split(":", 1)[0]
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
 def _events(site: Site, commit_url: str | None) -> str:
     """Change points and answer changes together, newest first (asv's regressions page)."""
     events: list[tuple[int, str]] = []
@@ -167,7 +173,9 @@ def _events(site: Site, commit_url: str | None) -> str:
                 site.position.get(change.commit, -1),
                 f'<tr data-name="answers"><td>{_commit_cell(change.commit, commit_url)}</td>'
                 f"<td>{_e(change.date[:10])}</td><td>{_e(change.subject[:70])}</td><td>answers</td>"
-                f'<td class="differ">{_e(change.before)} → {_e(change.after)}</td></tr>',
+                f'<td class="differ"><details><summary>{_e(_short_answer(change.after))} (was: '
+                f"{_e(_short_answer(change.before))})</summary>{_e(change.before)} → {_e(change.after)}"
+                "</details></td></tr>",
             )
         )
     if not events:
