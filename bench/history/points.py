@@ -38,7 +38,7 @@ HISTORY_DIR: Final = results.HISTORY_POINT.path
 POINT_FORMAT: Final = results.HISTORY_POINT.format
 DEFAULT_PROCESSES: Final = 4  # the quick settings: a history is many commits
 DEFAULT_ROUNDS: Final = 6
-DEFAULT_MAX_RERUNS: Final = 2  # further looks at a step still open whose estimate lies past the band
+DEFAULT_MAX_RERUNS: Final = 4  # further looks at a step still open whose estimate lies past the band (GATE.md)
 
 
 # --- commits -----------------------------------------------------------------------------------------
