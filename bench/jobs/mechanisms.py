@@ -39,5 +39,5 @@ def count_mechanisms(specs: Sequence[str], seed: int, path: Path) -> Path:
         "date": time.strftime("%Y-%m-%d"),
         "stores": stores,
     }
-    results.write_json_atomically(path, document, indent=1)
+    results.write_json_atomically(path, document)
     return path
