@@ -4,7 +4,9 @@ calibrations' JSON files (bench.jobs.calibrate writes them), never edited by han
 from __future__ import annotations
 
 import math
+import re
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,9 +184,17 @@ def render_answer_pass(document: dict) -> list[str]:
         f"mutmut's whole run of it: {document['seconds'] / 60:.0f} minutes, {document['max_children']} at a time",
     ]
     if missed:
-        shown = ", ".join(f"`{name}`" for name in missed[:12])
-        lines.append(f"- killed by the full suite only ({len(missed)}): {shown}" + (" ..." if len(missed) > 12 else ""))
+        # By the function mutated (mutmut's x_<function>__mutmut_<n>): where the quick pass's inputs fall short.
+        by_function = Counter(_mutated_function(name) for name in missed)
+        shown = ", ".join(f"`{function}` {n}" for function, n in by_function.most_common())
+        lines.append(f"- killed by the full suite only ({len(missed)}), by function: {shown}")
     return [*lines, ""]
+
+
+def _mutated_function(mutant: str) -> str:
+    """mutmut's `storage.optimized.x_name__mutmut_3` or `...xǁClassǁmethod__mutmut_3`: name, or Class.method."""
+    found = re.match(r"^.*?\.x[_ǁ](.*?)__mutmut_\d+$", mutant)
+    return found[1].replace("ǁ", ".") if found else mutant
 
 
 def _check(what: str, rate: float, met: bool) -> str:
