@@ -82,7 +82,7 @@ class Why:
     # the chain of callers that makes them: what touches the disk, counted without strace.
     io_calls: list[tuple[Changed, tuple[str, ...]]]
 
-    def lines(self, reference: str) -> list[str]:
+    def lines(self, reference: str, side: str = "working tree") -> list[str]:
         """The diff as text, the most telling first: each system call that changed and the chain of functions that
         makes it, then the calls of the functions that reach the disk, then every call count, then own times."""
         lines = [self.head()]
@@ -98,7 +98,7 @@ class Why:
                 lines.append(f"  {changed.name} {_n(changed.reference_calls)} -> {_n(changed.calls)} calls/call")
                 lines.append(f"    {_chain_text(chain)}")
         if self.call_changes:
-            lines.append(f"  calls per call that changed (working tree / {reference}):")
+            lines.append(f"  calls per call that changed ({side} / {reference}):")
             lines += [
                 f"    {_n(c.calls)} / {_n(c.reference_calls)}  {short(c.name)}" for c in self.call_changes[:SHOWN]
             ]

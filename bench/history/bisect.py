@@ -106,7 +106,8 @@ class Bisection:
         for outcome in step.outcomes.values():
             if outcome.verdict is not Verdict.REGRESSED or outcome.timings is None:
                 continue
-            lines += diff_against(outcome, loaded, parent, self.timing.seed, None).lines(parent.commit[:12])
+            diff = diff_against(outcome, loaded, parent, self.timing.seed, None)
+            lines += diff.lines(parent.commit[:12], side=first.sha[:12])
         return lines
 
 

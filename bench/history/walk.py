@@ -4,6 +4,7 @@ points say."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -118,8 +119,8 @@ def history(
     seed: int,
     first_parent: bool = True,
 ) -> HistoryResult:
-    """Measures what is not measured yet, then says what the points say: those on the first-parent
-    line (every saved one with first_parent False), in commit order."""
+    """Measures what is not measured yet (each measurement said on stderr, as progress is), then says what the
+    points say: those on the first-parent line (every saved one with first_parent False), in commit order."""
     if processes < MIN_PROCESSES or rounds < 1 or max_reruns < 0:
         raise UsageError(f"need --processes >= {MIN_PROCESSES}, --rounds >= 1 and --max-reruns >= 0")
     repo = git.repository(repo_given)
@@ -202,7 +203,9 @@ def _measure(
     walk = "first-parent commits" if first_parent else "commits, side branches included (--all-parents)"
     print(
         f"history of {store} in {repo}: {len(commits)} {walk} x {len(names)} benchmarks on machine "
-        f"{here['id']} ({here['cpu']}), each beside the commit before it" + ("" if answers else "; answers not checked")
+        f"{here['id']} ({here['cpu']}), each beside the commit before it"
+        + ("" if answers else "; answers not checked"),
+        file=sys.stderr,
     )
     pending: list[Pending] = []
     for commit in commits:
@@ -211,7 +214,7 @@ def _measure(
             resumed = load_points_at(path)
             if (other := store_of(resumed)) != record:
                 raise UsageError(f"{path} measured another store ({other['path']}): give another --output for this one")
-            print(f"{commit.sha[:12]} already measured here: {path.name}")
+            print(f"{commit.sha[:12]} already measured here: {path.name}", file=sys.stderr)
             continue
         point, loaded = start_point(commit, repo=repo, store=store, collector=collector, settings=settings, seed=seed)
         pending.append(Pending(commit, path, point, loaded))
@@ -223,9 +226,9 @@ def _measure(
     for one in pending:
         if one.loaded is None:
             write_point(one.path, one.point)
-            print(f"{one.commit.sha[:12]} skipped: {one.point['skipped']}")
+            print(f"{one.commit.sha[:12]} skipped: {one.point['skipped']}", file=sys.stderr)
         elif one.point["equivalence"] is not None:
-            print(f"{one.commit.sha[:12]} answers: {answers_text(one.point)}")
+            print(f"{one.commit.sha[:12]} answers: {answers_text(one.point)}", file=sys.stderr)
     rounds = settings["rounds"]
     firsts = [p for p in serving if p.previous is None]
     stepped = {p.commit.sha: p for p in serving if p.previous is not None}
@@ -255,7 +258,7 @@ def _measure(
         bands = {(sha, name): Band(1.0, config.minimum_effect(name)) for sha in stepped for name in names}
         if bands:
             judge_sequential(bands, more, design, pursue=pursue)
-    print(f"measured in {time.monotonic() - started:.0f} s")
+    print(f"measured in {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 
 def load_points_at(path: Path) -> dict[str, Any]:
@@ -300,5 +303,5 @@ def _time(one: Pending, asked: Mapping[str, int], rounds: int, seed: int) -> dic
         if previous is not None:
             step = shown(timings_of(one.point, name).log_ratios("reference"))
             line += f"; {step.estimate:.4f} [{step.low:.4f}, {step.high:.4f}] of {previous[:12]}"
-        print(line + f" ({len(timings_of(one.point, name))} processes)", flush=True)
+        print(line + f" ({len(timings_of(one.point, name))} processes)", file=sys.stderr, flush=True)
     return found

@@ -301,7 +301,7 @@ def test_find_names_the_merge_that_brought_the_slowdown(venv: Path, application:
     assert first in lines, run.stdout
     # Then its diff against its parent: the stat per entry, tied to the comprehension and the function it is in.
     diff = lines[lines.index(first) + 1 :]
-    assert diff[0] == f"against its parent {application.commits['collector only'][:12]}:", run.stdout
+    assert diff[0] == f"against its parent {application.commits['merge hotfix'][:12]}:", run.stdout
     assert diff[1].startswith(f"why {BENCHMARK} (cProfile, "), run.stdout
     assert diff[2].startswith("  posix.stat ") and re.search(r"← get_recent_runs \(storage\.py:\d+\)$", diff[3])
 
