@@ -110,9 +110,11 @@ class Why:
             ]
         return lines
 
-    def head(self, alike: Sequence[str] = ()) -> str:
+    def head(self, alike: Sequence[str] = (), unlike: Sequence[str] = ()) -> str:
+        """alike: benchmarks whose calls changed as this one's; unlike: of the same method, otherwise (--verbose)."""
         also = f", also {', '.join(alike)}" if alike else ""
-        return f"why {self.benchmark}{also} (cProfile, {self.calls} calls a side; exact counts, no interval):"
+        other = f"; {', '.join(unlike)} in --verbose" if unlike else ""
+        return f"why {self.benchmark}{also} (cProfile, {self.calls} calls a side; exact counts{other}):"
 
     @property
     def method_key(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from bench.report.publish import Row, Summary, publish
 from bench.rule import shown
 
 WIDTH = 120  # a line of the plain output is cut to this
+INFORMATIONAL_NOTE = "timed once ("  # the note the answers section already says, on the terminal
 WHY_LINES = 3  # of each failing operation's diff on the terminal: its head and first cause; --verbose: all of it
 
 
@@ -94,7 +95,7 @@ def plain(result: GateResult, *, verbose: bool = False, seconds: bool = True) ->
     )
     sections = answer_sections(result)
     if sections:
-        lines.append("answers differ: these benchmarks were timed once, for information, and fail")
+        lines.append("answers differ: these benchmarks fail; timed once, for information, and not counted")
         for method, names, why in sections:
             lines.append(_cut(f"  {method}: {', '.join(names) or 'no benchmark times it'}"))
             lines.append(_cut(f"    {why}"))
@@ -109,25 +110,33 @@ def plain(result: GateResult, *, verbose: bool = False, seconds: bool = True) ->
         header = ("benchmark", "verdict", "instructions", "growth", "system calls changed")
         lines += _aligned(header, count_rows(result), (2, 3))
     reference = result.context.get("against", {}).get("commit", "")[:12] or "the reference"
-    for diff, alike in grouped_whys(result.whys) if not verbose else [(d, []) for d in result.whys]:
+    for diff, others in grouped_whys(result.whys) if not verbose else [(d, []) for d in result.whys]:
         diff_lines = diff.lines(reference)
-        diff_lines[0] = diff.head(["[" + name.partition("[")[2] for name in alike])
+        alike = [o.benchmark for o in others if o.method_key == diff.method_key]
+        unlike = [o.benchmark for o in others if o.method_key != diff.method_key]
+        diff_lines[0] = diff.head(
+            [
+                name if name.partition("[")[0] != diff.benchmark.partition("[")[0] else "[" + name.partition("[")[2]
+                for name in alike
+            ],
+            unlike,
+        )
         lines += [_cut(line) for line in (diff_lines if verbose else diff_lines[:WHY_LINES])]
-    lines += [_cut(note) for note in result.notes]
+    lines += [_cut(note) for note in result.notes if not (sections and note.startswith(INFORMATIONAL_NOTE))]
     lines.append(result.headline + (f" in {result.seconds:.0f} s" if seconds else ""))  # whole: CI's last line
     return lines
 
 
-def grouped_whys(whys: list[Why]) -> list[tuple[Why, list[str]]]:
-    """One diff per operation and reason: the sizes whose calls changed alike are named beside the first of them, the
-    one with system calls counted if any."""
-    groups: dict[tuple[str, tuple[str, ...]], list[Why]] = {}
+def grouped_whys(whys: list[Why]) -> list[tuple[Why, list[Why]]]:
+    """One diff per store method, and the others of it: the one shown is the one with system calls counted, else
+    with calls that reach the disk, else the first; the rest are named beside it (--verbose shows each)."""
+    groups: dict[str, list[Why]] = {}
     for diff in whys:
-        groups.setdefault((find_case(diff.benchmark)[0].store_method, diff.method_key), []).append(diff)
+        groups.setdefault(find_case(diff.benchmark)[0].store_method, []).append(diff)
     shown = []
     for group in groups.values():
-        first = next((d for d in group if d.syscalls), group[0])
-        shown.append((first, [d.benchmark for d in group if d is not first]))
+        first = next((d for d in group if d.syscalls), next((d for d in group if d.io_calls), group[0]))
+        shown.append((first, [d for d in group if d is not first]))
     return shown
 
 
