@@ -256,11 +256,25 @@ def _points(ws: Path) -> dict[str, str]:
     }
 
 
+def _after_a_new_point(ws: Path, process: subprocess.Popen[str], had: set[str], then: float) -> float:
+    """Waits until the run writes a point it did not have (or ends); the seconds to wait after that."""
+    while process.poll() is None and not set(_points(ws)) - had:
+        time.sleep(0.05)
+    return max(then, 0.0)
+
+
 def campaign(
-    command: Command, kills: int, folder: Path, seed: int, window: tuple[float, float] = (0.05, 1.0)
+    command: Command,
+    kills: int,
+    folder: Path,
+    seed: int,
+    window: tuple[float, float] = (0.05, 1.0),
+    *,
+    after_a_point: bool = False,
 ) -> Outcome:
     """A whole run, `kills` killed ones at random moments (uniform over `window`, in shares of the whole run's
-    time), then a last whole run."""
+    time), then a last whole run. after_a_point: each kill waits for a new point on disk first, then its moment
+    counts from there: a loaded machine's slower run is killed where points are written, not before any is."""
     ws = workspace(folder)
     rng = random.Random(seed)
     code, seconds, output = _run_whole(ws, command)
@@ -274,6 +288,8 @@ def campaign(
             step(f"kill {kill}")
             at = rng.uniform(*window) * seconds
             process = _start(ws, command)
+            if after_a_point:
+                at = _after_a_new_point(ws, process, set(_points(ws)), at - window[0] * seconds)
             try:
                 process.wait(timeout=at)
             except subprocess.TimeoutExpired:

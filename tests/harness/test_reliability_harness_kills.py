@@ -18,10 +18,16 @@ COMMANDS = {command.name: command for command in kills.commands()}
 
 
 def _campaign(
-    tmp_path: Path, name: str, count: int, record_property: pytest.RecordProperty, window: tuple[float, float]
+    tmp_path: Path,
+    name: str,
+    count: int,
+    record_property: pytest.RecordProperty,
+    window: tuple[float, float],
+    *,
+    after_a_point: bool = False,
 ) -> kills.Outcome:
     command = COMMANDS[name]
-    outcome = kills.campaign(command, count, tmp_path, seed=20261205, window=window)
+    outcome = kills.campaign(command, count, tmp_path, seed=20261205, window=window, after_a_point=after_a_point)
     record_property("kills", outcome.kills)
     record_property("files_checked", outcome.files_checked)
     record_property("unloadable_files", len(outcome.unloadable))
@@ -47,6 +53,8 @@ def test_history_resumes_after_kills_without_measuring_a_point_twice(
     tmp_path: Path, record_property: pytest.RecordProperty
 ) -> None:
     # Late in the run, where the points are being written: the last run must find some and measure only the rest.
-    outcome = _campaign(tmp_path, "history", 3, record_property, window=(0.75, 1.0))
+    # Each kill waits for a new point first: on a loaded machine a run slower than the whole one timed would
+    # otherwise be killed before it writes any, and the last run would have nothing to resume.
+    outcome = _campaign(tmp_path, "history", 3, record_property, window=(0.75, 1.0), after_a_point=True)
     assert outcome.final_resumed is not None and outcome.final_resumed >= 1
     assert outcome.final_resumed + (outcome.final_measured or 0) == 3  # --last 3: each point measured once
