@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import signal
 import sys
 from pathlib import Path
 from typing import Final
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     except OSError as e:
         raise UsageError(f"cannot serve on 127.0.0.1:{args.port}: {e}") from e
+    # Ctrl-C stops it even when started in the background, where a shell leaves SIGINT ignored for its children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with server:
         port = server.server_address[1]
         print(f"serving {args.site} at http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)
