@@ -45,6 +45,9 @@ SYSCALL_SOURCES: Final[Mapping[str, tuple[str, ...]]] = {
     "getrandom": ("posix.urandom",),
 }
 
+# Every builtin above: the calls that reach the operating system.
+REACHING: Final = frozenset(name for names in SYSCALL_SOURCES.values() for name in names)
+
 
 @dataclass(frozen=True)
 class Changed:
@@ -161,9 +164,11 @@ def _side_by_side(mine: Profile, theirs: Profile) -> list[Changed]:
     ]
 
 
-def _is_store_code(name: str) -> bool:
-    """A function of the store's own, or anything outside the standard library: where a chain of callers stops."""
-    return "(" in name and ".py:" in name and "/" in name.rpartition("(")[2]
+def _is_store_code(name: str, files: tuple[str, ...]) -> bool:
+    """A function of the store's own, where a chain of callers stops: in one of its files when the profile names
+    them, else (a profile without them) any file named with a folder, as the standard library's never are."""
+    where = name.rpartition(" (")[2].rpartition(":")[0]
+    return where in files if files else "/" in where
 
 
 def _chain(builtin: str, mine: Profile, theirs: Profile) -> tuple[str, ...]:
@@ -181,7 +186,7 @@ def _chain(builtin: str, mine: Profile, theirs: Profile) -> tuple[str, ...]:
         }
         current = max(grown, key=lambda caller: (grown[caller], called.callers[caller]))
         chain.append(current)
-        if _is_store_code(current) and not current.startswith("<"):  # past a comprehension to its function
+        if _is_store_code(current, mine.store_files) and not current.startswith("<"):  # past a comprehension
             break
     return tuple(chain)
 
@@ -219,11 +224,10 @@ def explain(benchmark: str, mine: Profile, theirs: Profile, counts: Pair | None)
                     source.reference_calls,
                 )
             )
-    reaching = {name for names in SYSCALL_SOURCES.values() for name in names}
     io_calls = [
         (c, _chain(c.name, mine, theirs) if c.calls > c.reference_calls else _chain(c.name, theirs, mine))
         for c in call_changes
-        if c.name in reaching
+        if c.name in REACHING
     ]
     return Why(benchmark, mine.calls, call_changes, time_changes, causes, io_calls)
 

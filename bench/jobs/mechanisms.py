@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from bench.gate.why import SYSCALL_SOURCES
+from bench.gate.why import REACHING
 from bench.model import progress, results
 from bench.runners.profiles import profile_one
 from bench.stores.candidates import label
@@ -18,7 +18,6 @@ from bench.stores.candidates import label
 FORMAT: Final = 1
 # What each claim is about, and the calls a side makes: enough to repeat, few enough to take seconds.
 CASES: Final = {"get_run_metrics_cold[5000]": 20, "get_run_metrics_warm[5000]": 20, "save_latency_stats[5000]": 3}
-REACHING: Final = tuple(sorted({name for names in SYSCALL_SOURCES.values() for name in names}))
 
 
 def count_mechanisms(specs: Sequence[str], seed: int, path: Path) -> Path:
@@ -29,7 +28,7 @@ def count_mechanisms(specs: Sequence[str], seed: int, path: Path) -> Path:
             for name, calls in CASES.items():
                 step(f"{label(spec)} {name}")
                 profile = profile_one(name, spec, calls, seed)
-                counted = {f: profile.functions[f].calls for f in REACHING if f in profile.functions}
+                counted = {f: profile.functions[f].calls for f in sorted(REACHING) if f in profile.functions}
                 stores.setdefault(label(spec), {})[name] = counted
     document = {
         "format": FORMAT,

@@ -51,18 +51,31 @@ class Profile:
     benchmark: str
     calls: int  # the operation's calls profiled
     functions: dict[str, Called]
+    store_files: tuple[str, ...] = ()  # the files the store's class and its bases are defined in, as named here
 
     def to_json(self) -> dict[str, Any]:
         return {
             "benchmark": self.benchmark,
             "calls": self.calls,
             "functions": {key: vars(called) for key, called in self.functions.items()},
+            "store_files": list(self.store_files),
         }
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Profile:
         functions = {key: Called(**called) for key, called in document["functions"].items()}
-        return cls(document["benchmark"], document["calls"], functions)
+        return cls(document["benchmark"], document["calls"], functions, tuple(document.get("store_files", ())))
+
+
+def store_files(store_class: object) -> tuple[str, ...]:
+    """Where the class and its bases define their methods, named as function_name names files."""
+    found = set()
+    for klass in getattr(store_class, "__mro__", ())[:-1]:  # object's are the interpreter's
+        for member in vars(klass).values():
+            function = getattr(member, "__func__", member)  # a staticmethod's or classmethod's function
+            if hasattr(function, "__code__"):
+                found.add(_where(function.__code__.co_filename))
+    return tuple(sorted(found))
 
 
 def _where(filename: str) -> str:
@@ -116,7 +129,7 @@ def run_worker(name: str, candidate: str, calls: int, seed: int, at: Snapshot | 
             own / calls,
             {function_name(caller): numbers[1] / calls for caller, numbers in callers.items()},
         )
-    output.write_text(json.dumps(Profile(name, calls, functions).to_json()))
+    output.write_text(json.dumps(Profile(name, calls, functions, store_files(store_class)).to_json()))
 
 
 def profile_one(name: str, spec: str, calls: int, seed: int, at: Snapshot | None = None) -> Profile:

@@ -151,3 +151,22 @@ def test_an_unchanged_store_profiles_to_no_call_that_changed(name: str) -> None:
     )
     why = explain(name, mine, theirs, None)
     assert len(mine.functions) > 5 and why.call_changes == [] and why.io_calls == []
+
+
+def test_the_chain_stops_at_the_stores_own_file_even_at_a_repositorys_root() -> None:
+    """A store at the root (storage.py) has no folder in its name, like the standard library's files: the chain stops
+    at the files the profile names as the store's, not at the harness's frame above it."""
+    root = "get_recent_runs (storage.py:95)"
+
+    def listing(stats: float) -> Profile:
+        functions = {
+            "call (bench/model/operations.py:10)": (1.0, {}),
+            root: (1.0, {"call (bench/model/operations.py:10)": 1.0}),
+            "stat (pathlib.py:1008)": (stats, {root: stats}),
+            "posix.stat": (stats, {"stat (pathlib.py:1008)": stats}),
+        }
+        found = profile("get_recent_runs[1000]", functions)
+        return Profile(found.benchmark, found.calls, found.functions, store_files=("storage.py",))
+
+    ((_, chain),) = explain("get_recent_runs[1000]", listing(20), listing(10), None).io_calls
+    assert chain == ("posix.stat", "stat (pathlib.py:1008)", root)
