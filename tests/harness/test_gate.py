@@ -21,7 +21,7 @@ from bench.model.fixtures import Fixtures
 from bench.model.operations import case_name, cases
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
-from bench.rule import Band, detectable_slowdown, settle
+from bench.rule import Band, Design, detectable_slowdown, settle
 from bench.runners.interleaved import round_order
 from storage import optimized
 
@@ -88,7 +88,8 @@ def test_smallest_detectable_slowdown_grows_with_the_lower_half_of_the_interval(
 def test_committed_decision_rule_is_read_from_pyproject() -> None:
     config = load_config()
     assert 0 < config.false_alarm_rate < 1
-    assert config.confidence(9) == pytest.approx(1 - config.false_alarm_rate / 9)
+    # The rule shares the configured rate out over the tests (one look, one-sided here): 9 benchmarks, a ninth each.
+    assert Design((8,), config.false_alarm_rate).level(9) == pytest.approx(config.false_alarm_rate / 9)
     assert all(0 < config.minimum_effect(case_name(op, size)) < 1 for op, size in cases())
     # A planted +2% must fail the instruction check; the save's real +0.70% (no wall-clock effect) must pass.
     assert 0.007 < config.instruction_tolerance < 0.02

@@ -1,7 +1,7 @@
 """History names a step wherever it lands, the first commit after the base and the newest included; find bisects to
 the one in the middle; a broken commit is skipped.
 
-A temporary git repository holds eleven commits of this repository's storage/ package: the reference, then one that
+A temporary git repository holds ten commits of this repository's storage/ package: the reference, then one that
 plants a 2x cost in compare_runs (the first after the base), comments, one whose store does not import (fixed by the
 next), one that plants a 2x cost in get_recent_runs, and the newest, which doubles compare_runs' again. Both
 commands run on it as a user runs them in this repository (`python -m bench`, the default store), with the smallest
@@ -110,7 +110,7 @@ def test_history_records_a_commit_whose_store_does_not_import_as_skipped_with_th
     skipped = {p["commit"]: p["skipped"] for p in document["details"]["points"] if p["skipped"] is not None}
     assert list(skipped) == [commits["does not import"]]
     assert "cannot be imported" in skipped[commits["does not import"]]
-    assert len(document["details"]["points"]) == 11
+    assert len(document["details"]["points"]) == 10  # the reference and the plan's 9 commits
     assert all(point["equivalence"] is None for point in document["details"]["points"])  # --no-answers
 
 
@@ -119,7 +119,7 @@ def test_history_resumes_skipping_what_this_machine_measured(history: dict[str, 
     assert isinstance(args, list)
     again = _bench("history", "--last", "11", *args)
     assert again.returncode == ExitCode.OK, again.stdout + again.stderr
-    assert again.stderr.count("already measured here") == 11  # measuring says itself on stderr
+    assert again.stderr.count("already measured here") == 10  # measuring says itself on stderr
 
 
 def test_shards_split_the_commits_between_runners(repository: dict[str, object], tmp_path: Path) -> None:
@@ -138,7 +138,12 @@ def test_find_names_the_commit_that_doubled_the_cost(repository: dict[str, objec
     assert run.returncode == ExitCode.OK, run.stdout + run.stderr
     lines = run.stdout.strip().splitlines()
     slow = commits["get_recent_runs twice as slow"]
-    assert lines[-1] == f"first slow commit: {slow} get_recent_runs twice as slow"
+    first = f"first slow commit: {slow} get_recent_runs twice as slow"
+    assert first in lines, run.stdout
+    # Then its diff against its parent, the commit before it: the planted busy-wait named by the function it wraps.
+    diff = lines[lines.index(first) + 1 :]
+    assert diff[0] == f"against its parent {commits['comment 3'][:12]}:", run.stdout
+    assert diff[1].startswith(f"why {BENCHMARK} (cProfile, ") and any("slowed (" in line for line in diff), run.stdout
     steps = [line for line in lines if line.startswith("step ")]
     assert len(steps) <= 6, run.stdout  # 10 commits: the check of BAD, then about log2(10) steps
 
@@ -158,5 +163,5 @@ def test_the_report_shows_the_history_and_its_change_point(
     assert isinstance(commits, dict)
     slow = commits["get_recent_runs twice as slow"]
     assert f"| {BENCHMARK} | `{slow[:12]}` | get_recent_runs twice as slow | +" in section
-    assert "10 commits measured (1 skipped)" in section
+    assert "9 commits measured (1 skipped)" in section  # 10 points, one skipped
     assert (output.parent / "report" / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
