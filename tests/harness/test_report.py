@@ -178,6 +178,9 @@ def test_report_runs_no_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the report ran something")
 
+    # matplotlib's first import in a fresh environment builds its font cache with fc-list: that is no benchmark.
+    import matplotlib.pyplot  # noqa: F401
+
     monkeypatch.setattr("subprocess.run", refuse)
     monkeypatch.setattr("subprocess.Popen", refuse)
     monkeypatch.setattr("pyperf.Runner", refuse)
