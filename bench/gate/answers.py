@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.gate.outcome import Outcome
+from bench.model.answer_record import AnswerRecord
 from bench.model.operations import find_case
 from bench.model.verdict import Verdict
 from bench.runners import equivalence
@@ -22,17 +23,17 @@ from bench.stores.snapshot import Snapshot
 
 @dataclass(frozen=True)
 class Answers:
-    """Both sides' answer records (bench.runners.equivalence.answers_of), and whether differences may pass."""
+    """Both sides' answer records (the quick pass's, bench.runners.equivalence), and whether differences may pass."""
 
-    working: dict[str, Any]
-    reference: dict[str, Any]
+    working: AnswerRecord
+    reference: AnswerRecord
     allowed: bool
     collector_changed: bool | None  # the collector's source since the reference; None where unknown
     reference_short: str = ""  # the reference's commit, short
 
     @property
     def differs_in(self) -> list[str]:
-        return list(self.working["differs_in"])
+        return list(self.working.differs_in)
 
     @property
     def fail(self) -> bool:
@@ -42,19 +43,16 @@ class Answers:
     def summary(self) -> str:
         """Both sides' store verdicts on one line, and whether the collector changed."""
 
-        def store(record: dict[str, Any]) -> str:
-            return record["verdict"] + (f" in {', '.join(record['differs_in'])}" if record["differs_in"] else "")
-
         collector = "; collector changed" if self.collector_changed else ""
         where = self.reference_short or "the reference"
-        return f"working tree {store(self.working)}; at {where} {store(self.reference)}{collector}"
+        return f"working tree {self.working.store_text()}; at {where} {self.reference.store_text()}{collector}"
 
     def lines(self, reference: Snapshot) -> list[str]:
         text = [
             f"answers against the frozen original (the quick pass history runs, profile {equivalence.QUICK_PROFILE}):"
         ]
         text.append(f"  working tree: {equivalence.answers_text(self.working, self.collector_changed)}")
-        text += [f"    {operation}: {why}" for operation, why in self.working["why"].items()]
+        text += [f"    {operation}: {why}" for operation, why in self.working.why.items()]
         text.append(f"  at {reference.commit[:12]}: {equivalence.answers_text(self.reference)}")
         if self.differs_in:
             what = "allowed (--allow-different-answers): speed verdicts stand" if self.allowed else "the gate fails"
@@ -63,8 +61,8 @@ class Answers:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "working_tree": self.working,
-            "reference": self.reference,
+            "working_tree": self.working.to_json(),
+            "reference": self.reference.to_json(),
             "allowed": self.allowed,
             "collector_changed": self.collector_changed,
         }
@@ -88,7 +86,7 @@ def check(candidate: Arm, reference: Snapshot, *, allowed: bool) -> Answers:
 
 
 def _why(method: str, answers: Answers) -> str:
-    return f"{method} answers otherwise than the frozen original's: {answers.working['why'][method]}"
+    return f"{method} answers otherwise than the frozen original's: {answers.working.why[method]}"
 
 
 def differing(names: list[str], answers: Answers) -> dict[str, str]:

@@ -17,8 +17,9 @@ from typing import Any
 
 from bench.errors import UsageError
 from bench.gate.config import GateConfig, load_config
-from bench.history.points import differs_in, timings_of
+from bench.history.points import Point, differs_in
 from bench.model import git, results
+from bench.model.answer_record import AnswerRecord
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
 from bench.rule import Band, Decision, Design, decide, shown
@@ -37,20 +38,20 @@ def _commit_order(repo: Path | None) -> dict[str, int]:
     return {sha: index for index, sha in enumerate(listed.split())}
 
 
-def _ranks(points: Sequence[dict[str, Any]], repo: Path | None) -> dict[str, int]:
+def _ranks(points: Sequence[Point], repo: Path | None) -> dict[str, int]:
     """Commit order: the points' own generation numbers, else git's order."""
-    if all("generation" in p for p in points):
-        return {p["commit"]: p["generation"] for p in points}
+    if all(p.generation is not None for p in points):
+        return {p.commit: p.generation for p in points if p.generation is not None}
     return _commit_order(repo)
 
 
-def one_per_commit(points: Sequence[dict[str, Any]], repo: Path | None) -> list[dict[str, Any]]:
+def one_per_commit(points: Sequence[Point], repo: Path | None) -> list[Point]:
     """One point per commit (the first found), in commit order."""
     order = _ranks(points, repo)
-    first: dict[str, dict[str, Any]] = {}
+    first: dict[str, Point] = {}
     for point in points:
-        first.setdefault(point["commit"], point)
-    return sorted(first.values(), key=lambda p: (order.get(p["commit"], math.inf), p["date"]))
+        first.setdefault(point.commit, point)
+    return sorted(first.values(), key=lambda p: (order.get(p.commit, math.inf), p.date))
 
 
 # --- steps ----------------------------------------------------------------------------------------------------
@@ -68,23 +69,23 @@ class Series:
     machines: list[list[str]]
 
 
-def series_of(points: Sequence[dict[str, Any]], benchmark: str, repo: Path | None = results.REPO_ROOT) -> Series:
+def series_of(points: Sequence[Point], benchmark: str, repo: Path | None = results.REPO_ROOT) -> Series:
     """The ratios to the baseline per commit: the median over the machines that measured it."""
     order = _ranks(points, repo)
-    by_commit: dict[str, list[dict[str, Any]]] = {}
+    by_commit: dict[str, list[Point]] = {}
     for point in points:
-        if point["skipped"] is None and benchmark in point["benchmarks"]:
-            by_commit.setdefault(point["commit"], []).append(point)
-    ranked = sorted(by_commit, key=lambda sha: (order.get(sha, math.inf), by_commit[sha][0]["date"]))
+        if point.serves and benchmark in point.benchmarks:
+            by_commit.setdefault(point.commit, []).append(point)
+    ranked = sorted(by_commit, key=lambda sha: (order.get(sha, math.inf), by_commit[sha][0].date))
     series = Series(benchmark, [], [], [], [], [])
     for sha in ranked:
         found = by_commit[sha]
-        intervals = [p["benchmarks"][benchmark] for p in found]
-        series.commits.append({key: found[0][key] for key in ("commit", "date", "subject")})
-        series.estimates.append(_median(i["estimate"] for i in intervals))
-        series.lows.append(_median(i["low"] for i in intervals))
-        series.highs.append(_median(i["high"] for i in intervals))
-        series.machines.append(sorted({p["machine"]["id"] for p in found}))
+        intervals = [p.benchmarks[benchmark] for p in found]
+        series.commits.append({"commit": found[0].commit, "date": found[0].date, "subject": found[0].subject})
+        series.estimates.append(_median(i.estimate for i in intervals))
+        series.lows.append(_median(i.low for i in intervals))
+        series.highs.append(_median(i.high for i in intervals))
+        series.machines.append(sorted({p.machine_id for p in found}))
     return series
 
 
@@ -98,14 +99,14 @@ def _median(values: Any) -> float:
 class Position:
     """One benchmark's step at one commit: its point, and the processes that timed it beside the commit before it."""
 
-    point: dict[str, Any]
+    point: Point
     benchmark: str
     values: list[float]  # log(this commit / the previous one), per process, in the order measured
     design: Design
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return self.point["commit"], self.point["machine"]["id"], self.benchmark
+        return self.point.commit, self.point.machine_id, self.benchmark
 
 
 def step_design(settings: dict[str, Any], config: GateConfig) -> Design:
@@ -113,20 +114,20 @@ def step_design(settings: dict[str, Any], config: GateConfig) -> Design:
     return Design(tuple(settings["looks"]), config.false_alarm_rate, two_sided=True)
 
 
-def positions(points: Sequence[dict[str, Any]], names: Sequence[str], config: GateConfig) -> list[Position]:
+def positions(points: Sequence[Point], names: Sequence[str], config: GateConfig) -> list[Position]:
     """Every (commit, benchmark) whose point timed it beside the commit before it on the walk: what the rule tests.
 
     One point per commit (its first machine's), whose previous commit is the one before it among the measured."""
     found = []
     for name in names:
-        measured = [p for p in points if p["skipped"] is None and name in p.get("timings", {})]
+        measured = [p for p in points if p.serves and name in p.timings]
         for point in measured:
-            timings = timings_of(point, name)
-            if point.get("previous") is None or not timings.has("reference"):
+            timings = point.timings[name]
+            if point.previous is None or not timings.has("reference"):
                 continue
-            if len(timings) < point["settings"]["looks"][0]:
+            if len(timings) < point.settings["looks"][0]:
                 continue  # interrupted before its first look: nothing to decide on yet
-            found.append(Position(point, name, timings.log_ratios("reference"), step_design(point["settings"], config)))
+            found.append(Position(point, name, timings.log_ratios("reference"), step_design(point.settings, config)))
     return found
 
 
@@ -193,14 +194,12 @@ def decided_steps(found: Sequence[Position], config: GateConfig) -> dict[tuple[s
     }
 
 
-def change_points(
-    points: Sequence[dict[str, Any]], names: Sequence[str], config: GateConfig | None = None
-) -> list[ChangePoint]:
+def change_points(points: Sequence[Point], names: Sequence[str], config: GateConfig | None = None) -> list[ChangePoint]:
     """Every step the rule names in the saved points, benchmark by benchmark, in commit order."""
     config = config or load_config()
     found = positions(points, names, config)
     decisions = decided_steps(found, config)
-    by_commit = {p["commit"]: p for p in points if p["skipped"] is None}
+    by_commit = {p.commit: p for p in points if p.serves}
     steps, named = [], set()
     for position in found:
         decision = decisions[position.key]
@@ -208,47 +207,52 @@ def change_points(
             continue
         named.add(position.key[::2])  # a step two machines both name is one change point
         point, name = position.point, position.benchmark
-        before = by_commit.get(point["previous"])
+        assert point.previous is not None  # positions() holds only points timed beside a previous commit
+        before = by_commit.get(point.previous)
         steps.append(
             ChangePoint(
                 name,
-                point["commit"],
-                point["date"],
-                point["subject"],
-                point["previous"],
+                point.commit,
+                point.date,
+                point.subject,
+                point.previous,
                 decision,
                 shown(position.values),
-                before["benchmarks"][name]["estimate"] if before and name in before["benchmarks"] else None,
-                point["benchmarks"][name]["estimate"],
+                before.benchmarks[name].estimate if before and name in before.benchmarks else None,
+                point.benchmarks[name].estimate,
                 differs_in(point, name),
             )
         )
     order = {name: index for index, name in enumerate(names)}
-    generation = {p["commit"]: p.get("generation", 0) for p in points}
+    generation = {p.commit: p.generation or 0 for p in points}
     return sorted(steps, key=lambda cp: (order[cp.benchmark], generation.get(cp.commit, 0)))
 
 
 # --- when the answers changed ---------------------------------------------------------------------
 
 
-def collector_changed(point: dict[str, Any], previous: dict[str, Any] | None) -> bool | None:
+def collector_changed(point: Point, previous: Point | None) -> bool | None:
     """Whether this commit changed the collector's source since the previous point; None where either is unknown."""
-    now, before = (p.get("sources", {}).get("collector_sha256") if p else None for p in (point, previous))
+    now, before = ((p.sources or {}).get("collector_sha256") if p else None for p in (point, previous))
     return None if now is None or before is None else now != before
 
 
-def answers_text(point: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
+def answers_text(point: Point, previous: Point | None = None) -> str:
     """What a point says of its commit's answers: the store's verdict and its collector's (changed since `previous`,
     or not), or why they were not checked."""
-    record = point.get("equivalence")
-    if record is None:
-        return "not checked" if point["skipped"] is None else "cannot serve"
-    return equivalence.answers_text(record, collector_changed(point, previous))
+    if point.equivalence is None:
+        return "not checked" if point.serves else "cannot serve"
+    return equivalence.answers_text(point.equivalence, collector_changed(point, previous))
 
 
-def _state(record: dict[str, Any]) -> tuple[Any, ...]:
-    collector = record.get("collector_answers") or {}
-    return record["verdict"], tuple(record["differs_in"]), collector.get("verdict"), collector.get("first_difference")
+def _state(record: AnswerRecord) -> tuple[Any, ...]:
+    collector = record.collector
+    return (
+        record.verdict,
+        record.differs_in,
+        collector.verdict if collector else None,
+        collector.first_difference if collector else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -267,45 +271,45 @@ class AnswerChange:
         return dict(vars(self))
 
 
-def answer_changes(points: Sequence[dict[str, Any]], repo: Path | None = results.REPO_ROOT) -> list[AnswerChange]:
+def answer_changes(points: Sequence[Point], repo: Path | None = results.REPO_ROOT) -> list[AnswerChange]:
     """The commits whose answers differ from the previous checked commit's, with both states.
 
     A commit whose answers were not checked (it could not serve, or --no-answers) is passed over, as
     `git bisect skip` passes over a commit that cannot be tested.
     """
-    checked = [p for p in one_per_commit(points, repo) if p.get("equivalence") is not None]
+    checked = [(p, p.equivalence) for p in one_per_commit(points, repo) if p.equivalence is not None]
     changes = []
-    for index, (before, after) in enumerate(itertools.pairwise(checked)):
-        if _state(before["equivalence"]) != _state(after["equivalence"]):
+    for index, ((before, was), (after, now)) in enumerate(itertools.pairwise(checked)):
+        if _state(was) != _state(now):
             changes.append(
                 AnswerChange(
-                    after["commit"],
-                    after["date"],
-                    after["subject"],
-                    before["commit"],
-                    answers_text(before, checked[index - 1] if index else None),
+                    after.commit,
+                    after.date,
+                    after.subject,
+                    before.commit,
+                    answers_text(before, checked[index - 1][0] if index else None),
                     answers_text(after, before),
-                    after["equivalence"]["first_counterexample"],
+                    now.first_counterexample,
                 )
             )
     return changes
 
 
-def history_table(points: Sequence[dict[str, Any]], names: Sequence[str], repo: Path | None) -> list[str]:
+def history_table(points: Sequence[Point], names: Sequence[str], repo: Path | None) -> list[str]:
     """One line per commit, oldest first: its answers, and each benchmark's ratio to the baseline with its interval."""
-    rows, previous = [], None
+    rows: list[str] = []
+    previous = None
     for point in one_per_commit(points, repo):
-        if point["skipped"] is not None:
-            speed = f"skipped: {point['skipped']}"
+        if point.skipped is not None:
+            speed = f"skipped: {point.skipped}"
         else:
-            found = point["benchmarks"]
+            found = point.benchmarks
             speed = "; ".join(
-                f"{name} {found[name]['estimate']:.3f} [{found[name]['low']:.3f}, {found[name]['high']:.3f}]"
+                f"{name} {found[name].estimate:.3f} [{found[name].low:.3f}, {found[name].high:.3f}]"
                 for name in names
                 if name in found
             )
-        rows.append(
-            f"  {point['commit'][:12]} {point['subject'][:40]:<40}  answers: {answers_text(point, previous)}; {speed}"
-        )
+        answers = answers_text(point, previous)
+        rows.append(f"  {point.commit[:12]} {point.subject[:40]:<40}  answers: {answers}; {speed}")
         previous = point
     return rows

@@ -18,16 +18,17 @@ import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from bench.errors import RevisionError, StoreUnusable, UsageError
 from bench.model import git, location, progress, results
+from bench.model.answer_record import AnswerRecord
 from bench.model.fixtures import FORMAT_VERSION
 from bench.model.location import Location
 from bench.model.operations import OPERATIONS, case_name, cases, find_case
-from bench.model.stats import RatioInterval
+from bench.model.stats import CONFIDENCE, RatioInterval
 from bench.rule import shown
 from bench.runners import equivalence
 from bench.runners.interleaved import Timings
@@ -137,38 +138,121 @@ def _interval_json(interval: RatioInterval) -> dict[str, float | int]:
     }
 
 
-def timings_of(point: dict[str, Any], name: str) -> Timings:
-    """A point's timings of one benchmark (checked against their schema when the point was loaded)."""
-    return Timings.from_json(point["timings"][name], f"{point['commit'][:12]}'s {name} timings")
+def _interval_of(document: dict[str, Any], timings: Timings | None) -> RatioInterval:
+    """A saved ratio; points saved before their intervals said so were 95% intervals on every process timed."""
+    processes = document.get("processes", len(timings) if timings is not None else 0)
+    return RatioInterval(
+        document["estimate"], document["low"], document["high"], document.get("confidence", CONFIDENCE), processes
+    )
 
 
-def record_timings(point: dict[str, Any], timings: Timings) -> None:
+def _answers_of(record: dict[str, Any], where: str) -> AnswerRecord:
+    try:
+        return AnswerRecord.from_json(record)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from e
+
+
+@dataclass
+class Point:
+    """One commit measured on one machine: its ratios to the baseline, every process's timings, its answers, or why
+    it was skipped. Filled in while the commit is measured, saved after each step, and loaded through its schema."""
+
+    commit: str
+    date: str
+    subject: str
+    machine: dict[str, Any]  # machine(): its id names the file, the rest describes it
+    provenance: dict[str, Any]  # the baseline's sha256 and the fixtures' seed and version
+    settings: dict[str, Any]  # processes, rounds, looks, max_reruns
+    store: dict[str, str]  # store_record(): path, class, collector
+    generation: int | None = None
+    measured: str | None = None
+    previous: str | None = None  # the commit it was timed beside (None: the first on its walk)
+    benchmarks: dict[str, RatioInterval] = field(default_factory=dict)  # each benchmark's ratio to the baseline
+    timings: dict[str, Timings] = field(default_factory=dict)
+    equivalence: AnswerRecord | None = None
+    skipped: str | None = None  # why the commit's store cannot serve
+    sources: dict[str, str | None] | None = None  # the store's and collector's sha256 at the commit
+
+    @property
+    def machine_id(self) -> str:
+        return str(self.machine["id"])
+
+    @property
+    def serves(self) -> bool:
+        return self.skipped is None
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"format": POINT_FORMAT, "commit": self.commit, "date": self.date}
+        document["subject"] = self.subject
+        if self.generation is not None:
+            document["generation"] = self.generation
+        document["machine"] = self.machine
+        if self.measured is not None:
+            document["measured"] = self.measured
+        document.update(provenance=self.provenance, settings=self.settings, store=self.store, previous=self.previous)
+        document["benchmarks"] = {name: _interval_json(interval) for name, interval in self.benchmarks.items()}
+        document["timings"] = {name: timings.to_json() for name, timings in self.timings.items()}
+        document["equivalence"] = None if self.equivalence is None else self.equivalence.to_json()
+        document["skipped"] = self.skipped
+        if self.sources is not None:
+            document["sources"] = self.sources
+        return document
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any], where: str) -> Point:
+        """A point from its saved form (checked against its schema by the caller); bad timings name `where`."""
+        record = document.get("equivalence")
+        timings = {name: Timings.from_json(found, f"{where}: {name}") for name, found in document["timings"].items()}
+        return cls(
+            commit=document["commit"],
+            date=document["date"],
+            subject=document["subject"],
+            machine=document["machine"],
+            provenance=document["provenance"],
+            settings=document["settings"],
+            store=document["store"],
+            generation=document.get("generation"),
+            measured=document.get("measured"),
+            previous=document.get("previous"),
+            benchmarks={name: _interval_of(found, timings.get(name)) for name, found in document["benchmarks"].items()},
+            timings=timings,
+            equivalence=None if record is None else _answers_of(record, where),
+            skipped=document["skipped"],
+            sources=document.get("sources"),
+        )
+
+
+def record_timings(point: Point, timings: Timings) -> None:
     """A benchmark's timings into the point, pooled with what it holds, and its ratio to the baseline from them."""
     name = timings.benchmark
-    pooled = timings_of(point, name) + timings if name in point["timings"] else timings
-    point["timings"][name] = pooled.to_json()
-    point["benchmarks"][name] = _interval_json(shown(pooled.log_ratios("baseline")))
+    pooled = point.timings[name] + timings if name in point.timings else timings
+    point.timings[name] = pooled
+    point.benchmarks[name] = shown(pooled.log_ratios("baseline"))
 
 
-def write_point(path: Path, document: dict[str, Any]) -> None:
+def write_point(path: Path, point: Point) -> None:
     """Atomic: an interrupt leaves no half-written point."""
-    results.write_json_atomically(path, document)
+    results.write_json_atomically(path, point.to_json())
 
 
-def load_points(folder: Path) -> list[dict[str, Any]]:
+def load_point(path: Path) -> Point:
+    """One saved point; unreadable, of another format or schema, or with broken timings: a UsageError naming it."""
+    return Point.from_json(results.HISTORY_POINT.load(path), str(path))
+
+
+def load_points(folder: Path) -> list[Point]:
     """Every point saved under folder; one of another format or measured against another baseline is refused."""
     points = []
     for path in sorted(folder.glob("*.json")):
         if not POINT_FILE.fullmatch(path.name):
             continue  # not a point: e.g. a --json summary written beside them
-        document = results.HISTORY_POINT.load(path)  # unreadable, another format or schema: a UsageError naming it
-        named = point_path(folder, document["commit"], document["machine"]["id"]).name
+        point = load_point(path)
+        named = point_path(folder, point.commit, point.machine_id).name
         if named != path.name:  # a point copied under another name would be read as another commit's
             raise UsageError(f"{path} holds the point of {named}: a point's file name is its commit and machine")
-        check_control(document["provenance"]["baseline_sha256"], str(path))
-        for name in document["timings"]:
-            Timings.from_json(document["timings"][name], f"{path}: {name}")  # a UsageError naming the file
-        points.append(document)
+        check_control(point.provenance["baseline_sha256"], str(path))
+        points.append(point)
     return points
 
 
@@ -179,11 +263,6 @@ def store_record(store: Location, collector: Location) -> dict[str, str]:
     return {"path": store.path, "class": store.name, "collector": str(collector)}
 
 
-def store_of(point: dict[str, Any]) -> dict[str, str]:
-    """The store a point measured."""
-    return point["store"]
-
-
 def start_point(
     commit: Commit,
     *,
@@ -192,47 +271,41 @@ def start_point(
     collector: Location | None,
     settings: dict[str, Any],
     seed: int,
-) -> tuple[dict[str, Any], snapshot.Snapshot | None]:
+) -> tuple[Point, snapshot.Snapshot | None]:
     """The commit's point before anything is measured, and its store loaded (None: skipped, the point says why)."""
-    document: dict[str, Any] = {
-        "format": POINT_FORMAT,
-        "commit": commit.sha,
-        "date": commit.date,
-        "subject": commit.subject,
-        "generation": generation(repo, commit.sha),
-        "machine": machine(),
-        "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "provenance": {
+    point = Point(
+        commit=commit.sha,
+        date=commit.date,
+        subject=commit.subject,
+        generation=generation(repo, commit.sha),
+        machine=machine(),
+        measured=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        provenance={
             "baseline_sha256": source_sha256(BASELINE),
             "fixture_seed": seed,
             "fixture_version": FORMAT_VERSION,
         },
-        "settings": settings,
-        "store": store_record(store, collector or location.sibling_collector(store)),
-        "previous": None,
-        "benchmarks": {},
-        "timings": {},
-        "equivalence": None,
-        "skipped": None,
-    }
+        settings=settings,
+        store=store_record(store, collector or location.sibling_collector(store)),
+    )
     try:
         loaded = revision.at(repo, commit.sha, store, collector)
     except RevisionError as e:
-        document["skipped"] = str(e)
-        return document, None
-    document["sources"] = {
+        point.skipped = str(e)
+        return point, None
+    point.sources = {
         "store_sha256": loaded.source_sha256(loaded.store),
         "collector_sha256": loaded.source_sha256(loaded.collector),
     }
     try:
         loading.load(loaded, probed=True)  # fails fast, in this process, when the store cannot serve
     except StoreUnusable as e:
-        document["skipped"] = str(e)
-        return document, None
-    return document, loaded
+        point.skipped = str(e)
+        return point, None
+    return point, loaded
 
 
-def check_answers(loaded: Sequence[snapshot.Snapshot]) -> list[dict[str, Any]]:
+def check_answers(loaded: Sequence[snapshot.Snapshot]) -> list[AnswerRecord]:
     """Each store's quick equivalence pass, two at a time: a pytest process each, and nothing is timed meanwhile."""
     with progress.task("answers", len(loaded)) as step, ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(equivalence.check_snapshot, one) for one in loaded]
@@ -255,10 +328,9 @@ def default_paths(store: Location, collector: Location) -> list[str]:
     return list(dict.fromkeys(location.folder or location.path for location in (store, collector)))
 
 
-def differs_in(point: dict[str, Any], name: str) -> bool:
+def differs_in(point: Point, name: str) -> bool:
     """Whether the point's store answers otherwise than the original in the benchmark's method."""
-    record = point.get("equivalence")
     operation = name.partition("[")[0]
     # A benchmark this table no longer has (a point saved by another version) is its operation's own method.
     method = next((op.store_method for op in OPERATIONS if op.name == operation), operation)
-    return record is not None and method in record["differs_in"]
+    return point.equivalence is not None and method in point.equivalence.differs_in

@@ -24,11 +24,13 @@ from bench.history.changes import (
 )
 from bench.history.points import (
     Commit,
+    Point,
     check_answers,
     commits_in,
     default_paths,
     differs_in,
     first_parent_line,
+    load_point,
     load_points,
     machine,
     names_of,
@@ -36,12 +38,10 @@ from bench.history.points import (
     record_timings,
     shard,
     start_point,
-    store_of,
     store_record,
-    timings_of,
     write_point,
 )
-from bench.model import git, location, progress, results
+from bench.model import git, location, progress
 from bench.model.location import Location
 from bench.rule import MIN_PROCESSES, Band, Decision, Design, judge_sequential, shown
 from bench.runners.interleaved import Arm, Arms, Engine
@@ -56,15 +56,15 @@ class HistoryResult:
     store: str
     record: dict[str, str]
     names: list[str]
-    points: list[dict[str, Any]]  # every point, every machine
+    points: list[Point]  # every point, every machine
     change_points: list[ChangePoint]
     answer_changes: list[AnswerChange]
-    one_per_commit: list[dict[str, Any]]
+    one_per_commit: list[Point]
     rule: str
 
     @property
-    def measured(self) -> list[dict[str, Any]]:
-        return [p for p in self.one_per_commit if p["skipped"] is None]
+    def measured(self) -> list[Point]:
+        return [p for p in self.one_per_commit if p.serves]
 
     @property
     def headline(self) -> str:
@@ -78,7 +78,7 @@ class HistoryResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "store": self.record,
-            "points": self.points,
+            "points": [point.to_json() for point in self.points],
             "change_points": [cp.to_json() for cp in self.change_points],
             "answer_changes": [change.to_json() for change in self.answer_changes],
         }
@@ -90,7 +90,7 @@ class Pending:
 
     commit: Commit
     path: Path
-    point: dict[str, Any]
+    point: Point
     loaded: Snapshot | None
     previous: Snapshot | None = None
 
@@ -148,23 +148,19 @@ def history(
             seed,
             first_parent,
         )
-    points = [
-        p
-        for p in load_points(output)
-        if store_of(p) == record and (p["skipped"] is not None or set(names) & set(p["benchmarks"]))
-    ]
+    points = [p for p in load_points(output) if p.store == record and (not p.serves or set(names) & set(p.benchmarks))]
     if first_parent:
         line = first_parent_line(repo, rev_range)
-        off = [p for p in points if p["commit"] not in line]
-        points = [p for p in points if p["commit"] in line]
+        off = [p for p in points if p.commit not in line]
+        points = [p for p in points if p.commit in line]
         if off:
             print(f"{len(off)} saved points lie off the first-parent line and are left out (--all-parents takes them)")
-    points.sort(key=lambda p: (p.get("generation", 0), p["date"], p["machine"]["id"]))  # commit order
+    points.sort(key=lambda p: (p.generation or 0, p.date, p.machine_id))  # commit order
     return result_of(points, names, str(store), record, repo)
 
 
 def result_of(
-    points: list[dict[str, Any]], names: list[str], store: str, record: dict[str, str], repo: Path | None
+    points: list[Point], names: list[str], store: str, record: dict[str, str], repo: Path | None
 ) -> HistoryResult:
     """What saved points say, in commit order: the steps the rule names in them and the answer changes."""
     config = load_config()
@@ -211,8 +207,8 @@ def _measure(
     for commit in commits:
         path = point_path(output, commit.sha, here["id"])
         if path.is_file():
-            resumed = load_points_at(path)
-            if (other := store_of(resumed)) != record:
+            resumed = load_point(path)
+            if (other := resumed.store) != record:
                 raise UsageError(f"{path} measured another store ({other['path']}): give another --output for this one")
             print(f"{commit.sha[:12]} already measured here: {path.name}", file=sys.stderr)
             continue
@@ -221,13 +217,13 @@ def _measure(
     serving = [p for p in pending if p.loaded is not None]
     if answers and serving:
         for one, found in zip(serving, check_answers([p.loaded for p in serving if p.loaded]), strict=True):
-            one.point["equivalence"] = found
+            one.point.equivalence = found
     _pair_with_previous(serving, walked, repo, store, collector)
     for one in pending:
         if one.loaded is None:
             write_point(one.path, one.point)
-            print(f"{one.commit.sha[:12]} skipped: {one.point['skipped']}", file=sys.stderr)
-        elif one.point["equivalence"] is not None:
+            print(f"{one.commit.sha[:12]} skipped: {one.point.skipped}", file=sys.stderr)
+        elif one.point.equivalence is not None:
             print(f"{one.commit.sha[:12]} answers: {answers_text(one.point)}", file=sys.stderr)
     rounds = settings["rounds"]
     firsts = [p for p in serving if p.previous is None]
@@ -244,7 +240,7 @@ def _measure(
             found = {}
             for sha, asked in by_commit.items():
                 one = stepped[sha]
-                if not one.point["timings"]:
+                if not one.point.timings:
                     step(f"{sha[:12]} {one.commit.subject[:60]}")
                 for name, timings in _time(one, asked, rounds, seed).items():
                     found[sha, name] = timings.log_ratios("reference")
@@ -259,10 +255,6 @@ def _measure(
         if bands:
             judge_sequential(bands, more, design, pursue=pursue)
     print(f"measured in {time.monotonic() - started:.0f} s", file=sys.stderr)
-
-
-def load_points_at(path: Path) -> dict[str, Any]:
-    return results.HISTORY_POINT.load(path)
 
 
 def _pair_with_previous(
@@ -286,7 +278,7 @@ def _pair_with_previous(
         for earlier in reversed(walked[: index[one.commit.sha]]):
             if (found := serves(earlier.sha)) is not None:
                 one.previous = found
-                one.point["previous"] = earlier.sha
+                one.point.previous = earlier.sha
                 break
 
 
@@ -296,12 +288,12 @@ def _time(one: Pending, asked: Mapping[str, int], rounds: int, seed: int) -> dic
     for timings in found.values():
         record_timings(one.point, timings)
     write_point(one.path, one.point)
-    previous = one.point["previous"]
+    previous = one.point.previous
     for name in asked:
-        r = one.point["benchmarks"][name]
-        line = f"{one.commit.sha[:12]} {name}: {r['estimate']:.4f} [{r['low']:.4f}, {r['high']:.4f}] of baseline"
+        r = one.point.benchmarks[name]
+        line = f"{one.commit.sha[:12]} {name}: {r.estimate:.4f} [{r.low:.4f}, {r.high:.4f}] of baseline"
         if previous is not None:
-            step = shown(timings_of(one.point, name).log_ratios("reference"))
+            step = shown(one.point.timings[name].log_ratios("reference"))
             line += f"; {step.estimate:.4f} [{step.low:.4f}, {step.high:.4f}] of {previous[:12]}"
-        print(line + f" ({len(timings_of(one.point, name))} processes)", file=sys.stderr, flush=True)
+        print(line + f" ({len(one.point.timings[name])} processes)", file=sys.stderr, flush=True)
     return found

@@ -16,9 +16,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from bench.history.points import record_timings
+from bench.history.points import Point, record_timings
+from bench.model.answer_record import AnswerRecord
 from bench.model.fixtures import FORMAT_VERSION
 from bench.runners.interleaved import ProcessTiming, Timings
 from bench.stores.candidates import BASELINE, source_sha256
@@ -101,13 +102,12 @@ def write_history(
         previous = next((i for i in range(index - 1, -1, -1) if i != skipped_at), None)
         for machine in ids:
             differs = index >= differ_from
-            document: dict[str, Any] = {
-                "format": 2,
-                "commit": sha,
-                "date": f"2026-{1 + index // 28 % 12:02d}-{1 + index % 28:02d}T12:00:00+00:00",
-                "subject": f"commit {index}: change <b>{index}</b> & more",  # markup that must come out as text
-                "generation": index + 1,
-                "machine": {
+            point = Point(
+                commit=sha,
+                date=f"2026-{1 + index // 28 % 12:02d}-{1 + index % 28:02d}T12:00:00+00:00",
+                subject=f"commit {index}: change <b>{index}</b> & more",  # markup that must come out as text
+                generation=index + 1,
+                machine={
                     "id": machine,
                     "cpu": "generated",
                     "cores": 2,
@@ -115,28 +115,23 @@ def write_history(
                     "implementation": "CPython",
                     "system": "Linux x86_64",
                 },
-                "measured": "2026-12-05T00:00:00+0000",
-                "provenance": {"baseline_sha256": control, "fixture_seed": 20260102, "fixture_version": FORMAT_VERSION},
-                "settings": {"processes": PROCESSES, "rounds": 6, "looks": [PROCESSES, 2 * PROCESSES, 3 * PROCESSES]},
-                "store": {"path": "storage.py", "class": "MetricsStorage", "collector": "latency.py:LatencyCollector"},
-                "previous": None if previous is None or index == skipped_at else shas[previous],
-                "benchmarks": {},
-                "timings": {},
-                "equivalence": None,
-                "skipped": None,
-            }
+                measured="2026-12-05T00:00:00+0000",
+                provenance={"baseline_sha256": control, "fixture_seed": 20260102, "fixture_version": FORMAT_VERSION},
+                settings={"processes": PROCESSES, "rounds": 6, "looks": [PROCESSES, 2 * PROCESSES, 3 * PROCESSES]},
+                store={"path": "storage.py", "class": "MetricsStorage", "collector": "latency.py:LatencyCollector"},
+                previous=None if previous is None or index == skipped_at else shas[previous],
+            )
             if index == skipped_at:
-                document["skipped"] = SKIPPED_REASON
+                point.skipped = SKIPPED_REASON
             else:
                 for name in benchmarks:
                     before = None if previous is None else level(name, previous)
-                    record_timings(document, _timings(rng, name, level(name, index), before))
-                document["equivalence"] = {
-                    "verdict": "differs" if differs else "identical",
-                    "differs_in": ["get_run_metrics"] if differs else [],
-                    "first_counterexample": "get_run_metrics: ['total_measurements']: 3 != 595" if differs else None,
-                    "collector_answers": None,
-                }
+                    record_timings(point, _timings(rng, name, level(name, index), before))
+                point.equivalence = AnswerRecord(
+                    "differs" if differs else "identical",
+                    ("get_run_metrics",) if differs else (),
+                    first_counterexample="get_run_metrics: ['total_measurements']: 3 != 595" if differs else None,
+                )
             path = folder / f"{sha[:12]}-{machine}.json"
-            path.write_text(json.dumps(document) + "\n")
+            path.write_text(json.dumps(point.to_json()) + "\n")
     return Planted(folder, shas, ids, tuple(benchmarks), step_at, skipped_at, differ_from)

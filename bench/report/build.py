@@ -37,7 +37,7 @@ from bench.stores.candidates import BASELINE
 def history_panels(inputs: Inputs) -> tuple[list[plots.HistoryPanel], list[changes.ChangePoint]]:
     """A panel per benchmark with points, and every change point found in them."""
     panels = []
-    names = sorted({n for p in inputs.history for n in p["benchmarks"]})
+    names = sorted({n for p in inputs.history for n in p.benchmarks})
     found = changes.change_points(inputs.history, names)
     for name in names:
         series = changes.series_of(inputs.history, name)

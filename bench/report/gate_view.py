@@ -49,7 +49,7 @@ def answer_sections(result: GateResult) -> list[tuple[str, list[str], str]]:
     """(method, the benchmarks it covers, its first counterexample) for each method whose answers differ."""
     if result.answers is None:
         return []
-    why = result.answers.working["why"]
+    why = result.answers.working.why
     covered: dict[str, list[str]] = {method: [] for method in result.answers.differs_in}
     for outcome in result.outcomes:
         method = find_case(outcome.name)[0].store_method

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Final, TextIO
 
 from bench.errors import ExitCode
 from bench.history.changes import ChangePoint, history_table
-from bench.history.points import differs_in
+from bench.history.points import Point, differs_in
 from bench.history.walk import HistoryResult
 from bench.report.publish import Row, Summary, publish
 
@@ -36,13 +36,13 @@ def _cut(text: str, width: int = WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _mark(point: dict[str, Any], name: str) -> str:
-    if point["skipped"] is not None:
+def _mark(point: Point, name: str) -> str:
+    if point.skipped is not None:
         return "skip"
-    found = point["benchmarks"].get(name)
+    found = point.benchmarks.get(name)
     if found is None:
         return "-"
-    ratio = found["estimate"]
+    ratio = found.estimate
     shown = f"{ratio:.1f}" if ratio >= 10 else f"{ratio:.3f}" if ratio >= 0.01 else f"{ratio:.4f}"
     return ("≠" if differs_in(point, name) else "") + shown
 
@@ -54,9 +54,9 @@ def commit_rows(result: HistoryResult) -> list[str]:
     header = f"{'commit':<12}  {'subject':<{subject}}" + "".join(f"{short_name(n):>{cell}}" for n in result.names)
     rows = [_cut(header)]
     for point in result.one_per_commit:
-        title = _cut(point["subject"], subject)
+        title = _cut(point.subject, subject)
         marks = "".join(f"{_mark(point, name):>{cell}}" for name in result.names)
-        rows.append(_cut(f"{point['commit'][:12]}  {title:<{subject}}{marks}"))
+        rows.append(_cut(f"{point.commit[:12]}  {title:<{subject}}{marks}"))
     return rows
 
 
@@ -83,13 +83,12 @@ def plain(result: HistoryResult, *, verbose: bool = False) -> list[str]:
     for change in result.answer_changes:
         lines.append(_cut(f"  {change.commit[:12]}  {change.subject}"))
         lines.append(_cut(f"    {_answers_change(change.before, change.after)}", WIDTH if not verbose else 10_000))
-    skipped = [p for p in result.one_per_commit if p["skipped"] is not None]
+    skipped = [p for p in result.one_per_commit if p.skipped is not None]
     if skipped:
         lines.append(f"skipped ({len(skipped)}), their stores cannot serve:")
         width = WIDTH if not verbose else 10_000
-        lines += [
-            _cut(f"  {p['commit'][:12]}  {p['skipped'].partition(': ')[2] or p['skipped']}", width) for p in skipped
-        ]
+        reasons = [(p.commit, p.skipped or "") for p in skipped]
+        lines += [_cut(f"  {sha[:12]}  {reason.partition(': ')[2] or reason}", width) for sha, reason in reasons]
     lines.append(result.headline)
     return lines
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.errors import UsageError
-from bench.history.points import load_points
+from bench.history.points import Point, load_points
 from bench.model import results
 from bench.model.results import Results, latest_pytest_benchmark, load_pyperf
 from bench.report.summary import Row, build_rows, collect
@@ -62,7 +62,7 @@ class Inputs:
     equivalence: SavedFile | None  # data: the bench.runners.equivalence document
     left_out: list[str]  # pyperf files of another bench run than the baseline's
     fallback: Path
-    history: list[dict[str, Any]]  # bench.changes.points's points, under RESULTS/history (else the committed ones)
+    history: list[Point]  # bench.changes.points's points, under RESULTS/history (else the committed ones)
     mechanisms: SavedFile | None = None  # data: bench.jobs.mechanisms' calls per call, per store and benchmark
 
 
@@ -125,7 +125,7 @@ def _mechanisms(results_dir: Path, fallback: Path) -> SavedFile | None:
     return SavedFile(path, results.MECHANISMS.load(path)) if path is not None else None
 
 
-def _history_points(results_dir: Path, fallback: Path) -> list[dict[str, Any]]:
+def _history_points(results_dir: Path, fallback: Path) -> list[Point]:
     for folder in (results_dir / HISTORY_DIR, fallback / HISTORY_DIR):
         if folder.is_dir():
             return load_points(folder)

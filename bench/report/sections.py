@@ -279,8 +279,8 @@ def divergences_section() -> str:
 def history_section(inputs: Inputs, change_points: Sequence[changes.ChangePoint]) -> str:
     if not inputs.history:
         return f"*No history: {MISSING_FIGURE['history']}.*"
-    measured = [p for p in inputs.history if p["skipped"] is None]
-    machines = {p["machine"]["id"]: p["machine"]["cpu"] for p in inputs.history}
+    measured = [p for p in inputs.history if p.skipped is None]
+    machines = {p.machine_id: p.machine["cpu"] for p in inputs.history}
     lines = [
         f"{len(measured)} commits measured ({len(inputs.history) - len(measured)} skipped), on "
         + ", ".join(f"machine {mid} ({cpu})" for mid, cpu in machines.items())
@@ -290,7 +290,7 @@ def history_section(inputs: Inputs, change_points: Sequence[changes.ChangePoint]
     ]
     rows = [(cp.benchmark, f"`{cp.commit[:12]}`", cp.subject, cp.text()) for cp in change_points]
     lines.append(_table(("benchmark", "commit", "subject", "step against the commit before it"), rows))
-    checked = [p for p in inputs.history if p.get("equivalence") is not None]
+    checked = [p for p in inputs.history if p.equivalence is not None]
     if checked:
         changed = changes.answer_changes(inputs.history)
         lines.append(
@@ -301,9 +301,9 @@ def history_section(inputs: Inputs, change_points: Sequence[changes.ChangePoint]
         lines.append(_table(("commit", "subject", "answers before", "answers from here"), rows))
     else:
         lines.append("Answers: not checked per commit in these points (measured before history checked them).")
-    skipped = [p for p in inputs.history if p["skipped"] is not None]
+    skipped = [p for p in inputs.history if p.skipped is not None]
     if skipped:
-        lines.append("Skipped: " + "; ".join(f"`{p['commit'][:12]}` ({p['subject']}): {p['skipped']}" for p in skipped))
+        lines.append("Skipped: " + "; ".join(f"`{p.commit[:12]}` ({p.subject}): {p.skipped}" for p in skipped))
     return "\n\n".join(lines)
 
 

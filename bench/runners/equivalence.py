@@ -28,6 +28,7 @@ from typing import Any, Final, cast
 
 from bench.errors import ExitCode, HarnessError, RevisionError, StoreUnusable, SuiteFailed
 from bench.model import git, results
+from bench.model.answer_record import AnswerRecord, CollectorAnswers
 from bench.model.location import Location
 from bench.stores import loading, revision, snapshot
 from bench.stores.candidates import BASELINE, label, resolve, select, source_sha256
@@ -245,30 +246,30 @@ def _why(test: dict[str, Any]) -> str:
     return f"{words}: {_first_line(test).partition(': ')[2] or _first_line(test)}"
 
 
-def answers_of(tests: Sequence[dict[str, Any]], profile: str) -> dict[str, Any]:
+def answers_of(tests: Sequence[dict[str, Any]], profile: str) -> AnswerRecord:
     """A store's answers as history points and the gate record them: its verdict, the operations that differ (each
     with why), the first counterexample's first line, and its collector's verdict."""
     failures = _failed(tests, Blame.STORE)
     collector_failures = _failed(tests, Blame.COLLECTOR)
     collector_difference = _first_line(collector_failures[0]).partition(": ")[2] if collector_failures else None
     differs_in = differing_operations(tests)
-    return {
-        "verdict": verdict(tests).value,
-        "differs_in": differs_in,
-        "why": {op: _why(next(t for t in failures if (t.get("operation") or "other") == op)) for op in differs_in},
-        "profile": profile,
-        "tests": len(tests),
-        "failed": len(failures),
-        "not_applicable": sum(test["outcome"] == "skipped" for test in tests),
-        "first_counterexample": _first_line(failures[0]) if failures else None,
-        "collector_answers": {
-            "verdict": verdict(tests, Blame.COLLECTOR).value,
-            "first_difference": collector_difference.removeprefix("collector: ") if collector_difference else None,
-        },
-    }
+    return AnswerRecord(
+        verdict=verdict(tests).value,
+        differs_in=tuple(differs_in),
+        why={op: _why(next(t for t in failures if (t.get("operation") or "other") == op)) for op in differs_in},
+        profile=profile,
+        tests=len(tests),
+        failed=len(failures),
+        not_applicable=sum(test["outcome"] == "skipped" for test in tests),
+        first_counterexample=_first_line(failures[0]) if failures else None,
+        collector=CollectorAnswers(
+            verdict(tests, Blame.COLLECTOR).value,
+            collector_difference.removeprefix("collector: ") if collector_difference else None,
+        ),
+    )
 
 
-def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE, *, shrink_stateful: bool = True) -> dict[str, Any]:
+def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE, *, shrink_stateful: bool = True) -> AnswerRecord:
     """A store at a revision, judged against the frozen original with both fed the revision's collector, and that
     collector against the original's. The store must load (snapshot.load), or there is nothing to judge."""
     with snapshot.written(loaded) as spec:
@@ -276,24 +277,24 @@ def check_snapshot(loaded: Snapshot, profile: str = QUICK_PROFILE, *, shrink_sta
     return answers_of(tests, profile)
 
 
-def check_named(spec: str, profile: str = QUICK_PROFILE) -> dict[str, Any]:
+def check_named(spec: str, profile: str = QUICK_PROFILE) -> AnswerRecord:
     """The same for a store named by registry name or package.module:Class (the gate's candidate)."""
     return answers_of(_run_suite(class_spec(spec), label(spec), profile, quiet=True), profile)
 
 
-def answers_text(record: dict[str, Any] | None, collector_changed: bool | None = None) -> str:
+def answers_text(record: AnswerRecord | None, collector_changed: bool | None = None) -> str:
     """A commit's answers in words: the store's verdict, then its collector's ("changed" where this commit changed
     its source). Records saved before collectors were judged say the store's alone, as they did."""
     if record is None:
         return "not checked"
-    store = record["verdict"] + (f" in {', '.join(record['differs_in'])}" if record["differs_in"] else "")
-    collector = record.get("collector_answers")
+    store = record.store_text()
+    collector = record.collector
     if collector is None:
         return store
     state = {True: "collector changed", False: "collector unchanged", None: "collector"}[collector_changed]
-    if collector["verdict"] == Equivalence.DIFFERS.value:
-        return f"store {store}; {state}: {collector['first_difference']}"
-    if collector["verdict"] == Equivalence.IDENTICAL.value:
+    if collector.verdict == Equivalence.DIFFERS.value:
+        return f"store {store}; {state}: {collector.first_difference}"
+    if collector.verdict == Equivalence.IDENTICAL.value:
         return f"store {store}; {state}: same output as the original's"
     return f"store {store}; {state}: the frozen original's own, not compared"  # the one reason its test skips
 
@@ -360,13 +361,14 @@ def judge_revision(
         record: dict[str, Any] = {"verdict": Equivalence.NOT_CHECKED.value, "unusable": e.reason}
         print(f"equivalence: {loaded.store} at {loaded.label}: cannot serve: {e.reason}")
     else:
-        record = check_snapshot(loaded, profile, shrink_stateful=False)
-        record["collector_changed"] = _collector_changed_here(repo, loaded)
+        found = check_snapshot(loaded, profile, shrink_stateful=False)
+        changed = _collector_changed_here(repo, loaded)
+        record = {**found.to_json(), "collector_changed": changed}
         print(
-            f"equivalence: {loaded.store} at {loaded.label}: {answers_text(record, record['collector_changed'])} "
-            f"({record['tests']} tests, {record['failed']} failed, Hypothesis profile {profile})"
+            f"equivalence: {loaded.store} at {loaded.label}: {answers_text(found, changed)} "
+            f"({found.tests} tests, {found.failed} failed, Hypothesis profile {profile})"
         )
-        for operation, why in record["why"].items():
+        for operation, why in found.why.items():
             print(f"  {operation}: {why}")
     if output is not None:
         document = {

@@ -13,6 +13,7 @@ from bench.errors import ExitCode, HarnessError
 from bench.gate import answers
 from bench.gate.outcome import Outcome
 from bench.history import changes, points
+from bench.model.answer_record import AnswerRecord, CollectorAnswers
 from bench.model.location import Location
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
@@ -76,11 +77,10 @@ def test_another_process_deleting_the_folder_an_odd_run_id_names_is_a_step_like_
 # --- what the gate makes of them ------------------------------------------------------------------------------
 
 
-def _record(differs_in: list[str]) -> dict[str, Any]:
+def _record(differs_in: list[str]) -> AnswerRecord:
     why = {op: f"{op} property: a counterexample" for op in differs_in}
     verdict = "differs" if differs_in else "identical"
-    collector = {"verdict": "identical", "first_difference": None}
-    return {"verdict": verdict, "differs_in": differs_in, "why": why, "collector_answers": collector}
+    return AnswerRecord(verdict, tuple(differs_in), why, collector=CollectorAnswers("identical"))
 
 
 def _outcomes() -> list[Outcome]:
@@ -148,21 +148,20 @@ def test_the_committed_runs_answers_come_from_the_equivalence_record_beside_them
     assert {"get_run_metrics", "get_recent_runs", "save_latency_stats"} <= differing["proposed"]
 
 
-def _point(sha: str, previous: str | None, equivalence: dict[str, Any] | None, steps: dict[str, float]) -> dict:
+def _point(sha: str, previous: str | None, equivalence: AnswerRecord | None, steps: dict[str, float]) -> points.Point:
     """A measured point whose processes time each benchmark at `steps[name]` of the commit before it."""
-    point = {
-        "commit": sha,
-        "date": "2026-01-01",
-        "subject": sha[:4],
-        "generation": 1 if previous is None else 2,
-        "machine": {"id": "0" * 10},
-        "settings": {"processes": 4, "rounds": 6, "looks": [4, 8, 12]},
-        "previous": previous,
-        "benchmarks": {},
-        "timings": {},
-        "equivalence": equivalence,
-        "skipped": None,
-    }
+    point = points.Point(
+        commit=sha,
+        date="2026-01-01",
+        subject=sha[:4],
+        machine={"id": "0" * 10},
+        provenance={},
+        settings={"processes": 4, "rounds": 6, "looks": [4, 8, 12]},
+        store={},
+        generation=1 if previous is None else 2,
+        previous=previous,
+        equivalence=equivalence,
+    )
     for name, step in steps.items():
         noise = (1.0, 1.002, 0.998, 1.001)
         processes = tuple(ProcessTiming(0.5 * step * n, 1.0, None if previous is None else 0.5) for n in noise)

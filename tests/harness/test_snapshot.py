@@ -7,6 +7,7 @@ beside latency.py, in a package whose top-level __init__.py imports a module nob
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from bench.errors import ExitCode, RevisionError, StoreUnusable, ToolMissing, Us
 from bench.history import points, walk
 from bench.history.changes import answer_changes, answers_text
 from bench.model import git, location
+from bench.model.answer_record import AnswerRecord, CollectorAnswers
 from bench.model.location import Location
 from bench.runners import equivalence
 from bench.stores import loading, revision, snapshot
@@ -245,14 +247,15 @@ def test_the_quick_equivalence_pass_names_the_operations_a_commit_changed(
     logging_commit = _at(application, "logging")
     loading.load(logging_commit, probed=True)
     record = equivalence.check_snapshot(logging_commit)
-    assert (record["verdict"], record["differs_in"]) == ("differs", ["get_run_metrics", "compare_runs"])
-    assert "NameError" in record["first_counterexample"]
+    assert (record.verdict, record.differs_in) == ("differs", ("get_run_metrics", "compare_runs"))
+    assert record.first_counterexample is not None and "NameError" in record.first_counterexample
     initial = _at(application, "initial")
     loading.load(initial, probed=True)
     record = equivalence.check_snapshot(initial)
-    assert (record["verdict"], record["differs_in"], record["failed"]) == ("identical", [], 0)
-    assert record["tests"] > record["not_applicable"] > 0  # no cache: the racy-window tests do not apply
-    assert record["collector_answers"] == {"verdict": "identical", "first_difference": None}
+    assert (record.verdict, record.differs_in, record.failed) == ("identical", (), 0)
+    assert record.tests is not None and record.not_applicable is not None
+    assert record.tests > record.not_applicable > 0  # no cache: the racy-window tests do not apply
+    assert record.collector == CollectorAnswers("identical", None)
 
 
 def test_the_original_gets_the_same_answers_through_a_revision_and_as_a_candidate(
@@ -271,14 +274,10 @@ def test_the_original_gets_the_same_answers_through_a_revision_and_as_a_candidat
     loading.load(at_revision, probed=True)
     through_revision = equivalence.check_snapshot(at_revision)
     for record in (as_candidate, through_revision):
-        assert (record["verdict"], record["failed"], record["collector_answers"]["verdict"]) == (
-            "identical",
-            0,
-            "identical",
-        )
-    assert (as_candidate["tests"], as_candidate["not_applicable"]) == (
-        through_revision["tests"],
-        through_revision["not_applicable"],
+        assert (record.verdict, record.failed, record.collector) == ("identical", 0, CollectorAnswers("identical"))
+    assert (as_candidate.tests, as_candidate.not_applicable) == (
+        through_revision.tests,
+        through_revision.not_applicable,
     )
 
 
@@ -289,24 +288,27 @@ def test_a_commit_that_changed_only_the_collectors_output_is_the_collectors_not_
     floats = _at(application, "collector floats")
     loading.load(floats, probed=True)
     record = equivalence.check_snapshot(floats)
-    assert (record["verdict"], record["differs_in"], record["failed"]) == ("identical", [], 0)
-    collector = record["collector_answers"]
-    assert collector["verdict"] == "differs"
-    assert collector["first_difference"].startswith("saved files differ: latency_raw.csv line 2: ")
-    assert ",5,0' (original) != " in collector["first_difference"]  # the recorded int 5, saved as 5.0
+    assert (record.verdict, record.differs_in, record.failed) == ("identical", (), 0)
+    collector = record.collector
+    assert collector is not None and collector.verdict == "differs" and collector.first_difference is not None
+    assert collector.first_difference.startswith("saved files differ: latency_raw.csv line 2: ")
+    assert ",5,0' (original) != " in collector.first_difference  # the recorded int 5, saved as 5.0
 
 
-def _point(sha: str, day: int, verdict: str | None, differs_in: list[str], skipped: str | None = None) -> dict:
-    record = None if verdict is None else {"verdict": verdict, "differs_in": differs_in, "first_counterexample": None}
-    return {
-        "commit": sha * 40,
-        "date": f"2026-10-{day:02d}",
-        "subject": sha,
-        "generation": day,
-        "equivalence": record,
-        "skipped": skipped,
-        "benchmarks": {},
-    }
+def _point(sha: str, day: int, verdict: str | None, differs_in: list[str], skipped: str | None = None) -> points.Point:
+    record = None if verdict is None else AnswerRecord(verdict, tuple(differs_in))
+    return points.Point(
+        commit=sha * 40,
+        date=f"2026-10-{day:02d}",
+        subject=sha,
+        machine={"id": "0" * 10},
+        provenance={},
+        settings={},
+        store={},
+        generation=day,
+        equivalence=record,
+        skipped=skipped,
+    )
 
 
 def test_answer_changes_are_the_commits_whose_answers_differ_from_the_last_checked_ones() -> None:
@@ -323,7 +325,7 @@ def test_answer_changes_are_the_commits_whose_answers_differ_from_the_last_check
         ("e", "differs in compare_runs", "identical"),
     ]
     assert answers_text(points[2]) == "cannot serve"
-    assert answers_text({**points[0], "equivalence": None}) == "not checked"
+    assert answers_text(dataclasses.replace(points[0], equivalence=None)) == "not checked"
 
 
 def test_history_walks_mains_first_parent_line_and_every_commit_on_request(
@@ -362,7 +364,8 @@ def test_history_refuses_to_resume_in_a_folder_of_another_stores_points(
     default = Location(location.DEFAULT_STORE, location.DEFAULT_CLASS)
     committed = json.loads(sorted((REPO_ROOT / "results" / "history").glob("*.json"))[0].read_text())
     record = points.store_record(default, location.sibling_collector(default))
-    points.write_point(write_at, {**committed, "commit": head, "machine": points.machine(), "store": record})
+    saved = {**committed, "commit": head, "machine": points.machine(), "store": record}
+    points.write_point(write_at, points.Point.from_json(saved, "the committed point"))
     with pytest.raises(UsageError, match=r"measured another store \(storage/optimized\.py\): give another --output"):
         walk.history(
             store=Location(app.STORE, "MetricsStorage"),

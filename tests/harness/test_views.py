@@ -18,6 +18,7 @@ from bench.gate.why import explain
 from bench.history import walk
 from bench.history.points import load_points
 from bench.jobs.site_history import write_history
+from bench.model.answer_record import AnswerRecord, CollectorAnswers
 from bench.model.stats import RatioInterval
 from bench.model.verdict import Verdict
 from bench.report import gate_view, history_view
@@ -40,15 +41,10 @@ def _matches(name: str, text: str) -> None:
     assert text == expected.read_text()
 
 
-def _record(differs: list[str]) -> dict:
+def _record(differs: list[str]) -> AnswerRecord:
     why = {op: f"{op} property: Mismatch: MetricsStorage('run-a', None).{op}(): ['total']: 2 != 1" for op in differs}
-    return {
-        "verdict": "differs" if differs else "identical",
-        "differs_in": differs,
-        "why": why,
-        "first_counterexample": None,
-        "collector_answers": {"verdict": "identical", "first_difference": None},
-    }
+    verdict = "differs" if differs else "identical"
+    return AnswerRecord(verdict, tuple(differs), why, collector=CollectorAnswers("identical"))
 
 
 def _outcome(name: str, verdict: Verdict, ratio: float, processes: int, informational: bool = False) -> Outcome:
@@ -129,8 +125,8 @@ def test_the_gates_markdown_folds_each_counterexample_once() -> None:
 def history(tmp_path_factory: pytest.TempPathFactory) -> walk.HistoryResult:
     folder = tmp_path_factory.mktemp("points")
     write_history(folder, commits=13, machines=1, benchmarks=("save_latency_stats[1000]", "get_recent_runs[1000]"))
-    points = sorted(load_points(folder), key=lambda p: p["generation"])
-    record = points[0]["store"]
+    points = sorted(load_points(folder), key=lambda p: p.generation or 0)
+    record = points[0].store
     return walk.result_of(points, ["save_latency_stats[1000]", "get_recent_runs[1000]"], "storage.py", record, None)
 
 

@@ -83,9 +83,9 @@ def test_a_store_whose_state_outlives_its_instances_cannot_be_judged(outside: Pa
 def test_an_unchanged_subclass_gets_its_parents_answers_in_the_gates_pass(outside: Path) -> None:
     """The quick pass the gate and history run, on `same_store:Same` named as an outside candidate."""
     record = equivalence.check_named("same_store:Same")
-    assert (record["verdict"], record["differs_in"], record["failed"]) == ("identical", [], 0)
+    assert (record.verdict, record.differs_in, record.failed) == ("identical", (), 0)
     parent = equivalence.check_named("optimized")
-    assert (record["tests"], record["not_applicable"]) == (parent["tests"], parent["not_applicable"])
+    assert (record.tests, record.not_applicable) == (parent.tests, parent.not_applicable)
 
 
 def test_an_unresettable_outside_store_is_a_harness_error_not_a_verdict(outside: Path) -> None:

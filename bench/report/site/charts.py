@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from bench.errors import UsageError
 from bench.history.changes import ChangePoint
-from bench.history.points import differs_in
+from bench.history.points import Point, differs_in
 from bench.model.stats import RatioInterval
 from bench.report.site.data import Site
 
@@ -26,12 +26,8 @@ def bokeh() -> Any:
         raise UsageError(INSTALL_HINT) from e
 
 
-def _series_by_machine(site: Site, benchmark: str, machine: str) -> list[dict[str, Any]]:
-    return [
-        p
-        for p in site.points
-        if p["machine"]["id"] == machine and (p["skipped"] is not None or benchmark in p["benchmarks"])
-    ]
+def _series_by_machine(site: Site, benchmark: str, machine: str) -> list[Point]:
+    return [p for p in site.points if p.machine_id == machine and (p.skipped is not None or benchmark in p.benchmarks)]
 
 
 def measured_stretches(values: list[float]) -> list[tuple[int, int]]:
@@ -88,22 +84,22 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
             continue
         x, ratio, low, high, differ = [], [], [], [], []
         for p in rows:
-            x.append(site.position[p["commit"]])
-            if p["skipped"] is None:
-                found = p["benchmarks"][benchmark]
-                ratio.append(found["estimate"])
-                low.append(found["low"])
-                high.append(found["high"])
+            x.append(site.position[p.commit])
+            if p.skipped is None:
+                found = p.benchmarks[benchmark]
+                ratio.append(found.estimate)
+                low.append(found.low)
+                high.append(found.high)
                 differ.append(1 if differs_in(p, benchmark) else 0)
-                lowest = min(lowest, found["low"])
+                lowest = min(lowest, found.low)
             else:  # a gap in the line and the band
                 ratio.append(math.nan)
                 low.append(math.nan)
                 high.append(math.nan)
                 differ.append(0)
-                skipped["x"].append(site.position[p["commit"]])
+                skipped["x"].append(site.position[p.commit])
                 skipped["machine"].append(machine)
-                skipped["reason"].append(p["skipped"])
+                skipped["reason"].append(p.skipped)
         source = ColumnDataSource(
             {
                 "x": numpy.array(x, dtype=numpy.int32),
@@ -125,7 +121,7 @@ def benchmark_chart(site: Site, benchmark: str) -> tuple[str, str, int]:
                 Band(base="x", lower="low", upper="high", source=stretch, fill_color=color, fill_alpha=0.15)
             )
         plot.line("x", "ratio", source=source, color=color, line_width=1.5, legend_label=f"machine {machine}")
-        valid = [i for i, p in enumerate(rows) if p["skipped"] is None]
+        valid = [i for i, p in enumerate(rows) if p.skipped is None]
         differing = [i for i in valid if differ[i]]
         marks = plot.scatter(
             "x",

@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench.errors import UsageError
 from bench.history.changes import AnswerChange, ChangePoint, Series, answer_changes, series_of
-from bench.history.points import first_parent_line, load_points
+from bench.history.points import Point, first_parent_line, load_points
 from bench.model import git, results
 from bench.model.results import shown
 from bench.report.summary import Row, rows_for
@@ -29,7 +28,7 @@ class Site:
 
     commits: list[Commit]
     position: dict[str, int]  # sha -> index in commits
-    points: list[dict[str, Any]]
+    points: list[Point]
     benchmarks: list[str]
     machines: list[str]
     change_points: list[ChangePoint]  # filled by `build`, as history names them
@@ -50,11 +49,11 @@ def _known_to(repo: Path | None) -> tuple[set[str], set[str]]:
         return set(), set()
 
 
-def _first_parent(points: list[dict[str, Any]], repo: Path | None, notes: list[str]) -> list[dict[str, Any]]:
+def _first_parent(points: list[Point], repo: Path | None, notes: list[str]) -> list[Point]:
     """The points on HEAD's first-parent line (as `history` shows them); commits the repository does not hold (a
     history merged from elsewhere) are kept in their saved order."""
     every, line = _known_to(repo)
-    off = [p for p in points if p["commit"] in every and p["commit"] not in line]
+    off = [p for p in points if p.commit in every and p.commit not in line]
     if off:
         notes.append(f"{len(off)} saved points lie off HEAD's first-parent line and are left out")
     return [p for p in points if p not in off] if off else points
@@ -67,15 +66,15 @@ def gather(results_dir: Path, repo: Path | None) -> Site:
     history_dir = results_dir / results.HISTORY_POINT.path.name
     points = load_points(history_dir) if history_dir.is_dir() else []
     points = _first_parent(points, repo, notes)
-    points.sort(key=lambda p: (p.get("generation", 0), p["date"], p["machine"]["id"]))
+    points.sort(key=lambda p: ((p.generation or 0), p.date, p.machine_id))
     commits: list[Commit] = []
     position: dict[str, int] = {}
     for point in points:
-        if point["commit"] not in position:
-            position[point["commit"]] = len(commits)
-            commits.append(Commit(point["commit"], point["subject"], point["date"]))
-    names = sorted({name for p in points for name in p["benchmarks"]}, key=_benchmark_order)
-    machines = sorted({p["machine"]["id"] for p in points})
+        if point.commit not in position:
+            position[point.commit] = len(commits)
+            commits.append(Commit(point.commit, point.subject, point.date))
+    names = sorted({name for p in points for name in p.benchmarks}, key=_benchmark_order)
+    machines = sorted({p.machine_id for p in points})
     try:
         latest = rows_for(results_dir)
     except UsageError as e:

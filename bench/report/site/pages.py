@@ -57,8 +57,8 @@ def _commit_cell(sha: str, commit_url: str | None) -> str:
     return f'<a class="commit-link" href="{_e(commit_url.format(sha=sha))}">{code}</a>' if commit_url else code
 
 
-def _interval(found: dict[str, float]) -> str:
-    return f"{found['estimate']:.4f} [{found['low']:.4f}, {found['high']:.4f}]"
+def _interval(found: RatioInterval) -> str:
+    return f"{found.estimate:.4f} [{found.low:.4f}, {found.high:.4f}]"
 
 
 def sparkline(values: Sequence[float], width: int = 120, height: int = 24) -> str:
@@ -81,11 +81,11 @@ def _benchmark_table(site: Site, benchmark: str, commit_url: str | None) -> str:
     """The chart's data as a table: a row per commit, a column per machine."""
     cells: dict[tuple[str, str], str] = {}
     for p in site.points:
-        if p["skipped"] is not None:
-            cells[p["commit"], p["machine"]["id"]] = f'<span class="skipped">skipped: {_e(p["skipped"])}</span>'
-        elif benchmark in p["benchmarks"]:
-            text = _e(_interval(p["benchmarks"][benchmark]))
-            cells[p["commit"], p["machine"]["id"]] = (
+        if p.skipped is not None:
+            cells[p.commit, p.machine_id] = f'<span class="skipped">skipped: {_e(p.skipped)}</span>'
+        elif benchmark in p.benchmarks:
+            text = _e(_interval(p.benchmarks[benchmark]))
+            cells[p.commit, p.machine_id] = (
                 f'<span class="differ">{text} answers differ</span>' if differs_in(p, benchmark) else text
             )
     head = "".join(f"<th>machine {_e(m)}</th>" for m in site.machines)
