@@ -12,6 +12,8 @@ from typing import Any, Final
 from hypothesis import example
 
 from tests.common.strategies import (
+    Append,
+    Bulk,
     CollectorRecipe,
     DictMutation,
     Raises,
@@ -45,6 +47,27 @@ SAVE_ERRORS: Final = {
     "get_summary returns a non-dict": _scripted(("get_summary", Returns([1, 2]))),
 }
 
+# Plain collectors long enough for the CSV's fast path to batch its chunks and flush them, with chunks it must hand
+# to export_csv's own DictWriter between them: a None satellite id (csv writes "", %s would write "None") and a str
+# timestamp (csv writes it bare, %r would quote it), each at a row a chunk check that skipped rows would miss, and
+# names with a comma and a quote. Before these, mutants of the flush and of the fallback survived the quick pass.
+_BULK_POOLS: Final = {
+    "sat_ids": ("SAT-1", "SAT,2", 'SAT"3'),
+    "metric_types": ("fault_detection", "agent_decision"),
+    "values": (1.5, 2, 0.1, 12.25, 1e-07),
+}
+LONG_SAVES: Final = {
+    "a long collector whose CSV goes row by row in two chunks": CollectorRecipe(
+        (
+            Bulk(1100, 11, **_BULK_POOLS),
+            Append(1.0, "fault_detection", None, 1.0, 2.0),  # the case: a satellite id that is not a str
+            Bulk(400, 12, **_BULK_POOLS),
+            Append("12:00", "agent_decision", "SAT-1", 3.0, 4.0),
+            Bulk(100, 13, **_BULK_POOLS),
+        )
+    ),
+}
+
 _T0: Final = 1_600_000_000
 # Names that tie on modification time, differ only in case, or sort differently as text than by time.
 RECENT_RUN_TREES: Final = {
@@ -73,6 +96,10 @@ OUTSIDE_EDITS: Final = {
     "another process replaces the summary": Rewrite(_ANOTHER_SUMMARY, in_place=False),
     "another process rewrites it in place": Rewrite(_ANOTHER_SUMMARY, in_place=True),
     "an edit that keeps the size": RewriteKeepingSize(position=0, shift=1),
+    # read_text()'s universal newlines: the error's character offset counts "\r\n" and a lone "\r" as one "\n".
+    "another process leaves a broken summary with Windows and old Mac line ends": Rewrite(
+        b'{\r\n  "run_id": "run-a",\r  "stats": {},\r\n  oops\r\n}', in_place=False
+    ),
 }
 # A caller that changes an answer must not change what the store says next.
 SHARED_DICT_MUTATIONS: Final = {
@@ -129,7 +156,8 @@ def cached_compare_examples() -> list[Any]:
 
 
 def save_examples() -> list[Any]:
-    return [example(run_id="run-a", results_dir=None, saves=[recipe]) for recipe in SAVE_ERRORS.values()]
+    recipes = [*SAVE_ERRORS.values(), *LONG_SAVES.values()]
+    return [example(run_id="run-a", results_dir=None, saves=[recipe]) for recipe in recipes]
 
 
 def recent_runs_examples(listed_same_as_tree: str) -> list[Any]:
