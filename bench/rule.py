@@ -170,10 +170,12 @@ def shown(values: Sequence[float]) -> RatioInterval:
 
 
 def detectable_slowdown(interval: RatioInterval, band: Band) -> float:
-    """The smallest slowdown these bounds would have caught: shifted up by it, they lie wholly above the band."""
+    """The smallest slowdown these bounds would have caught: with the true ratio the band's own ratio slowed by it,
+    bounds as wide (relative to their estimate) would lie wholly above the band. Relative to the band's ratio, so a
+    saved ratio's band, far below 1, reads as a slowdown, never as a negative one."""
     if interval.low <= 0:
         return math.inf
-    return band.upper * interval.estimate / interval.low - 1
+    return (1 + band.tolerance) * interval.estimate / interval.low - 1
 
 
 More = Callable[[Mapping[K, int]], Mapping[K, Sequence[float]]]
