@@ -246,13 +246,7 @@ def answers_text(point: Point, previous: Point | None = None) -> str:
 
 
 def _state(record: AnswerRecord) -> tuple[Any, ...]:
-    collector = record.collector
-    return (
-        record.verdict,
-        record.differs_in,
-        collector.verdict if collector else None,
-        collector.first_difference if collector else None,
-    )
+    return record.verdict, record.differs_in, record.collector
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,19 @@ empty; a record saves back to the same keys, so a point rewritten is the point i
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.errors import UsageError
 
-# The verdicts a record's store and collector can have (bench.runners.equivalence.Equivalence's values).
-VERDICTS = ("identical", "differs", "not checked")
+
+class Equivalence(enum.StrEnum):
+    """A candidate's answers against the baseline's, as saved in results/equivalence.json and in answer records."""
+
+    IDENTICAL = "identical"  # every property that applies passed
+    DIFFERS = "differs"  # a property found a counterexample
+    NOT_CHECKED = "not checked"  # nothing ran, or was skipped
 
 
 @dataclass(frozen=True)
@@ -39,14 +45,11 @@ class AnswerRecord:
     collector: CollectorAnswers | None = None
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise UsageError(f"an answer record's verdict is {self.verdict!r}, not one of {', '.join(VERDICTS)}")
+        if self.verdict not in set(Equivalence):
+            known = ", ".join(Equivalence)
+            raise UsageError(f"an answer record's verdict is {self.verdict!r}, not one of {known}")
         if set(self.why) - set(self.differs_in):
             raise UsageError(f"an answer record explains {sorted(set(self.why) - set(self.differs_in))}, which agree")
-
-    @property
-    def differs(self) -> bool:
-        return bool(self.differs_in)
 
     def store_text(self) -> str:
         """'differs in get_run_metrics, compare_runs', or the verdict alone."""

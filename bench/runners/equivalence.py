@@ -28,7 +28,7 @@ from typing import Any, Final, cast
 
 from bench.errors import ExitCode, HarnessError, RevisionError, StoreUnusable, SuiteFailed
 from bench.model import git, results
-from bench.model.answer_record import AnswerRecord, CollectorAnswers
+from bench.model.answer_record import AnswerRecord, CollectorAnswers, Equivalence
 from bench.model.location import Location
 from bench.stores import loading, revision, snapshot
 from bench.stores.candidates import BASELINE, label, resolve, select, source_sha256
@@ -112,14 +112,6 @@ def read_junit(path: Path, spec: str, shown_as: str) -> list[dict[str, Any]]:
                 record["outcome"] = "skipped"
         tests.append(record)
     return tests
-
-
-class Equivalence(enum.StrEnum):
-    """A candidate's answers against the baseline's, as saved in results/equivalence.json."""
-
-    IDENTICAL = "identical"  # every property that applies passed
-    DIFFERS = "differs"  # a property found a counterexample
-    NOT_CHECKED = "not checked"  # nothing ran, or was skipped
 
 
 def _failed(tests: Sequence[dict[str, Any]], whose: Blame) -> list[dict[str, Any]]:
