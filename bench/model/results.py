@@ -16,11 +16,12 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
-
-import pyperf
+from typing import TYPE_CHECKING, Any, Final
 
 from bench.errors import UsageError
+
+if TYPE_CHECKING:
+    import pyperf
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]  # a checkout, or its copy beneath metrics_store_bench
 # pip install put this code beneath the package metrics_store_bench, in _lib/ (the console script's doing).
@@ -179,6 +180,10 @@ Results = dict[str, dict[str, Measured]]  # candidate label -> case name -> meas
 
 def read_pyperf(path: Path) -> pyperf.BenchmarkSuite:
     """A pyperf file; a UsageError naming it when it is absent or not one."""
+    # Imported here, not at the top: every timed and counted worker process imports this module, and pyperf's
+    # import is half of what a counted worker runs under callgrind (some 220 million of 440 million instructions).
+    import pyperf
+
     try:
         return pyperf.BenchmarkSuite.load(str(path))
     except FileNotFoundError as e:
