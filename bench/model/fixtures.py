@@ -151,12 +151,35 @@ def _write_tree(root: Path, size: int, seed: int) -> dict[str, int]:
     }
 
 
+# The optimized store's cache trusts a file only once its inode is 50 ms old (racy-write guard): a case's first
+# answer is checked this long after its saved runs were installed, so a warm read is warm from the first call.
+SETTLE_S: Final = 0.1
+
+
+class _Settling:
+    """When the files installed last are old enough to be cached: one wait for every case set up before it."""
+
+    def __init__(self) -> None:
+        self.ready_at = 0.0
+
+    def installed(self) -> None:
+        self.ready_at = time.monotonic() + SETTLE_S
+
+    def wait(self) -> None:
+        time.sleep(max(0.0, self.ready_at - time.monotonic()))
+
+
 @dataclass(frozen=True)
 class Fixtures:
     """The seed and the cache folder: the one value both suites (and their worker processes) build from."""
 
     seed: int = DEFAULT_SEED
     cache: Path = field(default_factory=default_cache_dir)
+    _settling: _Settling = field(default_factory=_Settling, compare=False, repr=False)
+
+    def wait_for_cacheable(self) -> None:
+        """Waits, untimed, until the saved runs installed last are SETTLE_S old (at once when they are)."""
+        self._settling.wait()
 
     def provenance(self) -> dict[str, int]:
         return {"fixture_seed": self.seed, "fixture_version": FORMAT_VERSION}
@@ -209,7 +232,5 @@ class Fixtures:
         source, run_a, run_b = self.saved_runs(size)
         for run_id in (run_a, run_b):
             shutil.copytree(source / run_id, results_dir / run_id)
-        # The optimized store's cache trusts a file only once its inode is 50 ms old (racy-write guard):
-        # wait past that, untimed, so a warm read is warm from the first call.
-        time.sleep(0.1)
+        self._settling.installed()  # the wait is wait_for_cacheable()'s, once for every case set up meanwhile
         return run_a, run_b

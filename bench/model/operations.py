@@ -149,11 +149,23 @@ def case_name(operation: Operation, size: int) -> str:
 
 def prepare(operation: Operation, size: int, store_class: MetricsStoreClass, workdir: Path, fixtures: Fixtures) -> Case:
     """Sets the operation up in `workdir` (an empty folder the case owns) and checks one answer: ready to time."""
+    case = set_up(operation, size, store_class, workdir, fixtures)
+    check(case)
+    return case
+
+
+def set_up(operation: Operation, size: int, store_class: MetricsStoreClass, workdir: Path, fixtures: Fixtures) -> Case:
+    """prepare()'s first half, its answer not checked yet: a worker that times several stores sets all of them up,
+    then checks each (the saved runs' settling wait is one for all)."""
     with contextlib.chdir(workdir):
         subject = operation.setup(store_class, size, fixtures)
-    case = Case(operation, size, store_class, workdir, fixtures, subject)
-    operation.check(case.call_once(), case)
-    return case
+    return Case(operation, size, store_class, workdir, fixtures, subject)
+
+
+def check(case: Case) -> None:
+    """prepare()'s second half: once the installed files are old enough to be cached, one answer checked."""
+    case.fixtures.wait_for_cacheable()
+    case.operation.check(case.call_once(), case)
 
 
 def _expect(condition: bool, case: Case, what: str, answer: Any) -> None:

@@ -3,11 +3,12 @@ order, in fresh worker processes, one benchmark a process. The unit of replicati
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import statistics
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import storage
 from bench.errors import RevisionError, StoreUnusable
 from bench.model import progress, results
 from bench.model.fixtures import Fixtures
-from bench.model.operations import AnswerCheckError, Case, find_case, prepare
+from bench.model.operations import AnswerCheckError, Case, check, find_case, set_up
 from bench.stores import loading
 from bench.stores.snapshot import Snapshot
 
@@ -138,17 +139,35 @@ def _loops_for(case: Case, sample_seconds: float) -> int:
     return loops
 
 
-def _prepare_arm(name: str, arm: Arm, workdir: Path, fixtures: Fixtures, reference: bool) -> Case:
-    """The arm's case, set up and checked; a snapshot's failed check names it: RevisionError for the reference."""
+def _prepare_arms(name: str, arms: Arms, scratch: str, fixtures: Fixtures) -> list[Case]:
+    """Every arm's case set up, then each checked; a snapshot's failed check names it: RevisionError for the reference.
+
+    All are set up before any is checked, so the saved runs' settling wait is one for the process, not one per arm.
+    """
     operation, size = find_case(name)
-    if arm.snapshot is None:
-        return prepare(operation, size, storage.resolve(arm.spec), workdir, fixtures)
-    store_class, _ = loading.load(arm.snapshot)
+    cases = []
+    for index, arm in enumerate(arms.timed()):
+        workdir = Path(scratch, f"arm{index}")
+        workdir.mkdir()
+        with _named_check(arm, arms):
+            store_class = storage.resolve(arm.spec) if arm.snapshot is None else loading.load(arm.snapshot)[0]
+            cases.append(set_up(operation, size, store_class, workdir, fixtures))
+    for arm, case in zip(arms.timed(), cases, strict=True):
+        with _named_check(arm, arms):
+            check(case)
+    return cases
+
+
+@contextlib.contextmanager
+def _named_check(arm: Arm, arms: Arms) -> Iterator[None]:
+    """A snapshot's failed answer check, named: RevisionError for the reference, StoreUnusable for the candidate."""
     try:
-        return prepare(operation, size, store_class, workdir, fixtures)
+        yield
     except AnswerCheckError as e:
+        if arm.snapshot is None:
+            raise
         reason = f"the store at {arm.snapshot.label} fails the answer check: {e}"
-        raise RevisionError(reason) if reference else StoreUnusable(reason) from e
+        raise RevisionError(reason) if arm is arms.reference else StoreUnusable(reason) from e
 
 
 def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_seconds: float) -> ProcessTiming:
@@ -156,11 +175,7 @@ def time_in_this_process(name: str, arms: Arms, seed: int, rounds: int, sample_s
     fixtures = Fixtures(seed=seed)
     timed = arms.timed()
     with tempfile.TemporaryDirectory(prefix="bench-interleaved-") as scratch:
-        prepared = []
-        for index, arm in enumerate(timed):
-            workdir = Path(scratch, f"arm{index}")
-            workdir.mkdir()
-            prepared.append(_prepare_arm(name, arm, workdir, fixtures, reference=arm is arms.reference))
+        prepared = _prepare_arms(name, arms, scratch, fixtures)
         loops = [_loops_for(case, sample_seconds) for case in prepared]
         per_call: list[list[float]] = [[] for _ in timed]
         for round_number in range(rounds):

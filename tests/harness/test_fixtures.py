@@ -114,3 +114,35 @@ def test_saved_runs_are_two_different_runs_of_the_size_asked(scratch: Fixtures, 
     assert run_a != run_b
     assert summaries[0] != summaries[1]
     assert all('"total_measurements": 1000' in text for text in summaries)
+
+
+def test_a_worker_checks_each_store_once_its_saved_runs_are_old_enough_to_cache_waiting_once(
+    scratch: Fixtures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The optimized store caches a summary only once its inode is 50 ms old: a warm read checked sooner would be
+    timed cold on its first calls. Three stores set up in one worker wait for that once, not once each."""
+    import time
+
+    from bench.model.operations import RESULTS_DIR
+    from bench.runners import interleaved
+
+    real_sleep, real_check = time.sleep, interleaved.check
+    slept: list[float] = []
+    ages: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        real_sleep(seconds)
+
+    def check(case: object) -> None:
+        real_check(case)  # type: ignore[arg-type]
+        summary = next((case.workdir / RESULTS_DIR).glob(f"*/{SUMMARY_NAME}"))  # type: ignore[attr-defined]
+        ages.append(time.time_ns() - summary.stat().st_ctime_ns)
+
+    monkeypatch.setattr(fixtures_module.time, "sleep", sleep)
+    monkeypatch.setattr(interleaved, "check", check)
+    arms = interleaved.Arms(interleaved.Arm("optimized"), reference=interleaved.Arm("optimized"))
+    cases = interleaved._prepare_arms("compare_runs[5000]", arms, str(tmp_path), scratch)
+    assert len(cases) == len(ages) == 3
+    assert min(ages) >= fixtures_module.SETTLE_S * 1e9, ages
+    assert len([s for s in slept if s > 0]) == 1 and sum(slept) <= fixtures_module.SETTLE_S, slept
