@@ -43,6 +43,15 @@ class Command:
     finished: tuple[int, ...] = (0,)  # the exit codes of a run that finished with a verdict
 
 
+def history_command(commits: int = 3, *, answers: bool = True) -> Command:
+    """`history` over the last `commits` commits, the smallest benchmark, one round. answers False: no answer pass,
+    for a campaign whose kills wait for a point, so land after it (the pass writes nothing of its own)."""
+    args = ["history", "--last", str(commits), "--only", BENCHMARK, "--processes", "3", "--rounds", "1"]
+    args += ["--max-reruns", "0", "--output", "results/kill-history", "--json", "results/latest/history.json"]
+    argv = (*args, *(() if answers else ("--no-answers",)))
+    return Command("history", argv, ("results/kill-history", "results/latest"))
+
+
 def commands(history_commits: int = 3) -> list[Command]:
     """The four commands, at settings that keep one run short but walk every phase (fixtures, timing, counts,
     answers, the report or GATE.md, the summaries)."""
@@ -73,27 +82,7 @@ def commands(history_commits: int = 3) -> list[Command]:
             (latest,),
             finished=(0, 1),  # a verdict either way: this is about what a kill leaves, not about noise
         ),
-        Command(
-            "history",
-            (
-                "history",
-                "--last",
-                str(history_commits),
-                "--only",
-                BENCHMARK,
-                "--processes",
-                "3",
-                "--rounds",
-                "1",
-                "--max-reruns",
-                "0",
-                "--output",
-                "results/kill-history",
-                "--json",
-                f"{latest}/history.json",
-            ),
-            ("results/kill-history", latest),
-        ),
+        history_command(history_commits),
         Command(
             "calibrate",
             (
