@@ -4,6 +4,7 @@ getters return, raise or write what a test scripts (tests.common.strategies re-e
 from __future__ import annotations
 
 import copy
+import functools
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -172,8 +173,13 @@ class CollectorRecipe:
 _OVERRIDE_ERRORS = (OSError, ValueError, RuntimeError, KeyError, PermissionError)
 
 
-@st.composite
-def _scripts(draw: st.DrawFn, *, can_fail: bool) -> tuple[tuple[str, Any], ...]:
+def _script_from(behaviours: tuple[Any, Any, Any]) -> tuple[tuple[str, Any], ...]:
+    names = ("get_stats", "get_summary", "export_csv")
+    return tuple((name, behaviour) for name, behaviour in zip(names, behaviours, strict=True) if behaviour is not None)
+
+
+@functools.cache  # one strategy per can_fail: built inside each draw, it was rebuilt and re-validated every time
+def _scripts(*, can_fail: bool) -> st.SearchStrategy[tuple[tuple[str, Any], ...]]:
     values = json_like(writable=not can_fail, odd=can_fail)
     dict_results = st.dictionaries(texts(writable=not can_fail), values, max_size=4)
     stats_behaviours = [st.none(), st.builds(Returns, values)]
@@ -188,12 +194,8 @@ def _scripts(draw: st.DrawFn, *, can_fail: bool) -> tuple[tuple[str, Any], ...]:
         stats_behaviours.append(st.builds(Raises, errors))
         summary_behaviours += [st.builds(Raises, errors), st.builds(Returns, values)]
         export_behaviours += [st.builds(Raises, errors), st.builds(WritesText, texts(), errors)]
-    script = {
-        "get_stats": draw(st.one_of(stats_behaviours)),
-        "get_summary": draw(st.one_of(summary_behaviours)),
-        "export_csv": draw(st.one_of(export_behaviours)),
-    }
-    return tuple((name, behaviour) for name, behaviour in script.items() if behaviour is not None)
+    behaviours = st.tuples(st.one_of(stats_behaviours), st.one_of(summary_behaviours), st.one_of(export_behaviours))
+    return behaviours.map(_script_from)
 
 
 @st.composite

@@ -3,6 +3,7 @@ re-exports them)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -57,6 +58,7 @@ ORDER_SENSITIVE_POOLS = (
 )
 
 
+@functools.cache  # built once: strategies drawn inside composites are otherwise rebuilt and re-validated on every draw
 def numbers() -> st.SearchStrategy[Any]:
     """Durations and times: the whole float range with the IEEE-754 specials, and ints (bool included).
 
@@ -106,6 +108,7 @@ _TRICKY_TEXT = (
 )
 
 
+@functools.cache
 def texts(*, writable: bool = False) -> st.SearchStrategy[str]:
     """Arbitrary text, weighted towards what breaks CSV, JSON and case-insensitive code.
 
@@ -153,6 +156,7 @@ def _can_name_an_entry(text: str) -> bool:
     return is_one_folder_name(text)
 
 
+@functools.cache
 def entry_names() -> st.SearchStrategy[str]:
     """Names of entries in a results folder: mixed case, unicode, digits that sort differently as text."""
     return st.one_of(
@@ -164,6 +168,7 @@ def entry_names() -> st.SearchStrategy[str]:
 _ODD_RUN_IDS = ("", ".", "..", "a/b", "../escape", "nested/run", "run\x00id", "x" * 255, "x" * 256, "é" * 128, "\ud800")
 
 
+@functools.cache
 def run_ids() -> st.SearchStrategy[str]:
     """Run ids: mostly single names, and the odd ones a store may join onto its folder as given.
 
@@ -187,6 +192,7 @@ def limits() -> st.SearchStrategy[int]:
     return st.integers(min_value=-2, max_value=14)
 
 
+@functools.cache
 def json_like(*, writable: bool = False, odd: bool = False) -> st.SearchStrategy[Any]:
     """JSON-ish trees with non-str keys and tuples.
 
