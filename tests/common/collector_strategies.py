@@ -73,6 +73,14 @@ class Bulk:
 
 
 @dataclass(frozen=True)
+class EmptyMeasurements:
+    """The caller empties collector.measurements itself, not by reset(): the log keeps its counts."""
+
+    def apply(self, collector: LatencyCollector, measurement_class: type = LatencyMeasurement) -> None:
+        collector.measurements.clear()
+
+
+@dataclass(frozen=True)
 class Returns:
     """An override that returns this value (a fresh copy on every call)."""
 
@@ -160,7 +168,7 @@ class ScriptedCollector(LatencyCollector):
 class CollectorRecipe:
     """How to build one collector: its class (plain, or scripted with overrides) and its steps."""
 
-    steps: tuple[Record | Append | Bulk, ...]
+    steps: tuple[Record | Append | Bulk | EmptyMeasurements, ...]
     script: tuple[tuple[str, Any], ...] | None = None  # None: a plain LatencyCollector
 
     def build(self) -> LatencyCollector:
@@ -223,6 +231,7 @@ def collectors(draw: st.DrawFn, *, max_measurements: int = 3000, can_fail: bool 
             st.just(metric_types),
             st.just(values),
         ),
+        st.builds(EmptyMeasurements),
     )
     steps = tuple(draw(st.lists(step, max_size=6)))
     script = draw(st.one_of(st.none(), _scripts(can_fail=can_fail)))

@@ -7,6 +7,7 @@ generated input, under every profile. Each entry names the class; tests/store/te
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Final
 
 from hypothesis import example
@@ -16,6 +17,7 @@ from tests.common.strategies import (
     Bulk,
     CollectorRecipe,
     DictMutation,
+    EmptyMeasurements,
     Raises,
     Record,
     ResultTree,
@@ -66,6 +68,14 @@ LONG_SAVES: Final = {
             Bulk(100, 13, **_BULK_POOLS),
         )
     ),
+}
+# Plain collectors at the edges of the CSV's fast path, and a summary built from a log the measurements no longer
+# match; each was an input a mutant of storage/optimized.py survived the quick pass on (x__format_chunk__mutmut_28,
+# x__write_measurements_csv__mutmut_62, xǁMetricsStorageǁsave_latency_stats__mutmut_10).
+EDGE_SAVES: Final = {
+    "every name in the chunk needs quoting": CollectorRecipe((Append(1.0, "a,b", 'say "hi"', 2.0, 3.0),)),
+    "three chunks left for the last write": CollectorRecipe((Bulk(520, 21, **_BULK_POOLS),)),
+    "measurements emptied directly after records": CollectorRecipe((*_TWO_RECORDS, EmptyMeasurements())),
 }
 
 _T0: Final = 1_600_000_000
@@ -119,6 +129,9 @@ COMPARE_OTHERS: Final = {
     "the other run's summary is []": (("run-b", None, b"[]"), ()),
     "the other run's summary is null": (("run-b", None, b"null"), ()),
     "the other run's summary is false": (("run-b", None, b"false"), ()),
+    "the other run's summary is empty": (("run-b", None, b""), ()),
+    # Path() / run_id joins a path too: the store's non-str branch (compare_runs__mutmut_13 to 17 survived it).
+    "the other run asked for by a Path": (("run-b", None, _SAVED), (Path("run-b"), Path("missing"))),
 }
 
 
@@ -156,7 +169,7 @@ def cached_compare_examples() -> list[Any]:
 
 
 def save_examples() -> list[Any]:
-    recipes = [*SAVE_ERRORS.values(), *LONG_SAVES.values()]
+    recipes = [*SAVE_ERRORS.values(), *LONG_SAVES.values(), *EDGE_SAVES.values()]
     return [example(run_id="run-a", results_dir=None, saves=[recipe]) for recipe in recipes]
 
 
