@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick-pass",
         action="store_true",
         help="the same mutants against the quick answer pass the gate and history run, beside the last full run's "
-        f"verdicts: {results.shown(QUICK_RESULTS)}, which results/GATE.md reads",
+        f"verdicts: {results.shown(QUICK_RESULTS)}, then results/GATE.md regenerated from it",
     )
 
 
